@@ -1,0 +1,82 @@
+/**
+ * The narrow, typed contract between adapters and processors.
+ * Adapters turn wire traffic into InboundMessage; processors turn those into Readings;
+ * sinks (time series, rules, capture) consume Readings. Processors never import an adapter.
+ */
+
+export const FAMILIES = ['flood', 'dust', 'air', 'access'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+/** The "one centre, four platforms" location path: district (区县) / street (街道乡镇) / community (社区) / grid (网格). */
+export interface LocationPath {
+  district: string;
+  street: string;
+  community: string;
+  grid: string;
+}
+export const LOCATION_KEYS = ['district', 'street', 'community', 'grid'] as const;
+
+export const INSTALL_STATES = ['commissioning', 'active', 'maintenance', 'retired'] as const;
+export type InstallState = (typeof INSTALL_STATES)[number];
+
+export type AttrValue = string | number | boolean;
+
+export interface Device {
+  id: string;
+  model: string;
+  family: Family;
+  location: LocationPath;
+  lat?: number;
+  lon?: number;
+  address?: string;
+  state: InstallState;
+  /** Values rules may read, e.g. a flood gauge's warning_level_m and danger_level_m. */
+  attrs: Record<string, AttrValue>;
+  labels: Record<string, string>;
+  /** Camera ids bound to this device, for alert evidence. */
+  cameras: string[];
+}
+
+/** Read side of the device registry: the only thing the pipeline needs. */
+export interface DeviceDirectory {
+  get(id: string): Device | undefined;
+}
+
+export type Transport = 'mqtt' | 'hj212';
+export type MessageKind = 'telemetry' | 'event' | 'status';
+
+/** One message off the wire, before any decoding. */
+export interface InboundMessage {
+  transport: Transport;
+  kind: MessageKind;
+  deviceId: string;
+  topic: string;
+  payload: Buffer;
+  /** Epoch milliseconds at which the gateway received it. */
+  receivedAt: number;
+  clientId?: string;
+}
+
+/** Canonical measurements. `device` carries online/battery/rssi of any family. */
+export type Measurement = Family | 'device' | `${Family}_agg`;
+
+/** A canonical, unit-explicit point. Field names carry their unit (`water_level_m`). */
+export interface Reading {
+  device: string;
+  measurement: Measurement;
+  /** Epoch milliseconds. */
+  time: number;
+  fields: Record<string, number>;
+  /** device, model, family, district, street, community, grid, plus measurement-specific tags (event, door, method, quality, agg). */
+  tags: Record<string, string>;
+}
+
+export interface ReadingSink {
+  /** Must not throw; a sink's own failure is its own to count and log. */
+  write(reading: Reading, device: Device): void;
+}
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
