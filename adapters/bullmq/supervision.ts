@@ -1,0 +1,229 @@
+/**
+ * Ack and supervision (督办). When an incident fires with an `ackWithin`, a BullMQ **delayed job**
+ * on the control queue (default `gridgate-supervision`) holds its deadline, so the deadline survives
+ * a gateway restart and fires on exactly one gateway of a cluster. `ack()` records who acknowledged
+ * and when in Redis and removes the delayed job. When a deadline job runs and the incident is still
+ * open and unacknowledged, an `alert.escalated` event with `reason: 'ack_overdue'` goes to the sink.
+ *
+ * Decision: the escalation keeps the incident's severity (previousSeverity === severity). The colour
+ * states the hazard (the four-colour warning level); an overdue ack is an organisational
+ * failure, escalated to whoever supervises the responder, not a worse flood. Downstream tells the
+ * two apart by `reason`.
+ *
+ * One deadline per incident at a time: the job id derives from the incident id, so re-scheduling an
+ * incident that already has a deadline keeps the first (earliest) one. Deadline jobs are removed when
+ * they finish, freeing the id for the incident's next lifecycle.
+ */
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { AlertEvent, AlertSink } from '../../processors/alerts/event.js';
+import { GridgateError } from '../../processors/errors.js';
+import { type Clock, systemClock } from '../../processors/types.js';
+import {
+  closeConnection,
+  type OwnedConnection,
+  openConnection,
+  type RedisConnectionInput,
+} from './connection.js';
+
+export const DEFAULT_SUPERVISION_QUEUE = 'gridgate-supervision';
+
+export interface AckRecord {
+  incidentId: string;
+  by: string;
+  /** ISO 8601. */
+  at: string;
+  note?: string;
+  /** startedAt of the incident lifecycle that was acknowledged (an incident id can fire again later). */
+  incidentStartedAt: string;
+}
+
+interface DeadlineData {
+  incidentId: string;
+  firingEventId: string;
+  startedAt: string;
+  ackWithinMs: number;
+}
+
+export interface SupervisionOptions {
+  connection: RedisConnectionInput;
+  logger: Logger;
+  /** Where ack_overdue escalations go (the dispatcher, or a FanoutSink). */
+  sink: AlertSink;
+  /** The latest event of an incident (its current state), or undefined when unknown. */
+  getIncident: (incidentId: string) => Promise<AlertEvent | undefined>;
+  /** BullMQ key prefix (default `bull`). */
+  prefix?: string;
+  queue?: string;
+  /** Redis key prefix of ack records (default `gridgate:ack:`). */
+  ackKeyPrefix?: string;
+  /** How long an ack record is kept (default 30 days). */
+  ackTtlS?: number;
+  /** Run the deadline worker in this process (default true). */
+  worker?: boolean;
+  clock?: Clock;
+}
+
+export class Supervision {
+  private readonly log: Logger;
+  private readonly conn: OwnedConnection;
+  private readonly workerConn: OwnedConnection | undefined;
+  private readonly queue: Queue<DeadlineData>;
+  private worker: Worker<DeadlineData> | undefined;
+  private readonly ackKeyPrefix: string;
+  private readonly ackTtlS: number;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: SupervisionOptions) {
+    this.log = opts.logger.child({ component: 'supervision' });
+    this.conn = openConnection(opts.connection, 'producer');
+    this.conn.client.on('error', (err: Error) =>
+      this.log.debug({ err: err.message }, 'redis connection error'),
+    );
+    const prefix = opts.prefix ? { prefix: opts.prefix } : {};
+    this.queue = new Queue<DeadlineData>(opts.queue ?? DEFAULT_SUPERVISION_QUEUE, {
+      connection: this.conn.client,
+      ...prefix,
+    });
+    this.queue.on('error', (err: Error) => this.log.debug({ err: err.message }, 'supervision queue error'));
+    this.ackKeyPrefix = opts.ackKeyPrefix ?? 'gridgate:ack:';
+    this.ackTtlS = opts.ackTtlS ?? 30 * 24 * 3600;
+    this.clock = opts.clock ?? systemClock;
+    if (opts.worker ?? true) {
+      this.workerConn = openConnection(opts.connection, 'worker');
+      this.workerConn.client.on('error', (err: Error) =>
+        this.log.debug({ err: err.message }, 'redis worker error'),
+      );
+      this.worker = new Worker<DeadlineData>(this.queue.name, (job) => this.onDeadline(job), {
+        connection: this.workerConn.client,
+        ...prefix,
+      });
+      this.worker.on('error', (err: Error) =>
+        this.log.warn({ err: err.message }, 'supervision worker error'),
+      );
+      this.worker.on('failed', (job, err) =>
+        this.log.error({ err: err.message, incidentId: job?.data.incidentId }, 'ack deadline job failed'),
+      );
+    }
+  }
+
+  /** Start the deadline `ackWithinMs` from now for the incident `event` belongs to (keeps an earlier one). */
+  async scheduleAckDeadline(event: AlertEvent, ackWithinMs: number): Promise<void> {
+    const data: DeadlineData = {
+      incidentId: event.incidentId,
+      firingEventId: event.id,
+      startedAt: event.startedAt,
+      ackWithinMs,
+    };
+    await this.queue.add('ack-deadline', data, {
+      jobId: deadlineJobId(event.incidentId),
+      delay: Math.max(0, ackWithinMs),
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000 },
+    });
+  }
+
+  /** Remove the incident's pending deadline (resolved, or acknowledged). */
+  async cancel(incidentId: string): Promise<void> {
+    // 0 when the job is absent or running right now; the running job re-checks ack and state.
+    await this.queue.remove(deadlineJobId(incidentId));
+  }
+
+  /**
+   * Acknowledge the incident's current lifecycle. Throws GG_ERR_NOT_FOUND for an unknown incident
+   * (the HTTP API answers 404).
+   */
+  async ack(incidentId: string, by: string, note?: string): Promise<AckRecord> {
+    const incident = await this.opts.getIncident(incidentId);
+    if (!incident) {
+      throw new GridgateError('GG_ERR_NOT_FOUND', `incident ${incidentId} is not known`, [
+        'list incidents with GET /api/v1/incidents',
+      ]);
+    }
+    const rec: AckRecord = {
+      incidentId,
+      by,
+      at: new Date(this.clock.now()).toISOString(),
+      incidentStartedAt: incident.startedAt,
+      ...(note !== undefined ? { note } : {}),
+    };
+    const key = this.ackKeyPrefix + incidentId;
+    await this.conn.client
+      .multi()
+      .del(key)
+      .hset(key, rec as unknown as Record<string, string>)
+      .expire(key, this.ackTtlS)
+      .exec();
+    await this.cancel(incidentId);
+    this.log.info({ incidentId, by }, 'incident acknowledged');
+    return rec;
+  }
+
+  async getAck(incidentId: string): Promise<AckRecord | undefined> {
+    const h = await this.conn.client.hgetall(this.ackKeyPrefix + incidentId);
+    if (!h.by || !h.at || !h.incidentStartedAt) return undefined;
+    return {
+      incidentId,
+      by: h.by,
+      at: h.at,
+      incidentStartedAt: h.incidentStartedAt,
+      ...(h.note !== undefined ? { note: h.note } : {}),
+    };
+  }
+
+  /** True when the incident's current lifecycle (by startedAt) has been acknowledged. */
+  async isAcked(incidentId: string): Promise<boolean> {
+    const [ack, incident] = await Promise.all([this.getAck(incidentId), this.opts.getIncident(incidentId)]);
+    return ack !== undefined && (incident === undefined || ack.incidentStartedAt === incident.startedAt);
+  }
+
+  async stop(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+    if (this.workerConn) await closeConnection(this.workerConn);
+    await closeConnection(this.conn);
+  }
+
+  private async onDeadline(job: Job<DeadlineData>): Promise<string> {
+    const { incidentId, startedAt, firingEventId, ackWithinMs } = job.data;
+    const incident = await this.opts.getIncident(incidentId);
+    if (!incident || incident.type === 'alert.resolved' || incident.startedAt !== startedAt) return 'closed';
+    const ack = await this.getAck(incidentId);
+    if (ack && ack.incidentStartedAt === startedAt) return 'acked';
+    const escalation = ackOverdueEvent(incident, firingEventId, ackWithinMs, this.clock.now());
+    this.log.warn({ incidentId, eventId: escalation.id }, 'incident not acknowledged in time, escalating');
+    await this.opts.sink.emit(escalation);
+    return 'escalated';
+  }
+}
+
+/** BullMQ job ids may not contain `:`; encodeURIComponent keeps them readable and unique. */
+export function deadlineJobId(incidentId: string): string {
+  return `ack-${encodeURIComponent(incidentId)}`;
+}
+
+/** The `alert.escalated` (ack_overdue) event for `incident`, its latest event. */
+export function ackOverdueEvent(
+  incident: AlertEvent,
+  firingEventId: string,
+  ackWithinMs: number,
+  now: number,
+): AlertEvent {
+  const { resolvedAt: _resolved, previousSeverity: _prev, reason: _reason, ...rest } = incident;
+  const minutes = Math.max(1, Math.round(ackWithinMs / 60_000));
+  return {
+    ...rest,
+    // Deterministic per incident lifecycle: a retried deadline job cannot escalate twice.
+    id: `${firingEventId}.ack-overdue`,
+    type: 'alert.escalated',
+    previousSeverity: incident.severity,
+    reason: 'ack_overdue',
+    at: new Date(now).toISOString(),
+    summary: {
+      zh: `督办：${minutes} 分钟内未确认。${incident.summary.zh}`,
+      en: `Supervision: not acknowledged within ${minutes} min. ${incident.summary.en}`,
+    },
+  };
+}

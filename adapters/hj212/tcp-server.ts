@@ -1,0 +1,255 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Rejection, RejectReason } from '../../processors/errors.js';
+import { HJ212_MAX_DATA_LENGTH, Hj212Deframer } from '../../processors/hj212/deframer.js';
+import { type Clock, type InboundMessage, systemClock } from '../../processors/types.js';
+import { type Hj212Lookup, handleItem } from './ingest.js';
+
+/**
+ * The HJ 212-2017 listener: stations (现场机) connect over TCP and keep the connection open,
+ * uploading frames (HJ 212-2017 通讯包结构组成) that the platform answers with 9014 when asked.
+ *
+ * Per connection: one deframer (bounded to one frame of buffered input), an idle timeout, and a cap
+ * on unread output. A bad frame is a counted reject; the connection stays up, because one corrupt
+ * frame on a noisy GPRS link says nothing about the next. The exception is the password: after
+ * `maxAuthFailures` frames in a row with a wrong PW the connection is closed, since a station that
+ * keeps sending a wrong PW is misconfigured or guessing, and closing costs a guesser a reconnect.
+ */
+
+export interface Hj212ServerOptions {
+  host: string;
+  /** 0 picks a free port; read `port` after start(). */
+  port: number;
+  lookup: Hj212Lookup;
+  onMessage(msg: InboundMessage): void;
+  onReject(r: Rejection): void;
+  /** A device's first accepted frame on a connection (online) and the close of its last connection (offline). */
+  onStatus?(deviceId: string, online: boolean): void;
+  logger: Logger;
+  /** Closes a connection silent this long. Default 10 min (stations send every 30–60 s plus heartbeats). */
+  idleTimeoutMs?: number;
+  /** Further connections are refused. Default 2000. */
+  maxConnections?: number;
+  /** Largest data segment accepted; bounds the bytes buffered per connection. Default 1024 (HJ 212-2017 通讯包结构组成). */
+  maxDataLength?: number;
+  /** Consecutive wrong-PW frames before the connection is closed. Default 10. */
+  maxAuthFailures?: number;
+  /** Unread response bytes after which a connection is dropped (a client that never reads). Default 64 KiB. */
+  maxPendingWriteBytes?: number;
+  clock?: Clock;
+}
+
+export interface Hj212ServerStats {
+  connections: number;
+  accepted: number;
+  dropped: number;
+  /** Frames that passed length and CRC checks. */
+  frames: number;
+  /** Frames handed to onMessage. */
+  messages: number;
+  responses: number;
+  rejects: Partial<Record<RejectReason, number>>;
+}
+
+interface Conn {
+  socket: Socket;
+  deframer: Hj212Deframer;
+  deviceIds: Set<string>;
+  lastDeviceId?: string;
+  authFailures: number;
+  log: Logger;
+}
+
+export class Hj212Server {
+  readonly #opts: Hj212ServerOptions;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #conns = new Set<Conn>();
+  /** deviceId -> its open connections, so `offline` is reported only when the last one closes. */
+  readonly #online = new Map<string, Set<Conn>>();
+  #server: Server | undefined;
+  #port = 0;
+  readonly #stats: Hj212ServerStats = {
+    connections: 0,
+    accepted: 0,
+    dropped: 0,
+    frames: 0,
+    messages: 0,
+    responses: 0,
+    rejects: {},
+  };
+
+  constructor(opts: Hj212ServerOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger.child({ component: 'hj212' });
+    this.#clock = opts.clock ?? systemClock;
+    // Fail at construction, not on the first connection.
+    new Hj212Deframer({ maxDataLength: opts.maxDataLength ?? HJ212_MAX_DATA_LENGTH });
+  }
+
+  /** The bound port (after start()). */
+  get port(): number {
+    return this.#port;
+  }
+
+  stats(): Hj212ServerStats {
+    return { ...this.#stats, connections: this.#conns.size, rejects: { ...this.#stats.rejects } };
+  }
+
+  async start(): Promise<void> {
+    if (this.#server) return;
+    const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (s) =>
+      this.#accept(s),
+    );
+    server.maxConnections = this.#opts.maxConnections ?? 2000;
+    server.on('drop', () => {
+      this.#stats.dropped++;
+      this.#log.warn(
+        { maxConnections: server.maxConnections },
+        'hj212 connection refused: at maxConnections',
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#opts.port, this.#opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.#log.error({ err }, 'hj212 listener error'));
+    const addr = server.address();
+    this.#port = typeof addr === 'object' && addr ? addr.port : this.#opts.port;
+    this.#server = server;
+    this.#log.info({ host: this.#opts.host, port: this.#port }, 'hj212 listening');
+  }
+
+  /** Stops listening and closes every connection. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const c of this.#conns) c.socket.destroy();
+    await closed;
+  }
+
+  #accept(socket: Socket): void {
+    this.#stats.accepted++;
+    const conn: Conn = {
+      socket,
+      deframer: new Hj212Deframer({ maxDataLength: this.#opts.maxDataLength ?? HJ212_MAX_DATA_LENGTH }),
+      deviceIds: new Set(),
+      authFailures: 0,
+      log: this.#log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` }),
+    };
+    this.#conns.add(conn);
+    socket.setTimeout(this.#opts.idleTimeoutMs ?? 600_000);
+    socket.on('timeout', () => {
+      conn.log.info('hj212 connection idle, closing');
+      socket.destroy();
+    });
+    socket.on('data', (chunk: Buffer) => this.#onData(conn, chunk));
+    socket.on('error', (err) => conn.log.debug({ err }, 'hj212 socket error'));
+    socket.on('close', () => this.#onClose(conn));
+  }
+
+  #onData(conn: Conn, chunk: Buffer): void {
+    const at = this.#clock.now();
+    let items: ReturnType<Hj212Deframer['push']>;
+    try {
+      items = conn.deframer.push(chunk);
+    } catch (err) {
+      // A bug, not input: drop the connection rather than the process.
+      conn.log.error({ err }, 'hj212 deframer failed; closing connection');
+      conn.socket.destroy();
+      return;
+    }
+    for (const item of items) {
+      if (conn.socket.destroyed) return;
+      if (item.kind === 'frame') this.#stats.frames++;
+      const r = handleItem(item, at, this.#opts.lookup, conn.lastDeviceId);
+      if (r.kind === 'reject') {
+        this.#reject(r.rejection);
+        if (r.rejection.reason === 'bad_password') this.#authFailed(conn);
+        continue;
+      }
+      conn.authFailures = 0;
+      const deviceId = r.kind === 'message' ? r.message.deviceId : r.deviceId;
+      this.#seen(conn, deviceId);
+      if (r.kind === 'message') {
+        this.#stats.messages++;
+        try {
+          this.#opts.onMessage(r.message);
+        } catch (err) {
+          conn.log.error({ err, deviceId }, 'hj212 onMessage threw');
+        }
+        if (r.response) this.#write(conn, r.response);
+      }
+    }
+  }
+
+  #write(conn: Conn, frame: Buffer): void {
+    if (conn.socket.writableLength > (this.#opts.maxPendingWriteBytes ?? 65_536)) {
+      conn.log.warn('hj212 client does not read its responses; closing');
+      conn.socket.destroy();
+      return;
+    }
+    this.#stats.responses++;
+    conn.socket.write(frame);
+  }
+
+  #authFailed(conn: Conn): void {
+    conn.authFailures++;
+    if (conn.authFailures >= (this.#opts.maxAuthFailures ?? 10)) {
+      conn.log.warn({ failures: conn.authFailures }, 'hj212 wrong PW repeatedly; closing connection');
+      conn.socket.destroy();
+    }
+  }
+
+  #reject(r: Rejection): void {
+    this.#stats.rejects[r.reason] = (this.#stats.rejects[r.reason] ?? 0) + 1;
+    try {
+      this.#opts.onReject(r);
+    } catch (err) {
+      this.#log.error({ err }, 'hj212 onReject threw');
+    }
+  }
+
+  #seen(conn: Conn, deviceId: string): void {
+    conn.lastDeviceId = deviceId;
+    if (conn.deviceIds.has(deviceId)) return;
+    conn.deviceIds.add(deviceId);
+    let set = this.#online.get(deviceId);
+    if (!set) {
+      set = new Set();
+      this.#online.set(deviceId, set);
+    }
+    set.add(conn);
+    if (set.size === 1) this.#status(deviceId, true);
+  }
+
+  #onClose(conn: Conn): void {
+    this.#conns.delete(conn);
+    const tail = conn.deframer.end();
+    for (const item of tail) {
+      const r = handleItem(item, this.#clock.now(), this.#opts.lookup, conn.lastDeviceId);
+      if (r.kind === 'reject') this.#reject(r.rejection);
+    }
+    for (const id of conn.deviceIds) {
+      const set = this.#online.get(id);
+      set?.delete(conn);
+      if (set && set.size === 0) {
+        this.#online.delete(id);
+        this.#status(id, false);
+      }
+    }
+  }
+
+  #status(deviceId: string, online: boolean): void {
+    try {
+      this.#opts.onStatus?.(deviceId, online);
+    } catch (err) {
+      this.#log.error({ err, deviceId }, 'hj212 onStatus threw');
+    }
+  }
+}

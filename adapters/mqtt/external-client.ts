@@ -1,0 +1,216 @@
+import { hostname } from 'node:os';
+import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
+
+export interface ExternalBrokerClientOptions extends IngressHooks {
+  /** mqtt://, mqtts://, ws:// ... */
+  url: string;
+  /** Topic filters subscribed at QoS 1, e.g. ['devices/+/telemetry', 'devices/+/event', 'devices/+/status']. */
+  topics: readonly string[];
+  /** Stable across restarts so the broker keeps the session; default `gridgate-<hostname>`. */
+  clientId?: string;
+  username?: string;
+  password?: string;
+  /** 5 (default) or 4 (MQTT 3.1.1, for brokers without v5). */
+  protocolVersion?: 4 | 5;
+  /** MQTT 5 Session Expiry Interval in seconds (MQTT 5.0 §3.1.2.11.2); default 7 days. */
+  sessionExpirySeconds?: number;
+  /** start() rejects when no CONNACK arrives within this; default 10 s. */
+  connectTimeoutMs?: number;
+  /** Reconnect backoff: first delay and ceiling; default 500 ms and 30 s, doubled per failed attempt. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  keepaliveSeconds?: number;
+}
+
+export interface ExternalClientStats {
+  messages: number;
+  unrouted: number;
+  connects: number;
+  resubscribes: number;
+  errors: number;
+  callbackErrors: number;
+}
+
+/**
+ * The gateway as a client of an external broker: QoS 1, persistent session (clean: false), so
+ * readings published while the gateway is down are queued by the broker and arrive on reconnect.
+ * With MQTT 5 the subscriptions carry No Local (MQTT 5.0 §3.8.3.1), so the gateway's own publishes
+ * are never fed back into onMessage.
+ */
+export class ExternalBrokerClient implements MqttIngress {
+  private client: MqttClient | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private attempts = 0;
+  private stopping = false;
+  private lastError: Error | undefined;
+  private readonly now: () => number;
+  readonly clientId: string;
+  readonly stats: ExternalClientStats = {
+    messages: 0,
+    unrouted: 0,
+    connects: 0,
+    resubscribes: 0,
+    errors: 0,
+    callbackErrors: 0,
+  };
+
+  constructor(private readonly opts: ExternalBrokerClientOptions) {
+    this.now = opts.now ?? Date.now;
+    this.clientId = opts.clientId ?? `gridgate-${hostname()}`;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  async start(): Promise<void> {
+    if (this.client) return;
+    this.stopping = false;
+    this.attempts = 0;
+    this.lastError = undefined;
+    const version = this.opts.protocolVersion ?? 5;
+    const options: IClientOptions = {
+      clientId: this.clientId,
+      clean: false,
+      protocolVersion: version,
+      username: this.opts.username,
+      password: this.opts.password,
+      keepalive: this.opts.keepaliveSeconds ?? 30,
+      connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
+      // Reconnects are scheduled here with backoff; mqtt.js would retry at a fixed period.
+      reconnectPeriod: 0,
+      // We subscribe ourselves when the broker has no session for us (sessionPresent false).
+      resubscribe: false,
+      ...(version === 5
+        ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds ?? 7 * 24 * 3600 } }
+        : {}),
+    };
+    const client = mqtt.connect(this.opts.url, options);
+    this.client = client;
+    this.wire(client);
+    await this.waitConnected(client);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    // A clean DISCONNECT keeps the session (clean: false) but drops the will [MQTT-3.14.4-3].
+    await client.endAsync(!client.connected);
+    client.removeAllListeners();
+  }
+
+  async publish(topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
+    const client = this.client;
+    if (!client)
+      throw new Error(`mqtt client for ${this.opts.url} is not started; cannot publish to ${topic}`);
+    await client.publishAsync(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
+  }
+
+  private waitConnected(client: MqttClient): Promise<void> {
+    const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
+    return new Promise((resolve, reject) => {
+      const onConnect = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        client.off('connect', onConnect);
+        const cause = this.lastError;
+        const reason = cause ? `: ${cause.message}` : '';
+        void this.stop().finally(() =>
+          reject(
+            new Error(
+              `could not connect to MQTT broker ${this.opts.url} as ${this.clientId} within ${timeoutMs} ms${reason}. Check mqtt.url, credentials and that the broker is reachable.`,
+              { cause },
+            ),
+          ),
+        );
+      }, timeoutMs);
+      client.once('connect', onConnect);
+    });
+  }
+
+  private wire(client: MqttClient): void {
+    const log = this.opts.logger;
+    client.on('connect', (connack: IConnackPacket) => {
+      this.attempts = 0;
+      this.stats.connects++;
+      log.info(
+        { url: this.opts.url, clientId: this.clientId, sessionPresent: connack.sessionPresent },
+        'mqtt connected',
+      );
+      // A broker that lost (or never had) our session has no subscriptions for us [MQTT-3.2.2-2].
+      if (!connack.sessionPresent) this.subscribe(client);
+    });
+    client.on('message', (topic, payload) => this.ingest(topic, payload));
+    client.on('error', (err) => {
+      this.stats.errors++;
+      this.lastError = err;
+      log.warn({ url: this.opts.url, err: err.message }, 'mqtt client error');
+    });
+    client.on('close', () => {
+      if (this.stopping) return;
+      log.warn({ url: this.opts.url }, 'mqtt connection closed; will reconnect');
+      this.scheduleReconnect(client);
+    });
+  }
+
+  private subscribe(client: MqttClient): void {
+    this.stats.resubscribes++;
+    const nl = (this.opts.protocolVersion ?? 5) === 5;
+    const filters = Object.fromEntries(this.opts.topics.map((t) => [t, { qos: 1 as const, nl }]));
+    client.subscribe(filters, (err) => {
+      // A SUBACK code of 0x80 or above (MQTT 3.1.1 §3.9.3, MQTT 5.0 §3.9.3) comes back as err.code.
+      if (err) this.opts.logger.error({ err, topics: this.opts.topics }, 'mqtt subscribe failed or refused');
+    });
+  }
+
+  private scheduleReconnect(client: MqttClient): void {
+    if (this.reconnectTimer || this.stopping) return;
+    const min = this.opts.reconnectMinMs ?? 500;
+    const max = this.opts.reconnectMaxMs ?? 30_000;
+    const base = Math.min(max, min * 2 ** this.attempts);
+    // Jitter so a fleet of gateways does not reconnect in lockstep after a broker restart.
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+    this.attempts++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.stopping || this.client !== client) return;
+      client.reconnect();
+    }, delay);
+  }
+
+  private ingest(topic: string, payload: Buffer): void {
+    const routed = this.opts.route(topic);
+    if (!routed) {
+      this.stats.unrouted++;
+      this.safe(() => this.opts.onUnrouted?.(topic, undefined, payload.length));
+      return;
+    }
+    this.stats.messages++;
+    this.safe(() =>
+      this.opts.onMessage({
+        transport: 'mqtt',
+        kind: routed.kind,
+        deviceId: routed.deviceId,
+        topic,
+        payload,
+        receivedAt: this.now(),
+      }),
+    );
+  }
+
+  private safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.stats.callbackErrors++;
+      this.opts.logger.error({ err }, 'mqtt ingress callback threw');
+    }
+  }
+}

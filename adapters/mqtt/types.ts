@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { InboundMessage, MessageKind } from '../../processors/types.js';
+
+/** What a topic means to the gateway: whose it is and what kind of message travels on it. */
+export interface RoutedTopic {
+  deviceId: string;
+  kind: MessageKind;
+}
+
+/** Injected by the gateway (from the device models' topic patterns); undefined = not a device topic. */
+export type TopicRouter = (topic: string) => RoutedTopic | undefined;
+
+export interface PublishOptions {
+  qos?: 0 | 1 | 2;
+  retain?: boolean;
+}
+
+/**
+ * The narrowest interface the gateway uses of an MQTT edge, whether it is the embedded broker or a
+ * client of an external one. Both feed `onMessage` (see IngressHooks) with the same InboundMessage.
+ */
+export interface MqttIngress {
+  /** Resolves when the ingress accepts traffic (listening / connected). */
+  start(): Promise<void>;
+  /** Closes connections and removes what start() added; safe to call twice. */
+  stop(): Promise<void>;
+  /** Publish as the gateway (alerts, commands). Never fed back into onMessage. */
+  publish(topic: string, payload: Buffer | string, opts?: PublishOptions): Promise<void>;
+}
+
+/** Callbacks shared by every MqttIngress. They must not throw; if one does it is logged and counted. */
+export interface IngressHooks {
+  route: TopicRouter;
+  onMessage(msg: InboundMessage): void;
+  /** A device publish on a topic that `route` does not know. */
+  onUnrouted?(topic: string, clientId: string | undefined, size: number): void;
+  logger: Logger;
+  /** Receive-time source; Date.now by default. */
+  now?: () => number;
+}

@@ -1,0 +1,183 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { type Clock, systemClock, type Transport } from '../../processors/types.js';
+
+/** An unregistered client id (MQTT) or MN (HJ 212) that tried to connect or send. */
+export interface UnknownDevice {
+  transport: Transport;
+  /** MQTT client id, or HJ 212 MN. */
+  id: string;
+  topic?: string;
+  remote?: string;
+  /** Epoch ms. */
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+}
+
+export interface UnknownSighting {
+  transport: Transport;
+  id: string;
+  topic?: string;
+  remote?: string;
+}
+
+export interface UnknownDevicesOptions {
+  redis: Redis;
+  prefix?: string;
+  /** Most entries kept; the least recently seen go first. */
+  maxEntries?: number;
+  /** An entry not seen for this long disappears. */
+  ttlS?: number;
+  /** Sightings are coalesced in memory and written at most this often. */
+  flushMs?: number;
+  /** Distinct ids held in memory between flushes; more are dropped (and counted) until the next flush. */
+  maxPending?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+interface Pending extends UnknownSighting {
+  first: number;
+  last: number;
+  count: number;
+}
+
+/** Attacker-chosen strings are cut before they are stored. */
+const MAX_ID = 128;
+const MAX_TOPIC = 256;
+
+/**
+ * Who is knocking (issue 4, Registry): unregistered devices that try to connect or send, so an
+ * installer can register them from `gridgate devices unknown`. `record` is synchronous and cheap
+ * (a flooding stranger costs one Map update per message); Redis sees one write per id per flush.
+ * Bounded three ways: pending ids in memory, entries in Redis, and a TTL per entry.
+ */
+export class UnknownDevices {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #index: string;
+  readonly #max: number;
+  readonly #ttlS: number;
+  readonly #flushMs: number;
+  readonly #maxPending: number;
+  readonly #clock: Clock;
+  readonly #log: Logger | undefined;
+  #pending = new Map<string, Pending>();
+  #timer: NodeJS.Timeout | undefined;
+  #dropped = 0;
+
+  constructor(opts: UnknownDevicesOptions) {
+    this.#redis = opts.redis;
+    this.#prefix = `${opts.prefix ?? 'gridgate:'}unknown`;
+    this.#index = this.#prefix;
+    this.#max = opts.maxEntries ?? 1000;
+    this.#ttlS = opts.ttlS ?? 7 * 86_400;
+    this.#flushMs = opts.flushMs ?? 1000;
+    this.#maxPending = opts.maxPending ?? 1000;
+    this.#clock = opts.clock ?? systemClock;
+    this.#log = opts.logger?.child({ component: 'unknown-devices' });
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => {
+      this.flush().catch((err: unknown) => this.#log?.warn({ err }, 'unknown-device flush failed'));
+    }, this.#flushMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+  }
+
+  /** Sightings dropped because too many distinct ids arrived between flushes. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  record(s: UnknownSighting): void {
+    const id = s.id.slice(0, MAX_ID);
+    const member = `${s.transport}:${id}`;
+    const now = this.#clock.now();
+    const p = this.#pending.get(member);
+    if (p) {
+      p.last = now;
+      p.count++;
+      if (s.topic !== undefined) p.topic = s.topic.slice(0, MAX_TOPIC);
+      if (s.remote !== undefined) p.remote = s.remote;
+      return;
+    }
+    if (this.#pending.size >= this.#maxPending) {
+      this.#dropped++;
+      return;
+    }
+    this.#pending.set(member, {
+      transport: s.transport,
+      id,
+      ...(s.topic !== undefined ? { topic: s.topic.slice(0, MAX_TOPIC) } : {}),
+      ...(s.remote !== undefined ? { remote: s.remote } : {}),
+      first: now,
+      last: now,
+      count: 1,
+    });
+  }
+
+  async flush(): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    const m = this.#redis.multi();
+    for (const [member, p] of batch) {
+      const key = `${this.#prefix}:${member}`;
+      m.hsetnx(key, 'firstSeen', p.first);
+      const fields: Record<string, string | number> = { transport: p.transport, id: p.id, lastSeen: p.last };
+      if (p.topic !== undefined) fields.topic = p.topic;
+      if (p.remote !== undefined) fields.remote = p.remote;
+      m.hset(key, fields);
+      m.hincrby(key, 'count', p.count);
+      m.expire(key, this.#ttlS);
+      m.zadd(this.#index, p.last, member);
+    }
+    m.zremrangebyscore(this.#index, '-inf', this.#clock.now() - this.#ttlS * 1000);
+    await m.exec();
+    const excess = (await this.#redis.zcard(this.#index)) - this.#max;
+    if (excess > 0) {
+      const gone = await this.#redis.zpopmin(this.#index, excess);
+      const keys = gone.filter((_, i) => i % 2 === 0).map((member) => `${this.#prefix}:${member}`);
+      if (keys.length > 0) await this.#redis.del(...keys);
+    }
+  }
+
+  /** Most recently seen first. */
+  async list(limit = 100): Promise<UnknownDevice[]> {
+    const members = await this.#redis.zrevrange(this.#index, 0, limit - 1);
+    if (members.length === 0) return [];
+    const p = this.#redis.pipeline();
+    for (const member of members) p.hgetall(`${this.#prefix}:${member}`);
+    const res = (await p.exec()) ?? [];
+    const out: UnknownDevice[] = [];
+    res.forEach(([err, h]) => {
+      const f = h as Record<string, string> | null;
+      if (err || !f || f.id === undefined) return; // expired since it was indexed
+      out.push({
+        transport: f.transport as Transport,
+        id: f.id,
+        ...(f.topic !== undefined ? { topic: f.topic } : {}),
+        ...(f.remote !== undefined ? { remote: f.remote } : {}),
+        firstSeen: Number(f.firstSeen),
+        lastSeen: Number(f.lastSeen),
+        count: Number(f.count),
+      });
+    });
+    return out;
+  }
+
+  /** Drops an entry, e.g. once the installer has registered the device. */
+  async forget(transport: Transport, id: string): Promise<void> {
+    const member = `${transport}:${id}`;
+    this.#pending.delete(member);
+    await this.#redis.multi().zrem(this.#index, member).del(`${this.#prefix}:${member}`).exec();
+  }
+}

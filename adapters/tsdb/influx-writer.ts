@@ -1,0 +1,240 @@
+import { HttpError, InfluxDB, type WriteApi, type WriteOptions } from '@influxdata/influxdb-client';
+import type { Logger } from 'pino';
+import { GridgateError } from '../../processors/errors.js';
+import type { Device, Reading, ReadingSink } from '../../processors/types.js';
+import { routeInfluxClientLogs } from './client-log.js';
+import { toLine } from './line-protocol.js';
+import { MemorySpool, type Spool } from './spool.js';
+
+export type RetryTuning = Partial<
+  Pick<WriteOptions, 'minRetryDelay' | 'maxRetryDelay' | 'retryJitter' | 'maxRetryTime' | 'exponentialBase'>
+>;
+
+export interface InfluxWriterOptions {
+  /** Base URL of any server with the v2 write API (InfluxDB 2/3, VictoriaMetrics). */
+  url: string;
+  token?: string;
+  org: string;
+  bucket: string;
+  batchSize: number;
+  flushIntervalMs: number;
+  /** gzip request bodies over 1 kB; default true. */
+  gzip?: boolean;
+  /** Retries by the client after the first failed attempt, before a batch goes to the spool. */
+  maxRetries: number;
+  /** Lines the client's retry buffer holds; overflow goes to the spool. */
+  maxBufferLines: number;
+  logger: Logger;
+  /** Where batches go once retries are exhausted. Default: MemorySpool(spoolMaxLines). */
+  spool?: Spool;
+  /** Default 100 000 lines. */
+  spoolMaxLines?: number;
+  /** How often a non-empty spool is offered to the database again; default 10 s. */
+  spoolRetryMs?: number;
+  /** HTTP timeout per write; default 10 s. */
+  timeoutMs?: number;
+  retry?: RetryTuning;
+}
+
+export interface WriteErrorInfo {
+  message: string;
+  statusCode?: number;
+  body?: string;
+  /** Epoch ms. */
+  at: number;
+}
+
+export interface InfluxWriterStats {
+  linesWritten: number;
+  /** Lines given up: rejected by the database as invalid (4xx), or pushed out of a full spool. */
+  linesFailed: number;
+  /** Failed write attempts (each retry counts). */
+  batchesFailed: number;
+  linesSpooled: number;
+  /** Readings with no finite field, so no line. */
+  readingsSkipped: number;
+  lastError: WriteErrorInfo | undefined;
+}
+
+/**
+ * Readings -> batched, gzipped line protocol through the influx client's WriteApi (precision ms).
+ * Transient failures (network, 429, 5xx) are retried by the client; when retries run out the batch
+ * goes to a Spool and is re-sent once a write succeeds again (or on the spool timer). Never throws
+ * into the pipeline.
+ */
+export class InfluxWriter implements ReadingSink {
+  private readonly api: WriteApi;
+  private readonly spool: Spool;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private draining = false;
+  private stopped = false;
+  private readonly counters = {
+    linesWritten: 0,
+    linesFailed: 0,
+    batchesFailed: 0,
+    linesSpooled: 0,
+    readingsSkipped: 0,
+    lastError: undefined as WriteErrorInfo | undefined,
+  };
+
+  constructor(private readonly opts: InfluxWriterOptions) {
+    this.log = opts.logger.child({ component: 'influx-writer' });
+    routeInfluxClientLogs(this.log);
+    this.spool = opts.spool ?? new MemorySpool(opts.spoolMaxLines ?? 100_000);
+    const self = this;
+    this.api = new InfluxDB({
+      url: opts.url,
+      token: opts.token,
+      timeout: opts.timeoutMs ?? 10_000,
+    }).getWriteApi(opts.org, opts.bucket, 'ms', {
+      batchSize: opts.batchSize,
+      flushInterval: opts.flushIntervalMs,
+      gzipThreshold: opts.gzip === false ? Number.POSITIVE_INFINITY : 1000,
+      maxRetries: opts.maxRetries,
+      maxBufferLines: opts.maxBufferLines,
+      ...opts.retry,
+      writeFailed(error, lines, attempt, expires) {
+        return self.onFailed(error, lines, attempt, expires);
+      },
+      writeSuccess(lines) {
+        self.onSuccess(lines);
+      },
+      writeRetrySkipped(entry) {
+        self.log.warn({ lines: entry.lines.length }, 'influx retry buffer full; batch moved to spool');
+        self.toSpool(entry.lines);
+      },
+    });
+    this.timer = setInterval(() => this.drainSpool(), opts.spoolRetryMs ?? 10_000);
+    this.timer.unref();
+  }
+
+  get stats(): Readonly<InfluxWriterStats> {
+    return { ...this.counters, linesFailed: this.counters.linesFailed + this.spool.droppedLines };
+  }
+
+  /** Lines waiting in the spool. */
+  get spooledLines(): number {
+    return this.spool.lines;
+  }
+
+  write(reading: Reading, _device?: Device): void {
+    const line = toLine(reading);
+    if (line === undefined) {
+      this.counters.readingsSkipped++;
+      return;
+    }
+    if (this.stopped) {
+      this.counters.linesFailed++;
+      return;
+    }
+    this.api.writeRecord(line);
+  }
+
+  /** Send what is buffered, and the retry buffer too. Failures are counted, never thrown. */
+  async flush(): Promise<void> {
+    try {
+      await this.api.flush(true);
+    } catch (err) {
+      this.log.debug({ err }, 'influx flush incomplete; failed lines are retried or spooled');
+    }
+  }
+
+  /** Flush, then close the client. Lines still waiting in the retry buffer or spool are logged as lost. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    this.stopped = true;
+    await this.api.close().catch((err: unknown) => this.log.debug({ err }, 'influx close'));
+    if (this.spool.lines > 0)
+      this.log.warn({ lines: this.spool.lines }, 'influx writer stopped with spooled lines unsent');
+  }
+
+  private onFailed(
+    error: Error,
+    lines: string[],
+    attempt: number,
+    expires: number,
+  ): Promise<void> | undefined {
+    this.counters.batchesFailed++;
+    const info = describe(error);
+    this.counters.lastError = info;
+    // Same rule as the client: an HTTP status below 429 means the data itself was refused.
+    const retriable = !(error instanceof HttpError) || error.statusCode >= 429;
+    const final = !retriable || attempt > this.opts.maxRetries || expires <= Date.now() || this.stopped;
+    this.log.warn(
+      {
+        err: new GridgateError('GG_ERR_TSDB_WRITE', `write to ${this.opts.url} failed`, [], { cause: error }),
+        statusCode: info.statusCode,
+        body: info.body,
+        cause: info.message,
+        attempt,
+        lines: lines.length,
+        next: final ? (retriable ? 'spool' : 'drop') : 'retry',
+      },
+      'time-series write failed',
+    );
+    if (!final) return undefined; // the client retries with backoff
+    if (retriable) this.toSpool(lines);
+    else this.counters.linesFailed += lines.length;
+    // Handled: the client must neither retry nor log it again.
+    return Promise.resolve();
+  }
+
+  private onSuccess(lines: string[]): void {
+    this.counters.linesWritten += lines.length;
+    if (this.spool.lines > 0) this.drainSpool();
+  }
+
+  private toSpool(lines: string[]): void {
+    this.counters.linesSpooled += lines.length;
+    this.spool.push(lines).catch((err: unknown) => {
+      this.counters.linesFailed += lines.length;
+      this.log.error({ err, lines: lines.length }, 'spool push failed; lines lost');
+    });
+  }
+
+  /** Re-send spooled batches one at a time; stop at the first failure (the batch is retried, then spooled again). */
+  private drainSpool(): void {
+    if (this.draining || this.stopped || this.spool.lines === 0) return;
+    this.draining = true;
+    const run = async () => {
+      for await (const batch of this.spool.drain()) {
+        if (this.stopped) {
+          await this.spool.push(batch);
+          return;
+        }
+        this.log.info({ lines: batch.length }, 're-sending spooled lines');
+        const failuresBefore = this.counters.batchesFailed;
+        this.api.writeRecords(batch);
+        try {
+          await this.api.flush();
+        } catch {
+          return; // still down; the failed batch is already in the client's retry path
+        }
+        // With maxRetries 0 a failed batch goes straight back to the spool: stop, or this loops.
+        if (this.counters.batchesFailed > failuresBefore) return;
+      }
+    };
+    run()
+      .catch((err: unknown) => this.log.error({ err }, 'spool drain failed'))
+      .finally(() => {
+        this.draining = false;
+      });
+  }
+}
+
+function describe(error: Error): WriteErrorInfo {
+  if (error instanceof HttpError) {
+    return {
+      message: error.message,
+      statusCode: error.statusCode,
+      body: error.body?.slice(0, 500),
+      at: Date.now(),
+    };
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  return { message: code ? `${code}: ${error.message}` : error.message, at: Date.now() };
+}

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema (after fastify's initial-config-validation and zigbee2mqtt's
+ * settings.validate()): validated once at start, every error listed with its path, then frozen.
+ * The TypeScript type is derived from it so the two cannot drift. Every key has a default, so
+ * `gridgate start` runs with no file at all.
+ */
+
+const hostPort = (port: number) =>
+  z.strictObject({
+    host: z.string().min(1).default('127.0.0.1').describe('interface to bind'),
+    port: z.number().int().min(0).max(65535).default(port).describe('TCP port (0 picks a free one)'),
+  });
+
+const tls = z
+  .strictObject({
+    cert: z.string().min(1).describe('PEM certificate path'),
+    key: z.string().min(1).describe('PEM private key path'),
+  })
+  .optional();
+
+export const configSchema = z.strictObject({
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      pretty: z.boolean().optional().describe('human-readable logs; default: when stdout is a TTY'),
+    })
+    .prefault({}),
+  http: hostPort(8080).extend({ tls }).prefault({}).describe('HTTP API: /healthz, /metrics, /api/v1/...'),
+  mqtt: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^(mqtts?|tcp|ssl|wss?):\/\//, 'must be a broker URL like mqtt://host:1883')
+        .optional()
+        .describe('external broker; when set, the embedded broker is not started'),
+      clientId: z
+        .string()
+        .min(1)
+        .max(64)
+        .optional()
+        .describe('external mode: stable client id (default gridgate-<hostname>)'),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      embedded: hostPort(1883).extend({ tls }).prefault({}).describe('embedded aedes broker listener'),
+      alertTopic: z
+        .string()
+        .default('alerts/{district}/{severity}')
+        .describe("topic alert events are published on; '' turns it off"),
+    })
+    .prefault({}),
+  hj212: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(9212),
+      mqttTopic: z.string().default('hj212/{mn}').describe('MQTT topic DTUs publish raw HJ 212 frames on'),
+    })
+    .prefault({}),
+  tsdb: z
+    .strictObject({
+      url: z
+        .string()
+        .url()
+        .default('http://127.0.0.1:8428')
+        .describe('InfluxDB 2/3 or VictoriaMetrics base URL'),
+      token: z.string().default('').describe('API token (VictoriaMetrics ignores it)'),
+      org: z.string().default('gridgate'),
+      bucket: z.string().default('gridgate'),
+      batchSize: z.number().int().min(1).max(100_000).default(5000),
+      flushIntervalMs: z.number().int().min(10).max(600_000).default(1000),
+      gzip: z.boolean().default(true),
+      maxRetries: z.number().int().min(0).default(5),
+      maxBufferLines: z.number().int().min(1000).default(100_000),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be redis://host:port')
+        .default('redis://127.0.0.1:6379'),
+      prefix: z.string().default('gridgate:'),
+    })
+    .prefault({}),
+  devices: z
+    .strictObject({
+      file: z
+        .string()
+        .default('config/devices.yaml')
+        .describe('device file (YAML) until the Redis registry is enabled'),
+    })
+    .prefault({}),
+  rules: z
+    .strictObject({
+      dir: z.string().default('config/rules'),
+      watch: z.boolean().default(true).describe('hot reload on file change'),
+      tickMs: z.number().int().min(100).default(5000).describe('how often no-data rules are checked'),
+    })
+    .prefault({}),
+  dispatch: z
+    .strictObject({
+      queue: z.string().min(1).default('gridgate-alerts'),
+      routes: z
+        .array(
+          z.strictObject({
+            match: z.strictObject({
+              district: z.string().optional(),
+              family: z.enum(['flood', 'dust', 'air', 'access']).optional(),
+              severity: z.enum(['blue', 'yellow', 'orange', 'red']).optional(),
+            }),
+            queue: z.string().min(1),
+          }),
+        )
+        .default([]),
+    })
+    .prefault({}),
+  ingest: z
+    .strictObject({
+      maxPayloadBytes: z
+        .number()
+        .int()
+        .min(64)
+        .max(16 * 1024 * 1024)
+        .default(256 * 1024),
+      maxDepth: z.number().int().min(2).max(1000).default(32),
+      maxFutureSkewS: z.number().int().min(0).default(300),
+      maxAgeS: z
+        .number()
+        .int()
+        .min(60)
+        .default(7 * 24 * 3600),
+      deadLetterCapacity: z.number().int().min(10).max(1_000_000).default(1000),
+      logIntervalS: z
+        .number()
+        .int()
+        .min(1)
+        .default(60)
+        .describe('at most one log line per device and reason per interval'),
+      capture: z
+        .string()
+        .optional()
+        .describe('write normalized readings as NDJSON here (for `gridgate rules test`)'),
+    })
+    .prefault({}),
+});
+
+export type GridgateConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

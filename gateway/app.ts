@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Hj212Server } from '../adapters/hj212/tcp-server.js';
+import { EmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
+import { ExternalBrokerClient } from '../adapters/mqtt/external-client.js';
+import type { MqttIngress } from '../adapters/mqtt/types.js';
+import { FileRegistry } from '../adapters/registry/file-registry.js';
+import { InfluxWriter } from '../adapters/tsdb/influx-writer.js';
+import type { GridgateConfig } from '../config/schema.js';
+import { DeadLetterStore } from '../processors/deadletters.js';
+import { ModelIndex } from '../processors/devices/index.js';
+import { LatestReadings } from '../processors/latest.js';
+import { Pipeline } from '../processors/pipeline.js';
+import { TopicRouter } from '../processors/topics.js';
+import type { ReadingSink } from '../processors/types.js';
+import { CaptureSink } from './capture.js';
+import { hj212Ingest } from './hj212-ingest.js';
+import { deadletterRoutes } from './http/routes/deadletters.js';
+import { healthRoutes } from './http/routes/health.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { statsRoutes } from './http/routes/stats.js';
+import { buildHttpServer } from './http/server.js';
+import { gatewayMetrics } from './metrics.js';
+
+export interface GatewayOptions {
+  config: Readonly<GridgateConfig>;
+  logger: Logger;
+}
+
+/**
+ * The one place that knows every component: builds them from the validated config, starts them
+ * in dependency order (sinks before ingress), and stops them in reverse (ingress first, then
+ * flush). Nothing here is on the hot path.
+ */
+export class Gateway {
+  readonly config: Readonly<GridgateConfig>;
+  readonly logger: Logger;
+  readonly models = new ModelIndex();
+  readonly router: TopicRouter;
+  readonly deadLetters: DeadLetterStore;
+  readonly latest = new LatestReadings();
+  registry!: FileRegistry;
+  writer!: InfluxWriter;
+  pipeline!: Pipeline;
+  ingress!: MqttIngress;
+  hj212?: Hj212Server;
+  http!: FastifyInstance;
+  private capture?: CaptureSink;
+  private readonly stoppers: (() => Promise<void>)[] = [];
+
+  constructor(opts: GatewayOptions) {
+    this.config = opts.config;
+    this.logger = opts.logger;
+    this.router = new TopicRouter(this.models.all());
+    this.deadLetters = new DeadLetterStore({
+      capacity: opts.config.ingest.deadLetterCapacity,
+      logIntervalMs: opts.config.ingest.logIntervalS * 1000,
+      logger: opts.logger.child({ component: 'ingest' }),
+    });
+  }
+
+  /** MQTT port actually bound (embedded mode), HTTP port, HJ 212 port. */
+  get ports(): { mqtt?: number; http?: number; hj212?: number } {
+    const addr = this.http?.server.address();
+    return {
+      mqtt: this.ingress instanceof EmbeddedBroker ? this.ingress.port : undefined,
+      http: typeof addr === 'object' && addr ? addr.port : undefined,
+      hj212: this.hj212?.port,
+    };
+  }
+
+  async start(): Promise<void> {
+    const { config: cfg, logger } = this;
+    try {
+      this.registry = await FileRegistry.load(cfg.devices.file, {
+        knownModels: (id) => this.models.get(id)?.family,
+        logger: logger.child({ component: 'registry' }),
+      });
+      this.writer = new InfluxWriter({ ...cfg.tsdb, logger: logger.child({ component: 'tsdb' }) });
+      this.stoppers.push(() => this.writer.stop());
+      const sinks: ReadingSink[] = [this.writer, this.latest];
+      if (cfg.ingest.capture) {
+        this.capture = new CaptureSink(cfg.ingest.capture);
+        this.stoppers.push(() => this.capture!.stop());
+        sinks.push(this.capture);
+      }
+      this.pipeline = new Pipeline({
+        devices: this.registry,
+        models: this.models,
+        sinks,
+        rejects: this.deadLetters,
+        limits: {
+          maxPayloadBytes: cfg.ingest.maxPayloadBytes,
+          maxDepth: cfg.ingest.maxDepth,
+          maxFutureSkewMs: cfg.ingest.maxFutureSkewS * 1000,
+          maxAgeMs: cfg.ingest.maxAgeS * 1000,
+        },
+        logger: logger.child({ component: 'pipeline' }),
+      });
+      await this.startHttp();
+      await this.startIngress();
+      if (cfg.hj212.enabled) await this.startHj212();
+      logger.info(
+        { ports: this.ports, devices: this.registry.size, models: this.models.all().length },
+        'gridgate started',
+      );
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async startIngress(): Promise<void> {
+    const { config: cfg, logger, pipeline } = this;
+    const hooks = {
+      route: (topic: string) => this.router.match(topic),
+      onMessage: (msg: Parameters<Pipeline['handle']>[0]) => pipeline.handle(msg),
+      onUnrouted: (topic: string, _clientId: string | undefined, _size: number) =>
+        pipeline.unroutable('mqtt', topic, Buffer.alloc(0)),
+      logger: logger.child({ component: 'mqtt' }),
+    };
+    if (cfg.mqtt.url) {
+      this.ingress = new ExternalBrokerClient({
+        ...hooks,
+        url: cfg.mqtt.url,
+        topics: this.router.subscriptionFilters(),
+        clientId: cfg.mqtt.clientId,
+        username: cfg.mqtt.username,
+        password: cfg.mqtt.password,
+      });
+    } else {
+      const tls = cfg.mqtt.embedded.tls;
+      this.ingress = new EmbeddedBroker({
+        ...hooks,
+        host: cfg.mqtt.embedded.host,
+        port: cfg.mqtt.embedded.port,
+        maxPayloadBytes: cfg.ingest.maxPayloadBytes,
+        tls,
+        onConnectivity: (clientId, online, at) => pipeline.connectivity(clientId, online, at),
+        onOversize: (clientId, topic, size) =>
+          this.deadLetters.reject({
+            reason: 'payload_too_large',
+            at: Date.now(),
+            transport: 'mqtt',
+            deviceId: clientId,
+            topic,
+            detail: `${size} bytes > ingest.maxPayloadBytes ${cfg.ingest.maxPayloadBytes}`,
+          }),
+      });
+    }
+    this.stoppers.push(() => this.ingress.stop());
+    await this.ingress.start();
+  }
+
+  private async startHj212(): Promise<void> {
+    const { config: cfg, logger, pipeline } = this;
+    this.hj212 = new Hj212Server({
+      host: cfg.hj212.host,
+      port: cfg.hj212.port,
+      ...hj212Ingest(this.registry, pipeline, this.deadLetters),
+      logger: logger.child({ component: 'hj212' }),
+    });
+    this.stoppers.push(() => this.hj212!.stop());
+    await this.hj212.start();
+  }
+
+  private async startHttp(): Promise<void> {
+    const { config: cfg } = this;
+    const metrics = gatewayMetrics(this);
+    const tls = cfg.http.tls;
+    this.http = await buildHttpServer({
+      logger: this.logger.child({ component: 'http' }),
+      https: tls ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : undefined,
+      root: [
+        healthRoutes({
+          tsdb: () => {
+            const e = this.writer.stats.lastError;
+            // A write error in the last 30 s means the database is (still) failing.
+            return e !== undefined && Date.now() - e.at < 30_000
+              ? { ok: false, detail: `writes failing: ${e.message}` }
+              : { ok: true };
+          },
+        }),
+        metricsRoutes(metrics),
+      ],
+      api: [
+        { plugin: deadletterRoutes(this.deadLetters), prefix: '' },
+        { plugin: statsRoutes(this), prefix: '' },
+      ],
+    });
+    this.stoppers.push(() => this.http.close());
+    await this.http.listen({ host: cfg.http.host, port: cfg.http.port });
+  }
+
+  /** Ingress first (nothing new comes in), then flush sinks. Safe to call twice. */
+  async stop(): Promise<void> {
+    const stoppers = this.stoppers.splice(0).reverse();
+    // Reverse of start order: ingress, http, then writer flush.
+    for (const stop of stoppers) {
+      try {
+        await stop();
+      } catch (err) {
+        this.logger.warn({ err }, 'error while stopping');
+      }
+    }
+  }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/**
+ * The `gridgate` command. Each verb lives in its own file; this one only mounts them.
+ * CLI files are the one place that prints to the console.
+ */
+import { Command } from 'commander';
+import { configCommand } from './config.js';
+import { deadlettersCommand } from './deadletters.js';
+import { startCommand } from './start.js';
+
+const program = new Command('gridgate')
+  .description('IoT gateway and stream processor for city operations centres')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addCommand(startCommand())
+  .addCommand(configCommand())
+  .addCommand(deadlettersCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  console.error(`gridgate: ${(err as Error).message}`);
+  const details = (err as { details?: readonly string[] }).details;
+  if (details?.length) for (const d of details) console.error(`  - ${d}`);
+  process.exitCode = 1;
+}

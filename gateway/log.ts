@@ -1,0 +1,19 @@
+import { type Logger, pino } from 'pino';
+import type { GridgateConfig } from '../config/schema.js';
+
+/** JSON logs by default; pretty only when asked for or when stdout is a TTY (and pino-pretty is installed). */
+export function createLogger(cfg: GridgateConfig['log'], destination?: NodeJS.WritableStream): Logger {
+  const pretty = cfg.pretty ?? process.stdout.isTTY === true;
+  if (pretty && !destination) {
+    return pino({
+      level: cfg.level,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
+    });
+  }
+  return destination
+    ? pino({ level: cfg.level }, destination as pino.DestinationStream)
+    : pino({ level: cfg.level });
+}

@@ -1,0 +1,118 @@
+import type { DeviceRecord } from '../../config/device-schema.js';
+import type { DeviceModel } from '../devices/define.js';
+import type { Rejection } from '../errors.js';
+import type { LatestEntry } from '../latest.js';
+
+/**
+ * What an installer checks on site before a device leaves `commissioning` (issue 4, Registry):
+ * first data received, values in physical range, clock drift, reporting interval as the model
+ * expects. Pure: the gateway feeds it the latest readings, recent rejects and the clock.
+ */
+
+export type CheckName = 'connected' | 'first_data' | 'in_range' | 'clock_drift' | 'reporting_interval';
+/** `pending`: not decidable yet (nothing received, or the model does not send its own time). */
+export type CheckStatus = 'pass' | 'fail' | 'pending';
+
+export interface Check {
+  name: CheckName;
+  status: CheckStatus;
+  detail: string;
+}
+
+export interface CommissioningInput {
+  device: DeviceRecord;
+  model: DeviceModel | undefined;
+  latest: LatestEntry | undefined;
+  /** This device's recent rejections (dead letters), newest last. */
+  rejects?: readonly Rejection[];
+  now: number;
+  /** Largest acceptable |device clock - gateway clock|. Default 60 s. */
+  maxDriftMs?: number;
+}
+
+const RANGE_REASONS = new Set(['out_of_range', 'wrong_type']);
+
+export function commissioningChecks(input: CommissioningInput): Check[] {
+  const { latest, model, now } = input;
+  const maxDrift = input.maxDriftMs ?? 60_000;
+  const checks: Check[] = [];
+
+  if (latest?.online === undefined)
+    checks.push({ name: 'connected', status: 'pending', detail: 'no status seen yet' });
+  else
+    checks.push({
+      name: 'connected',
+      status: latest.online ? 'pass' : 'fail',
+      detail: latest.online ? 'online' : 'offline (last status or broker disconnect)',
+    });
+
+  const hasData =
+    latest !== undefined && (Object.keys(latest.values).length > 0 || latest.lastEvent !== undefined);
+  checks.push(
+    hasData
+      ? { name: 'first_data', status: 'pass', detail: `last reading seen ${ago(now - latest.seenAt)}` }
+      : { name: 'first_data', status: 'pending', detail: 'no reading received yet' },
+  );
+
+  const bad = (input.rejects ?? []).filter((r) => RANGE_REASONS.has(r.reason));
+  const lastBad = bad[bad.length - 1];
+  if (lastBad) {
+    checks.push({
+      name: 'in_range',
+      status: 'fail',
+      detail: `${bad.length} value(s) rejected, last: ${lastBad.field ?? ''} ${lastBad.reason}: ${lastBad.detail}`,
+    });
+  } else {
+    checks.push({
+      name: 'in_range',
+      status: hasData ? 'pass' : 'pending',
+      detail: hasData ? 'every value within its physical range' : 'no reading received yet',
+    });
+  }
+
+  if (!model?.time) {
+    checks.push({
+      name: 'clock_drift',
+      status: 'pending',
+      detail: 'model sends no timestamp; the gateway stamps receive time',
+    });
+  } else if (!latest || latest.time === 0) {
+    checks.push({ name: 'clock_drift', status: 'pending', detail: 'no reading received yet' });
+  } else {
+    const drift = latest.time - latest.seenAt;
+    checks.push({
+      name: 'clock_drift',
+      status: Math.abs(drift) <= maxDrift ? 'pass' : 'fail',
+      detail: `device clock ${drift >= 0 ? 'ahead' : 'behind'} by ${Math.round(Math.abs(drift) / 1000)} s (limit ${maxDrift / 1000} s)`,
+    });
+  }
+
+  if (!model) {
+    checks.push({
+      name: 'reporting_interval',
+      status: 'fail',
+      detail: `model '${input.device.model}' is not in the model index`,
+    });
+  } else if (!latest) {
+    checks.push({
+      name: 'reporting_interval',
+      status: 'pending',
+      detail: `expects a report every ${model.reportingIntervalS} s`,
+    });
+  } else {
+    // One missed report is tolerated (radio retries, clock jitter); two are not.
+    const silentMs = now - latest.seenAt;
+    const limitMs = 2 * model.reportingIntervalS * 1000;
+    checks.push({
+      name: 'reporting_interval',
+      status: silentMs <= limitMs ? 'pass' : 'fail',
+      detail: `last report ${ago(silentMs)}; model reports every ${model.reportingIntervalS} s`,
+    });
+  }
+  return checks;
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
+}

@@ -1,0 +1,139 @@
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import type { DeviceRecord } from '../../config/device-schema.js';
+import { scalar } from './patch.js';
+import type { LocatedRow } from './validate.js';
+
+/**
+ * The CSV import/export format, one device per row, header row first (UTF-8, BOM tolerated):
+ *
+ *   id, model, family?, district, street, community, grid, address?, lat?, lon?, state?,
+ *   cameras? (`;`-separated), hj212.mn?, hj212.password?, attrs.<name>?..., labels.<name>?...
+ *
+ * An empty cell means "not set". `attrs.*` cells are typed: a decimal number, true/false, else text
+ * (`attrs.warning_level_m` = 2.5). `labels.*` cells are always text. Calibration is not expressible
+ * in CSV (use YAML or the API); importing a CSV row keeps an existing device's calibration.
+ */
+export const CSV_COLUMNS = [
+  'id',
+  'model',
+  'family',
+  'district',
+  'street',
+  'community',
+  'grid',
+  'address',
+  'lat',
+  'lon',
+  'state',
+  'cameras',
+  'hj212.mn',
+  'hj212.password',
+] as const;
+const KNOWN = new Set<string>(CSV_COLUMNS);
+const LOCATION = new Set(['district', 'street', 'community', 'grid']);
+
+export interface CsvRows {
+  rows: LocatedRow[];
+  /** Header or syntax problems (`line: message`); rows are empty when any. */
+  errors: { line: number; message: string }[];
+}
+
+export function parseDeviceCsv(text: string): CsvRows {
+  let records: { record: Record<string, string>; info: { lines: number } }[];
+  try {
+    records = parse(text, {
+      columns: true,
+      info: true,
+      bom: true,
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: false,
+    });
+  } catch (err) {
+    const e = err as { message?: string; lines?: number };
+    return { rows: [], errors: [{ line: e.lines ?? 1, message: e.message ?? String(err) }] };
+  }
+  const header = records[0] ? Object.keys(records[0].record) : [];
+  const bad = header.filter((c) => !KNOWN.has(c) && !/^(attrs|labels)\.[A-Za-z_][A-Za-z0-9_]*$/.test(c));
+  if (bad.length > 0) {
+    return {
+      rows: [],
+      errors: [
+        {
+          line: 1,
+          message: `unknown column(s) ${bad.map((c) => `'${c}'`).join(', ')}; expected ${CSV_COLUMNS.join(', ')}, attrs.<name>, labels.<name>`,
+        },
+      ],
+    };
+  }
+  return { rows: records.map((r) => ({ line: r.info.lines, input: rowToInput(r.record) })), errors: [] };
+}
+
+/** One CSV record -> a device input for `validateDevice`. Values are typed, not validated. */
+export function rowToInput(rec: Readonly<Record<string, string>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const location: Record<string, string> = {};
+  const attrs: Record<string, unknown> = {};
+  const labels: Record<string, string> = {};
+  const hj212: Record<string, string> = {};
+  for (const [col, cell] of Object.entries(rec)) {
+    if (cell === '') continue;
+    if (LOCATION.has(col)) location[col] = cell;
+    else if (col === 'lat' || col === 'lon') out[col] = numberOrText(cell);
+    else if (col === 'cameras')
+      out.cameras = cell
+        .split(';')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    else if (col.startsWith('attrs.')) attrs[col.slice(6)] = scalar(cell);
+    else if (col.startsWith('labels.')) labels[col.slice(7)] = cell;
+    else if (col.startsWith('hj212.')) hj212[col.slice(6)] = cell;
+    else out[col] = cell;
+  }
+  // Always present, so a missing location column is reported as `location.<key>: required`.
+  out.location = location;
+  if (Object.keys(attrs).length > 0) out.attrs = attrs;
+  if (Object.keys(labels).length > 0) out.labels = labels;
+  if (Object.keys(hj212).length > 0) out.hj212 = hj212;
+  return out;
+}
+
+function numberOrText(cell: string): number | string {
+  const n = Number(cell);
+  return Number.isFinite(n) ? n : cell;
+}
+
+/** Devices -> CSV text. Secrets (hj212.password) are never exported. */
+export function devicesToCsv(devices: readonly DeviceRecord[]): string {
+  const attrKeys = new Set<string>();
+  const labelKeys = new Set<string>();
+  for (const d of devices) {
+    for (const k of Object.keys(d.attrs)) attrKeys.add(k);
+    for (const k of Object.keys(d.labels)) labelKeys.add(k);
+  }
+  const fixed = CSV_COLUMNS.filter((c) => c !== 'hj212.password');
+  const columns = [
+    ...fixed,
+    ...[...attrKeys].sort().map((k) => `attrs.${k}`),
+    ...[...labelKeys].sort().map((k) => `labels.${k}`),
+  ];
+  const rows = devices.map((d) => {
+    const row: Record<string, string> = {
+      id: d.id,
+      model: d.model,
+      family: d.family,
+      ...d.location,
+      address: d.address ?? '',
+      lat: d.lat === undefined ? '' : String(d.lat),
+      lon: d.lon === undefined ? '' : String(d.lon),
+      state: d.state,
+      cameras: d.cameras.join(';'),
+      'hj212.mn': d.hj212?.mn ?? '',
+    };
+    for (const k of attrKeys) row[`attrs.${k}`] = d.attrs[k] === undefined ? '' : String(d.attrs[k]);
+    for (const k of labelKeys) row[`labels.${k}`] = d.labels[k] ?? '';
+    return row;
+  });
+  return stringify(rows, { header: true, columns });
+}

@@ -1,0 +1,241 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../../adapters/mqtt/embedded-broker.js';
+import type { InboundMessage } from '../../processors/types.js';
+import { captureLogs, defaultRoute, mosquittoPub, waitFor } from './support.js';
+
+describe('EmbeddedBroker', () => {
+  let broker: EmbeddedBroker | undefined;
+  const clients: mqtt.MqttClient[] = [];
+  let messages: InboundMessage[] = [];
+  let connectivity: Array<[string, boolean]> = [];
+  let oversize: Array<{ clientId: string | undefined; topic: string; size: number }> = [];
+
+  async function startBroker(extra: Partial<EmbeddedBrokerOptions> = {}): Promise<EmbeddedBroker> {
+    messages = [];
+    connectivity = [];
+    oversize = [];
+    broker = new EmbeddedBroker({
+      host: '127.0.0.1',
+      port: 0,
+      maxPayloadBytes: 1024,
+      route: defaultRoute,
+      logger: captureLogs().logger,
+      onMessage: (m) => messages.push(m),
+      onConnectivity: (id, online) => connectivity.push([id, online]),
+      onOversize: (clientId, topic, size) => oversize.push({ clientId, topic, size }),
+      ...extra,
+    });
+    await broker.start();
+    return broker;
+  }
+
+  async function client(clientId: string, opts: mqtt.IClientOptions = {}): Promise<mqtt.MqttClient> {
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, {
+      clientId,
+      reconnectPeriod: 0,
+      ...opts,
+    });
+    clients.push(c);
+    return c;
+  }
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+    await broker?.stop();
+    broker = undefined;
+  });
+
+  it('binds a free port when given 0 and frees it on stop', async () => {
+    const b = await startBroker();
+    const port = b.port;
+    expect(port).toBeGreaterThan(0);
+    await b.stop();
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+
+  it('reports connect and clean disconnect of a device client', async () => {
+    await startBroker();
+    const c = await client('d7');
+    await waitFor('online', () => connectivity.length === 1);
+    await c.endAsync();
+    await waitFor('offline', () => connectivity.length === 2);
+    expect(connectivity).toEqual([
+      ['d7', true],
+      ['d7', false],
+    ]);
+  });
+
+  it('ends online when a second connection takes over a client id [MQTT-3.1.4-2]', async () => {
+    await startBroker();
+    await client('d10');
+    await waitFor('first online', () => connectivity.length === 1);
+    const second = await client('d10');
+    await waitFor('takeover', () => connectivity.length === 3);
+    expect(connectivity).toEqual([
+      ['d10', true],
+      ['d10', false],
+      ['d10', true],
+    ]);
+    expect(second.connected).toBe(true);
+  });
+
+  it('delivers the last will as a status message when a socket drops abruptly', async () => {
+    await startBroker();
+    const c = await client('d8', {
+      will: { topic: 'devices/d8/status', payload: Buffer.from('{"online":false}'), qos: 1, retain: false },
+    });
+    await waitFor('online', () => connectivity.length === 1);
+    c.stream.destroy(); // no DISCONNECT: the broker must publish the will [MQTT-3.1.2-8]
+    await waitFor('the will', () => messages.length === 1);
+    await waitFor('offline', () => connectivity.length === 2);
+    expect(messages[0]).toMatchObject({ kind: 'status', deviceId: 'd8', clientId: 'd8' });
+    expect(messages[0]?.payload.toString()).toBe('{"online":false}');
+    expect(connectivity.at(-1)).toEqual(['d8', false]);
+  });
+
+  it('drops and reports an oversize publish; the sender and other clients go on', async () => {
+    await startBroker();
+    const sender = await client('d1');
+    const watcher = await client('watcher');
+    const seen: number[] = [];
+    watcher.on('message', (_t, p) => seen.push(p.length));
+    await watcher.subscribeAsync('devices/#', { qos: 1 });
+    // QoS 1 publishAsync resolves on PUBACK: the oversize message is acknowledged, not fatal.
+    await sender.publishAsync('devices/d1/telemetry', Buffer.alloc(2048, 0x61), { qos: 1, retain: true });
+    await sender.publishAsync('devices/d1/telemetry', Buffer.alloc(10, 0x62), { qos: 1 });
+    await waitFor('the small message', () => messages.length === 1 && seen.length === 1);
+    expect(oversize).toEqual([{ clientId: 'd1', topic: 'devices/d1/telemetry', size: 2048 }]);
+    expect(messages[0]?.payload.length).toBe(10);
+    expect(seen).toEqual([10]);
+    expect(sender.connected).toBe(true);
+    expect(broker!.stats.oversize).toBe(1);
+    // Not retained either: a new subscriber gets nothing retained.
+    const late = await client('late');
+    const retained: string[] = [];
+    late.on('message', (t) => retained.push(t));
+    await late.subscribeAsync('devices/#', { qos: 1 });
+    await mosquittoPub(broker!.port, 'devices/d9/telemetry', 'x', { clientId: 'd9' });
+    await waitFor('the marker at the late subscriber', () => retained.length >= 1);
+    expect(retained).toEqual(['devices/d9/telemetry']);
+  });
+
+  it('closes a connection announcing a 100 MB packet before buffering it; others go on', async () => {
+    await startBroker();
+    const big = await client('big');
+    const other = await client('other');
+    const closed = new Promise<void>((resolve) => big.stream.once('close', () => resolve()));
+    // PUBLISH fixed header with Remaining Length 0x80 0x80 0x80 0x30 = 100 663 296 bytes (MQTT 3.1.1 §2.2.3).
+    const topic = Buffer.from('devices/big/telemetry');
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(topic.length);
+    big.stream.write(
+      Buffer.concat([Buffer.from([0x30, 0x80, 0x80, 0x80, 0x30]), len, topic, Buffer.alloc(4096)]),
+    );
+    await closed;
+    expect(oversize).toEqual([{ clientId: 'big', topic: 'devices/big/telemetry', size: 100_663_296 }]);
+    expect(broker!.stats.packetTooLarge).toBe(1);
+    await other.publishAsync('devices/other/telemetry', 'still here', { qos: 1 });
+    await waitFor('the other client message', () => messages.length === 1);
+    expect(messages[0]?.deviceId).toBe('other');
+  });
+
+  it('survives garbage bytes and an HTTP request on the MQTT port, and counts them', async () => {
+    await startBroker();
+    const junk = [
+      Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x7f]), // malformed Remaining Length
+      Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7919) % 256)),
+    ];
+    for (const bytes of junk) {
+      const s: Socket = connect(broker!.port, '127.0.0.1');
+      const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+      s.on('error', () => {});
+      s.write(bytes);
+      await closed;
+    }
+    expect(broker!.stats.connectionErrors).toBeGreaterThanOrEqual(junk.length);
+    await mosquittoPub(broker!.port, 'devices/d1/telemetry', '{"ok":1}', { clientId: 'd1' });
+    await waitFor('a normal message afterwards', () => messages.length === 1);
+  });
+
+  it('refuses a CONNECT with the code the authenticate hook gives, and negates a refused subscription', async () => {
+    await startBroker({
+      authenticate: async (_c, username) => (username === 'bad' ? { code: 5 } : true),
+      authorizeSubscribe: async (_c, sub) => sub.topic !== '#',
+    });
+    const refused = await mqtt
+      .connectAsync(`mqtt://127.0.0.1:${broker!.port}`, {
+        clientId: 'intruder',
+        username: 'bad',
+        password: 'x',
+        reconnectPeriod: 0,
+      })
+      .then(
+        () => undefined,
+        (err: Error & { code?: number }) => err.code,
+      );
+    expect(refused).toBe(5);
+    const c = await client('d1', { username: 'good', password: 'y' });
+    const refusedSub = await c.subscribeAsync('#', { qos: 1 }).then(
+      () => undefined,
+      (err: Error & { packet?: { granted?: number[] } }) => err.packet?.granted,
+    );
+    expect(refusedSub).toEqual([0x80]); // SUBACK failure [MQTT-3.9.3]
+    const granted = await c.subscribeAsync('devices/d1/cmd', { qos: 1 });
+    expect(granted.map((g) => [g.topic, g.qos])).toEqual([['devices/d1/cmd', 1]]);
+    expect(c.connected).toBe(true);
+  });
+
+  it('serves MQTT over TLS when given a certificate and key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-tls-'));
+    try {
+      const key = join(dir, 'key.pem');
+      const cert = join(dir, 'cert.pem');
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
+      await startBroker({ tls: { cert, key } });
+      const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker!.port}`, {
+        clientId: 'tls1',
+        reconnectPeriod: 0,
+        rejectUnauthorized: false,
+      });
+      clients.push(c);
+      await c.publishAsync('devices/tls1/telemetry', 'secure', { qos: 1 });
+      await waitFor('the TLS message', () => messages.length === 1);
+      expect(messages[0]?.payload.toString()).toBe('secure');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,97 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ExternalBrokerClient,
+  type ExternalBrokerClientOptions,
+} from '../../adapters/mqtt/external-client.js';
+import type { InboundMessage } from '../../processors/types.js';
+import { freePort, type RunningService, startMosquitto } from '../../scripts/services.js';
+import { captureLogs, defaultRoute, mosquittoPub, waitFor } from './support.js';
+
+describe('ExternalBrokerClient against a real mosquitto', () => {
+  let dir: string;
+  let mosquitto: RunningService;
+  let gw: ExternalBrokerClient | undefined;
+  let messages: InboundMessage[];
+
+  const make = (extra: Partial<ExternalBrokerClientOptions> = {}) =>
+    new ExternalBrokerClient({
+      url: mosquitto.url,
+      topics: ['devices/+/telemetry', 'devices/+/event', 'devices/+/status'],
+      clientId: `gridgate-persist-${process.pid}`,
+      route: defaultRoute,
+      logger: captureLogs().logger,
+      onMessage: (m) => messages.push(m),
+      connectTimeoutMs: 5000,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 400,
+      ...extra,
+    });
+
+  beforeEach(async () => {
+    messages = [];
+    dir = await mkdtemp(join(tmpdir(), 'gg-mosq-'));
+    mosquitto = await startMosquitto(dir);
+  });
+
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+    await mosquitto.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('receives QoS 1 messages published while it was disconnected (persistent session)', async () => {
+    gw = make();
+    await gw.start();
+    await gw.stop();
+    for (const n of [1, 2, 3]) {
+      await mosquittoPub(mosquitto.port, `devices/g${n}/telemetry`, `{"n":${n}}`, {
+        qos: 1,
+        clientId: `g${n}`,
+      });
+    }
+    expect(messages).toEqual([]);
+    await gw.start();
+    await waitFor('the three queued messages', () => messages.length === 3);
+    expect(messages.map((m) => [m.deviceId, m.kind, m.payload.toString()]).sort()).toEqual([
+      ['g1', 'telemetry', '{"n":1}'],
+      ['g2', 'telemetry', '{"n":2}'],
+      ['g3', 'telemetry', '{"n":3}'],
+    ]);
+    expect(gw.stats.resubscribes).toBe(1); // the broker kept the session: no second SUBSCRIBE
+  });
+
+  it('reconnects after the broker restarts and subscribes again when the session was lost', async () => {
+    gw = make();
+    await gw.start();
+    const port = mosquitto.port;
+    await mosquitto.stop(); // persistence false: the restarted broker has no session for us
+    await waitFor('the client to notice', () => !gw!.connected);
+    mosquitto = await startMosquitto(dir, port);
+    await waitFor('the reconnect', () => gw!.connected && gw!.stats.resubscribes === 2, 15_000);
+    // The SUBACK may trail the CONNACK: publish until one arrives (QoS 1 at a subscriber-less broker is dropped).
+    const deadline = Date.now() + 10_000;
+    while (messages.length === 0 && Date.now() < deadline) {
+      await mosquittoPub(port, 'devices/r1/event', '{"door":"forced"}', { qos: 1, clientId: 'r1' });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(messages[0]).toMatchObject({ deviceId: 'r1', kind: 'event', topic: 'devices/r1/event' });
+    expect(gw.stats.connects).toBe(2);
+  });
+
+  it('start() rejects with the URL and the cause when no broker answers', async () => {
+    const port = await freePort();
+    const url = `mqtt://127.0.0.1:${port}`;
+    const c = make({ url, connectTimeoutMs: 800 });
+    const err = await c.start().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain(url);
+    expect(err?.message).toMatch(/ECONNREFUSED/);
+    expect(c.connected).toBe(false);
+  });
+});

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { InfluxWriter, type InfluxWriterOptions } from '../../adapters/tsdb/influx-writer.js';
+import type { Reading } from '../../processors/types.js';
+import { freePort, type RunningService, startVictoriaMetrics } from '../../scripts/services.js';
+import { waitForSeries } from '../support/vm.js';
+import { captureLogs, waitFor } from './support.js';
+
+const location = { district: '鼓楼区', street: '中山 路', community: '湖滨,社区', grid: 'G=07' };
+
+function readings(device: string, t0: number): Reading[] {
+  const tags = { device, model: 'acme-fg100', family: 'flood', ...location };
+  return [
+    { device, measurement: 'flood', time: t0, fields: { water_level_m: 1.25, rain_mm: 0.5 }, tags },
+    { device, measurement: 'flood', time: t0 + 60_000, fields: { water_level_m: 1.5, rain_mm: 2 }, tags },
+    {
+      device,
+      measurement: 'access',
+      time: t0 + 1_000,
+      fields: { count: 1 },
+      tags: { ...tags, family: 'access', event: 'door_forced', door: '东门', method: 'card' },
+    },
+  ];
+}
+
+describe('InfluxWriter', () => {
+  let writer: InfluxWriter | undefined;
+  let extraVm: RunningService | undefined;
+  let vmDir: string | undefined;
+
+  const make = (url: string, extra: Partial<InfluxWriterOptions> = {}) =>
+    new InfluxWriter({
+      url,
+      org: 'gridgate',
+      bucket: 'test',
+      batchSize: 100,
+      flushIntervalMs: 200,
+      maxRetries: 2,
+      maxBufferLines: 1000,
+      logger: captureLogs().logger,
+      ...extra,
+    });
+
+  afterEach(async () => {
+    await writer?.stop();
+    writer = undefined;
+    await extraVm?.stop();
+    extraVm = undefined;
+    if (vmDir) await rm(vmDir, { recursive: true, force: true });
+    vmDir = undefined;
+  });
+
+  it('writes readings that VictoriaMetrics gives back with exact names, values, tags and times', async () => {
+    const vmUrl = inject('vmUrl');
+    const device = `fg-${randomUUID()}`;
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 10 * 60_000;
+    writer = make(vmUrl);
+    for (const r of readings(device, t0)) writer.write(r);
+    await writer.flush();
+    expect(writer.stats.linesWritten).toBe(3);
+
+    const labels = { device, model: 'acme-fg100', ...location };
+    const [level] = await waitForSeries(vmUrl, `flood_water_level_m{device="${device}"}`);
+    expect(level).toEqual({
+      metric: { __name__: 'flood_water_level_m', family: 'flood', ...labels },
+      values: [1.25, 1.5],
+      timestamps: [t0, t0 + 60_000],
+    });
+    const [rain] = await waitForSeries(vmUrl, `flood_rain_mm{device="${device}"}`);
+    expect(rain?.values).toEqual([0.5, 2]);
+    const [access] = await waitForSeries(vmUrl, `access_count{device="${device}"}`);
+    expect(access).toEqual({
+      metric: {
+        __name__: 'access_count',
+        family: 'access',
+        event: 'door_forced',
+        door: '东门',
+        method: 'card',
+        ...labels,
+      },
+      values: [1],
+      timestamps: [t0 + 1_000],
+    });
+  });
+
+  it('writes without gzip too', async () => {
+    const vmUrl = inject('vmUrl');
+    const device = `fg-${randomUUID()}`;
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 5 * 60_000;
+    writer = make(vmUrl, { gzip: false });
+    for (const r of readings(device, t0)) writer.write(r);
+    await writer.flush();
+    const [level] = await waitForSeries(vmUrl, `flood_water_level_m{device="${device}"}`);
+    expect(level?.values).toEqual([1.25, 1.5]);
+  });
+
+  it('counts and logs a dead database without throwing, spools, and writes the lines once it is back', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const logs = captureLogs();
+    writer = make(url, {
+      logger: logs.logger,
+      maxRetries: 1,
+      retry: { minRetryDelay: 50, maxRetryDelay: 100, retryJitter: 0 },
+      spoolRetryMs: 200,
+    });
+    const device = `fg-${randomUUID()}`;
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 3 * 60_000;
+    for (const r of readings(device, t0)) expect(() => writer!.write(r)).not.toThrow();
+    await expect(writer.flush()).resolves.toBeUndefined();
+    await waitFor('the batch to reach the spool', () => writer!.stats.linesSpooled >= 3);
+
+    const s = writer.stats;
+    expect(s.batchesFailed).toBeGreaterThanOrEqual(2); // first attempt + one retry
+    expect(s.linesWritten).toBe(0);
+    expect(s.lastError?.message).toMatch(/ECONNREFUSED/);
+    const failure = logs.entries.find((e) => e.msg === 'time-series write failed');
+    expect(failure).toMatchObject({ level: 40, cause: expect.stringMatching(/ECONNREFUSED/) });
+    expect(String((failure?.err as { message?: string })?.message)).toContain(url);
+
+    vmDir = await mkdtemp(join(tmpdir(), 'gg-vm-'));
+    extraVm = await startVictoriaMetrics(vmDir, port);
+    await waitFor(
+      'the spool to drain',
+      () => writer!.spooledLines === 0 && writer!.stats.linesWritten >= 3,
+      20_000,
+    );
+    const [level] = await waitForSeries(extraVm.url, `flood_water_level_m{device="${device}"}`);
+    expect(level?.values).toEqual([1.25, 1.5]);
+    expect(level?.timestamps).toEqual([t0, t0 + 60_000]);
+    const [access] = await waitForSeries(extraVm.url, `access_count{device="${device}"}`);
+    expect(access?.values).toEqual([1]);
+  });
+
+  it('drops (and counts) what a stopped writer is given', async () => {
+    writer = make(inject('vmUrl'));
+    await writer.stop();
+    writer.write(readings('x', Date.now())[0]!);
+    expect(writer.stats.linesFailed).toBe(1);
+  });
+});

@@ -1,0 +1,240 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { AlertDispatcher, DEFAULT_RETENTION } from '../../adapters/bullmq/dispatcher.js';
+import { createAlertConsumer } from '../../gateway/consumer.js';
+import type { AlertEvent } from '../../processors/alerts/event.js';
+import { routeEvent } from '../../processors/alerts/routing.js';
+import { validateAlertEvent } from '../../processors/alerts/validate.js';
+import { freePort, startRedis } from '../../scripts/services.js';
+import { obliterate, sampleEvent, silent, uniqueName, waitFor } from './support.js';
+
+const redisUrl = inject('redisUrl');
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function dispatcher(opts: Partial<ConstructorParameters<typeof AlertDispatcher>[0]> = {}): AlertDispatcher {
+  const d = new AlertDispatcher({ connection: redisUrl, logger: silent, ...opts });
+  cleanups.push(async () => {
+    await d.stop();
+    await obliterate(typeof opts.connection === 'string' ? opts.connection : redisUrl, d.queueNames());
+  });
+  return d;
+}
+
+function queueOn(name: string, url = redisUrl): Queue {
+  const client = new Redis(url);
+  const q = new Queue(name, { connection: client });
+  cleanups.push(async () => {
+    await q.close();
+    client.disconnect();
+  });
+  return q;
+}
+
+describe('AlertDispatcher', () => {
+  it('enqueues with job name = event type, jobId = event id, schema-valid data; a real worker receives it', async () => {
+    const queue = uniqueName('alerts');
+    const d = dispatcher({ defaultQueue: queue });
+    const got: { event: AlertEvent; name: string; id: string | undefined }[] = [];
+    const consumer = createAlertConsumer({
+      connection: redisUrl,
+      queue,
+      handler: async (event, job) => {
+        got.push({ event, name: job.name, id: job.id });
+      },
+    });
+    cleanups.push(() => consumer.close());
+    const firing = sampleEvent();
+    const resolved = sampleEvent({
+      incidentId: firing.incidentId,
+      id: `${firing.incidentId}.resolved.1`,
+      type: 'alert.resolved',
+      resolvedAt: '2026-07-01T09:00:00.000Z',
+    });
+    await d.emit(firing);
+    await d.emit(resolved);
+    await waitFor(() => (got.length === 2 ? true : undefined));
+    expect(got.map((g) => [g.name, g.id])).toEqual([
+      ['alert.firing', firing.id],
+      ['alert.resolved', resolved.id],
+    ]);
+    for (const g of got) expect(validateAlertEvent(g.event).ok).toBe(true);
+    expect(got[0]!.event).toEqual(firing);
+    expect(d.stats()).toMatchObject({ enqueued: 2, invalid: 0, buffered: 0 });
+  });
+
+  it('sets bounded retention, attempts and backoff on every job', async () => {
+    const queue = uniqueName('alerts');
+    const d = dispatcher({ defaultQueue: queue, retention: { completedCount: 100 }, attempts: 3 });
+    const e = sampleEvent();
+    await d.emit(e);
+    const job = await queueOn(queue).getJob(e.id);
+    expect(job?.opts.removeOnComplete).toEqual({ age: DEFAULT_RETENTION.completedAgeS, count: 100 });
+    expect(job?.opts.removeOnFail).toEqual({
+      age: DEFAULT_RETENTION.failedAgeS,
+      count: DEFAULT_RETENTION.failedCount,
+    });
+    expect(job?.opts.attempts).toBe(3);
+    expect(job?.opts.backoff).toEqual({ type: 'exponential', delay: 2000 });
+  });
+
+  it('enqueues a replayed event once, even after its job was completed and removed', async () => {
+    const queue = uniqueName('alerts');
+    const d = dispatcher({ defaultQueue: queue, retention: { completedCount: 0 } });
+    const e = sampleEvent();
+    await d.emit(e);
+    await d.emit(e);
+    await d.emit(structuredClone(e));
+    const q = queueOn(queue);
+    expect(await q.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed')).toMatchObject({
+      waiting: 1,
+    });
+    let handled = 0;
+    const consumer = createAlertConsumer({
+      connection: redisUrl,
+      queue,
+      handler: async () => {
+        handled++;
+      },
+    });
+    cleanups.push(() => consumer.close());
+    await waitFor(async () => ((await q.getJob(e.id)) === undefined && handled === 1 ? true : undefined));
+    // The job is gone (removeOnComplete count 0): a replay now must still be recognised.
+    await d.emit(e);
+    const counts = await q.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed');
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
+    expect(await q.getJob(e.id)).toBeUndefined();
+    expect(handled).toBe(1);
+  });
+
+  it('routes by district and minimum severity to different queues, unmatched to the default', async () => {
+    const [def, pudong, red] = [uniqueName('default'), uniqueName('pudong'), uniqueName('red')];
+    const d = dispatcher({
+      defaultQueue: def,
+      routes: [
+        { match: { district: '浦东新区' }, queue: pudong },
+        { match: { severity: 'orange', family: 'flood' }, queue: red },
+      ],
+    });
+    const loc = { district: '黄浦区', street: 's', community: 'c', grid: 'g' };
+    const yellowPudong = sampleEvent();
+    const redPudong = sampleEvent({ severity: 'red' });
+    const blueHuangpu = sampleEvent({ severity: 'blue', location: loc });
+    const orangeHuangpu = sampleEvent({ severity: 'orange', location: loc });
+    for (const e of [yellowPudong, redPudong, blueHuangpu, orangeHuangpu]) await d.emit(e);
+    const ids = async (name: string) => (await queueOn(name).getJobs(['waiting'])).map((j) => j.id).sort();
+    expect(await ids(pudong)).toEqual([yellowPudong.id, redPudong.id].sort());
+    expect(await ids(red)).toEqual([redPudong.id, orangeHuangpu.id].sort());
+    expect(await ids(def)).toEqual([blueHuangpu.id]);
+  });
+
+  it('routing: copyToDefault sends everything to the default queue too; family needs a device', () => {
+    const routing = {
+      defaultQueue: 'all',
+      routes: [{ match: { family: 'flood' as const }, queue: 'flood' }],
+      copyToDefault: true,
+    };
+    expect(routeEvent(sampleEvent(), routing)).toEqual(['flood', 'all']);
+    const correlation = { ...sampleEvent(), device: undefined };
+    expect(routeEvent(correlation, { ...routing, copyToDefault: false })).toEqual(['all']);
+  });
+
+  it('counts and drops invalid and shadow events instead of enqueueing them', async () => {
+    const queue = uniqueName('alerts');
+    const d = dispatcher({ defaultQueue: queue });
+    await d.emit({ ...sampleEvent(), severity: 'purple' } as unknown as AlertEvent);
+    await d.emit(sampleEvent({ shadow: true }));
+    expect(d.stats()).toMatchObject({ invalid: 1, shadow: 1, enqueued: 0 });
+    expect(await queueOn(queue).count()).toBe(0);
+  });
+
+  it('does not throw when Redis is down, buffers, and delivers once Redis is back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gridgate-redis-down-'));
+    const port = await freePort();
+    let redis = await startRedis(dir, port);
+    cleanups.push(async () => {
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const queue = uniqueName('alerts');
+    const d = new AlertDispatcher({
+      connection: redis.url,
+      logger: silent,
+      defaultQueue: queue,
+      retryMinMs: 50,
+      retryMaxMs: 200,
+      addTimeoutMs: 1000,
+    });
+    cleanups.push(() => d.stop());
+    const before = sampleEvent();
+    await d.emit(before);
+    expect(d.stats().enqueued).toBe(1);
+
+    await redis.stop();
+    const during = [sampleEvent(), sampleEvent()];
+    for (const e of during) await expect(d.emit(e)).resolves.toBeUndefined();
+    expect(d.stats().buffered).toBe(2);
+    expect(d.stats().failures).toBeGreaterThanOrEqual(1);
+
+    redis = await startRedis(dir, port);
+    await waitFor(() => (d.stats().buffered === 0 ? true : undefined), 30_000);
+    const q = queueOn(queue, redis.url);
+    const jobs = await q.getJobs(['waiting']);
+    expect(jobs.map((j) => j.id).sort()).toEqual([before.id, ...during.map((e) => e.id)].sort());
+    // Delivered in order: the buffered ones after the first.
+    expect(jobs.sort((a, b) => a.timestamp - b.timestamp).map((j) => j.id)).toEqual([
+      before.id,
+      ...during.map((e) => e.id),
+    ]);
+    expect(d.stats().enqueued).toBe(3);
+  });
+
+  it('does not hang when Redis is down from the start, and delivers once it comes up', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gridgate-redis-late-'));
+    const port = await freePort();
+    const queue = uniqueName('alerts');
+    const d = new AlertDispatcher({
+      connection: `redis://127.0.0.1:${port}`,
+      logger: silent,
+      defaultQueue: queue,
+      retryMinMs: 50,
+      retryMaxMs: 200,
+      addTimeoutMs: 300,
+    });
+    cleanups.push(() => d.stop());
+    const e = sampleEvent();
+    await d.emit(e);
+    expect(d.stats()).toMatchObject({ enqueued: 0, buffered: 1 });
+    const redis = await startRedis(dir, port);
+    cleanups.push(async () => {
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    await waitFor(() => (d.stats().buffered === 0 ? true : undefined), 30_000);
+    expect((await queueOn(queue, redis.url).getJob(e.id))?.name).toBe('alert.firing');
+  });
+
+  it('drops the oldest buffered event when the buffer is full, and counts it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gridgate-redis-full-'));
+    const redis = await startRedis(dir);
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const d = new AlertDispatcher({
+      connection: redis.url,
+      logger: silent,
+      defaultQueue: uniqueName('alerts'),
+      bufferLimit: 2,
+      addTimeoutMs: 1000,
+    });
+    cleanups.push(() => d.stop());
+    await d.emit(sampleEvent());
+    await redis.stop();
+    for (let i = 0; i < 4; i++) await d.emit(sampleEvent());
+    expect(d.stats()).toMatchObject({ buffered: 2, dropped: 2 });
+  });
+});

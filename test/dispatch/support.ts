@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { AlertEvent } from '../../processors/alerts/event.js';
+
+export const silent = pino({ level: 'silent' });
+
+export function uniqueName(tag: string): string {
+  return `test-${tag}-${randomUUID().slice(0, 8)}`;
+}
+
+let seq = 0;
+
+/** A valid firing event; ids unique per call. */
+export function sampleEvent(over: Partial<AlertEvent> = {}): AlertEvent {
+  seq++;
+  const incidentId = over.incidentId ?? `flood-level.gauge-${seq}-${randomUUID().slice(0, 6)}`;
+  return {
+    schema: 'gridgate.alert/v1',
+    id: `${incidentId}.firing.1`,
+    incidentId,
+    type: 'alert.firing',
+    rule: { id: 'flood-level', name: '积水水位 / Flood water level' },
+    severity: 'yellow',
+    device: {
+      id: `gauge-${seq}`,
+      family: 'flood',
+      model: 'acme-wl100',
+      location: { district: '浦东新区', street: '花木街道', community: '锦绣社区', grid: 'G01' },
+      lat: 31.2,
+      lon: 121.5,
+    },
+    location: { district: '浦东新区', street: '花木街道', community: '锦绣社区', grid: 'G01' },
+    metric: 'water_level_m',
+    value: 2.61,
+    threshold: 2.5,
+    unit: 'm',
+    startedAt: '2026-07-01T08:00:00.000Z',
+    at: '2026-07-01T08:00:00.000Z',
+    summary: {
+      zh: '锦绣社区积水 2.61 m，超过黄色警戒 2.5 m',
+      en: 'Water level 2.61 m at 锦绣社区, above yellow 2.5 m',
+    },
+    evidence: [],
+    ...over,
+  };
+}
+
+/** Remove every key of the named queues. */
+export async function obliterate(redisUrl: string, names: readonly string[], prefix?: string): Promise<void> {
+  const client = new Redis(redisUrl);
+  for (const name of names) {
+    const q = new Queue(name, { connection: client, ...(prefix ? { prefix } : {}) });
+    await q.obliterate({ force: true });
+    await q.close();
+  }
+  await client.quit();
+}
+
+/** Poll until `check` returns a value other than undefined (generous deadline; not a timing assertion). */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
