@@ -11,7 +11,12 @@ export const ALERT_SCHEMA_ID = 'gridgate.alert/v1' as const;
 export const SEVERITIES = ['blue', 'yellow', 'orange', 'red'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const ALERT_EVENT_TYPES = ['alert.firing', 'alert.escalated', 'alert.resolved', 'alert.reminder'] as const;
+export const ALERT_EVENT_TYPES = [
+  'alert.firing',
+  'alert.escalated',
+  'alert.resolved',
+  'alert.reminder',
+] as const;
 export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
 
 export interface AlertEvidence {
