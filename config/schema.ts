@@ -43,11 +43,60 @@ export const configSchema = z.strictObject({
         .describe('external mode: stable client id (default gridgate-<hostname>)'),
       username: z.string().optional(),
       password: z.string().optional(),
+      auth: z
+        .strictObject({
+          required: z
+            .boolean()
+            .default(true)
+            .describe(
+              'devices connect with username = device id, password = its secret; false only for a local demo',
+            ),
+          maxFailures: z
+            .number()
+            .int()
+            .min(1)
+            .default(5)
+            .describe('failed logins from one client id or IP before it is throttled'),
+          lockoutS: z.number().int().min(1).default(60),
+          users: z
+            .array(
+              z.strictObject({
+                username: z.string().min(1),
+                scrypt: z.string().min(1).describe('`gridgate tokens hash-secret` output'),
+                publish: z.array(z.string()).default([]),
+                subscribe: z.array(z.string()).default(['alerts/#']),
+              }),
+            )
+            .default([])
+            .describe('non-device clients, e.g. downstream systems subscribing to alerts/#'),
+        })
+        .prefault({}),
       embedded: hostPort(1883).extend({ tls }).prefault({}).describe('embedded aedes broker listener'),
       alertTopic: z
         .string()
         .default('alerts/{district}/{severity}')
         .describe("topic alert events are published on; '' turns it off"),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      required: z
+        .boolean()
+        .default(true)
+        .describe(
+          'HTTP API needs a bearer token (except /healthz and /metrics); false only for a local demo',
+        ),
+      tokens: z
+        .array(
+          z.strictObject({
+            name: z.string().min(1).describe('who holds it (shown in the audit log, never the token)'),
+            role: z.enum(['installer', 'engineer', 'reader', 'admin']),
+            sha256: z
+              .string()
+              .regex(/^[0-9a-f]{64}$/, 'hex SHA-256 of the token: `gridgate tokens new` prints one'),
+          }),
+        )
+        .default([]),
     })
     .prefault({}),
   hj212: z
@@ -86,10 +135,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   devices: z
     .strictObject({
-      file: z
+      import: z
         .string()
-        .default('config/devices.yaml')
-        .describe('device file (YAML) until the Redis registry is enabled'),
+        .optional()
+        .describe('YAML or CSV device file imported into the Redis registry at start (idempotent)'),
     })
     .prefault({}),
   rules: z
@@ -114,6 +163,18 @@ export const configSchema = z.strictObject({
           }),
         )
         .default([]),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      deviceRatePerS: z
+        .number()
+        .min(0.01)
+        .default(20)
+        .describe('sustained messages/s per device (token bucket)'),
+      deviceBurst: z.number().int().min(1).default(100),
+      maxConnectionsPerIp: z.number().int().min(1).default(5000),
+      maxTopicDepth: z.number().int().min(1).max(64).default(8),
     })
     .prefault({}),
   ingest: z

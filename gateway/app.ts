@@ -1,22 +1,28 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Hj212Server } from '../adapters/hj212/tcp-server.js';
 import { EmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
 import { ExternalBrokerClient } from '../adapters/mqtt/external-client.js';
 import type { MqttIngress } from '../adapters/mqtt/types.js';
-import { FileRegistry } from '../adapters/registry/file-registry.js';
+import { CredentialStore } from '../adapters/registry/credentials.js';
+import { RedisRegistry } from '../adapters/registry/redis-registry.js';
+import { UnknownDevices } from '../adapters/registry/unknown-devices.js';
 import { InfluxWriter } from '../adapters/tsdb/influx-writer.js';
 import type { GridgateConfig } from '../config/schema.js';
 import { DeadLetterStore } from '../processors/deadletters.js';
 import { ModelIndex } from '../processors/devices/index.js';
+import { GridgateError } from '../processors/errors.js';
 import { LatestReadings } from '../processors/latest.js';
 import { Pipeline } from '../processors/pipeline.js';
 import { TopicRouter } from '../processors/topics.js';
 import type { ReadingSink } from '../processors/types.js';
 import { CaptureSink } from './capture.js';
+import { importDeviceFile } from './device-import.js';
 import { hj212Ingest } from './hj212-ingest.js';
 import { deadletterRoutes } from './http/routes/deadletters.js';
+import { devicesPlugin } from './http/routes/devices.js';
 import { healthRoutes } from './http/routes/health.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { statsRoutes } from './http/routes/stats.js';
@@ -40,7 +46,10 @@ export class Gateway {
   readonly router: TopicRouter;
   readonly deadLetters: DeadLetterStore;
   readonly latest = new LatestReadings();
-  registry!: FileRegistry;
+  redis!: Redis;
+  registry!: RedisRegistry;
+  credentials!: CredentialStore;
+  unknownDevices!: UnknownDevices;
   writer!: InfluxWriter;
   pipeline!: Pipeline;
   ingress!: MqttIngress;
@@ -73,10 +82,7 @@ export class Gateway {
   async start(): Promise<void> {
     const { config: cfg, logger } = this;
     try {
-      this.registry = await FileRegistry.load(cfg.devices.file, {
-        knownModels: (id) => this.models.get(id)?.family,
-        logger: logger.child({ component: 'registry' }),
-      });
+      await this.startRegistry();
       this.writer = new InfluxWriter({ ...cfg.tsdb, logger: logger.child({ component: 'tsdb' }) });
       this.stoppers.push(() => this.writer.stop());
       const sinks: ReadingSink[] = [this.writer, this.latest];
@@ -108,6 +114,40 @@ export class Gateway {
     } catch (err) {
       await this.stop();
       throw err;
+    }
+  }
+
+  private async startRegistry(): Promise<void> {
+    const { config: cfg, logger } = this;
+    this.redis = new Redis(cfg.redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    this.redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+    this.stoppers.push(async () => {
+      await this.redis.quit().catch(() => this.redis.disconnect());
+    });
+    try {
+      await this.redis.connect();
+    } catch (err) {
+      throw new GridgateError('GG_ERR_REDIS_CONNECT', `cannot connect to Redis at ${cfg.redis.url}`, [
+        (err as Error).message,
+        'start Redis or set redis.url (GRIDGATE_REDIS__URL)',
+      ]);
+    }
+    const prefix = cfg.redis.prefix;
+    this.registry = new RedisRegistry({
+      redis: this.redis,
+      prefix,
+      knownModels: (id) => this.models.get(id)?.family,
+      logger: logger.child({ component: 'registry' }),
+    });
+    await this.registry.start();
+    this.stoppers.push(() => this.registry.stop());
+    this.credentials = new CredentialStore({ redis: this.redis, prefix });
+    this.unknownDevices = new UnknownDevices({ redis: this.redis, prefix });
+    this.unknownDevices.start();
+    this.stoppers.push(() => this.unknownDevices.stop());
+    if (cfg.devices.import) {
+      const r = await importDeviceFile(this.registry, cfg.devices.import, 'config-import');
+      logger.info({ file: cfg.devices.import, result: r }, 'device file imported');
     }
   }
 
@@ -187,6 +227,20 @@ export class Gateway {
       api: [
         { plugin: deadletterRoutes(this.deadLetters), prefix: '' },
         { plugin: statsRoutes(this), prefix: '' },
+        {
+          plugin: devicesPlugin as never,
+          prefix: '',
+          options: {
+            registry: this.registry,
+            credentials: this.credentials,
+            unknown: this.unknownDevices,
+            watch: {
+              latest: this.latest,
+              models: this.models,
+              rejects: (id: string) => this.deadLetters.list({ deviceId: id, limit: 100 }),
+            },
+          },
+        },
       ],
     });
     this.stoppers.push(() => this.http.close());

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   GG_ERR_MODEL_INVALID: 'device model definition is invalid',
   GG_ERR_RULES_INVALID: 'rule file is invalid',
   GG_ERR_MQTT_CONNECT: 'could not connect to the MQTT broker',
+  GG_ERR_REDIS_CONNECT: 'could not connect to Redis',
+  GG_ERR_CONFLICT: 'conflict with the current state',
   GG_ERR_ALERT_INVALID: 'alert event does not match gridgate.alert/v1',
   GG_ERR_TSDB_WRITE: 'time-series write failed',
   GG_ERR_NOT_FOUND: 'not found',

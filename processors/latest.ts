@@ -19,6 +19,8 @@ export interface LatestEntry {
  */
 export class LatestReadings implements ReadingSink {
   private readonly byDevice = new Map<string, LatestEntry>();
+  /** Access events since start, by canonical event. */
+  readonly eventCounts: Record<string, number> = {};
   private readonly clock: () => number;
 
   constructor(clock: () => number = Date.now) {
@@ -42,7 +44,10 @@ export class LatestReadings implements ReadingSink {
     if (reading.time > entry.time) entry.time = reading.time;
     if (reading.measurement === 'access') {
       const event = reading.tags.event;
-      if (event) entry.lastEvent = { event, door: reading.tags.door, time: reading.time };
+      if (event) {
+        entry.lastEvent = { event, door: reading.tags.door, time: reading.time };
+        this.eventCounts[event] = (this.eventCounts[event] ?? 0) + 1;
+      }
       return;
     }
     for (const name in reading.fields) {

@@ -8,7 +8,11 @@ interface Stats {
   pipeline: { received: number; readings: number; rejected: Record<string, number> };
   tsdb: { linesWritten: number; batchesFailed: number };
   devices: { registered: number; seen: number };
-  families: Record<string, { devices: number; online: number; latest: Record<string, number> }>;
+  families: Record<
+    string,
+    { devices: number; online: number; metrics: Record<string, { avg: number; max: number }> }
+  >;
+  accessEvents: Record<string, number>;
 }
 
 interface Incident {
@@ -25,7 +29,6 @@ const SHOWN: Record<string, string[]> = {
   flood: ['water_level_m', 'rain_mm', 'battery_v'],
   dust: ['pm10_ugm3', 'pm25_ugm3', 'noise_dba'],
   air: ['aqi', 'pm25_ugm3', 'o3_ugm3'],
-  access: ['event:granted', 'event:denied', 'event:door_forced'],
 };
 
 export async function summaryLoop(opts: {
@@ -60,10 +63,15 @@ export async function summaryLoop(opts: {
         `written ${stats.tsdb.linesWritten} lines${stats.tsdb.batchesFailed ? ` (${stats.tsdb.batchesFailed} failed writes)` : ''}`,
     ];
     for (const [family, f] of Object.entries(stats.families)) {
-      const vals = (SHOWN[family] ?? [])
-        .filter((k) => f.latest[k] !== undefined)
-        .map((k) => `${k.replace('event:', '')}=${round(f.latest[k]!)}`)
-        .join('  ');
+      const vals =
+        family === 'access'
+          ? `events since start: ${Object.entries(stats.accessEvents)
+              .map(([e, n]) => `${e}=${n}`)
+              .join(' ')}`
+          : (SHOWN[family] ?? [])
+              .filter((k) => f.metrics[k] !== undefined)
+              .map((k) => `${k} avg ${round(f.metrics[k]!.avg)} max ${round(f.metrics[k]!.max)}`)
+              .join('  ');
       lines.push(
         `   ${family.padEnd(7)} ${String(f.devices).padStart(4)} devices, ${String(f.online).padStart(4)} online   ${vals}`,
       );

@@ -12,6 +12,8 @@ const root = resolve(import.meta.dirname, '..', '..');
 const data = join(root, '.data', 'demo');
 const cli = join(root, 'dist', 'gateway', 'cli', 'main.js');
 const children: ChildProcess[] = [];
+/** The same seed and sizes for --write-devices and the run, so the gateway knows every simulated device. */
+const FLEET = ['--devices', '200', '--seed', '7', '--hj212-stations', '4'];
 let stopping = false;
 
 function run(name: string, args: string[], quiet = true): ChildProcess {
@@ -62,24 +64,22 @@ async function main(): Promise<void> {
       '# written by make demo',
       'log: { level: info }',
       `http: { host: 127.0.0.1, port: ${httpPort} }`,
-      `mqtt: { embedded: { host: 127.0.0.1, port: ${mqttPort} } }`,
+      `mqtt: { embedded: { host: 127.0.0.1, port: ${mqttPort} }, auth: { required: false } }`,
       `hj212: { enabled: true, host: 127.0.0.1, port: ${hj212Port} }`,
       `tsdb: { url: "${services.vm!.url}", flushIntervalMs: 1000 }`,
       `redis: { url: "${services.redis!.url}", prefix: "gridgate-demo:" }`,
-      `devices: { file: "${devicesFile}" }`,
+      `devices: { import: "${devicesFile}" }`,
+      '# demo only: open API and anonymous MQTT on loopback. Never in production.',
+      'auth: { required: false }',
       '',
     ].join('\n'),
   );
   // The simulators write the fleet they will run, so the gateway knows every device.
   await new Promise<void>((res, rej) => {
-    const c = spawn(
-      process.execPath,
-      [cli, 'simulate', '--devices', '200', '--write-devices', devicesFile, '--dry-run'],
-      {
-        cwd: root,
-        stdio: 'inherit',
-      },
-    );
+    const c = spawn(process.execPath, [cli, 'simulate', ...FLEET, '--write-devices', devicesFile], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`simulate --write-devices exited ${code}`))));
   });
   console.log(`VictoriaMetrics  ${services.vm!.url}   (try ${services.vm!.url}/vmui)`);
@@ -93,8 +93,7 @@ async function main(): Promise<void> {
     'simulate',
     '--url',
     `mqtt://127.0.0.1:${mqttPort}`,
-    '--devices',
-    '200',
+    ...FLEET,
     '--speed',
     '60',
     '--hj212',

@@ -42,7 +42,12 @@ interface Pending {
   after: DeviceRecord;
 }
 
-const MAX_RETRIES = 5;
+/** Compare-and-set retries before a write gives up; each waits a little longer, with jitter. */
+const MAX_RETRIES = 10;
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, (attempt + 1) * (5 + Math.random() * 20)));
+}
 
 /**
  * The device registry in Redis (durable with AOF), served from memory.
@@ -180,6 +185,7 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
         return result;
       } catch (err) {
         if (!isConflict(err) || attempt >= MAX_RETRIES) throw err;
+        await backoff(attempt);
       }
     }
   }
@@ -231,6 +237,7 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
         return after;
       } catch (err) {
         if (!isConflict(err) || attempt >= MAX_RETRIES) throw err;
+        await backoff(attempt);
       }
     }
   }

@@ -6,6 +6,9 @@
 import { Command } from 'commander';
 import { configCommand } from './config.js';
 import { deadlettersCommand } from './deadletters.js';
+import { devicesCommand } from './devices.js';
+import { incidentsCommand } from './incidents.js';
+import { simulateCommand } from './simulate.js';
 import { startCommand } from './start.js';
 
 const program = new Command('gridgate')
@@ -13,8 +16,11 @@ const program = new Command('gridgate')
   .version('0.1.0')
   .showHelpAfterError()
   .addCommand(startCommand())
+  .addCommand(simulateCommand())
   .addCommand(configCommand())
-  .addCommand(deadlettersCommand());
+  .addCommand(deadlettersCommand())
+  .addCommand(devicesCommand())
+  .addCommand(incidentsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
+import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../config/load.js';
 import { Gateway } from '../../gateway/app.js';
@@ -28,24 +29,30 @@ export const LOCATION = {
 
 /** A gateway on free ports, with the given devices, writing to the suite's VictoriaMetrics. */
 export async function startGateway(
-  devices: TestDevice[],
+  devices: TestDevice[] | string,
   env: Record<string, string> = {},
 ): Promise<{ gw: Gateway; dir: string; mqttUrl: string; httpUrl: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'gg-e2e-'));
   const file = join(dir, 'devices.yaml');
   writeFileSync(
     file,
-    stringify(
-      { devices: devices.map((d) => ({ location: LOCATION, state: 'active', ...d })) },
-      { aliasDuplicateObjects: false },
-    ),
+    typeof devices === 'string'
+      ? devices
+      : stringify(
+          { devices: devices.map((d) => ({ location: LOCATION, state: 'active', ...d })) },
+          { aliasDuplicateObjects: false },
+        ),
   );
   const config = loadConfig({
     env: {
       GRIDGATE_MQTT__EMBEDDED__PORT: '0',
+      GRIDGATE_REDIS__URL: inject('redisUrl'),
       GRIDGATE_HTTP__PORT: '0',
       GRIDGATE_TSDB__FLUSH_INTERVAL_MS: '100',
-      GRIDGATE_DEVICES__FILE: file,
+      GRIDGATE_DEVICES__IMPORT: file,
+      GRIDGATE_REDIS__PREFIX: `gg-test-${Math.random().toString(36).slice(2, 10)}:`,
+      GRIDGATE_AUTH__REQUIRED: 'false',
+      GRIDGATE_MQTT__AUTH__REQUIRED: 'false',
       GRIDGATE_INGEST__LOG_INTERVAL_S: '1',
       ...env,
     },

@@ -6,28 +6,40 @@ import type { Gateway } from '../../app.js';
  * GET /stats: what flows, for a person watching (the demo's live summary) — counters, devices
  * seen, and the newest values per family. GET /devices/:id/latest: one device's newest values.
  */
+/** Per family: devices, online, and for each metric the mean and max of the devices' newest values. */
+interface FamilySummary {
+  devices: number;
+  online: number;
+  metrics: Record<string, { avg: number; max: number; n: number }>;
+}
+
 export function statsRoutes(gw: Gateway): FastifyPluginAsync {
   return async (app) => {
     app.get('/stats', async () => {
-      const byFamily: Record<string, { devices: number; online: number; latest: Record<string, number> }> =
-        {};
+      const byFamily: Record<string, FamilySummary> = {};
       for (const e of gw.latest.all()) {
         let f = byFamily[e.family as Family];
         if (!f) {
-          f = { devices: 0, online: 0, latest: {} };
+          f = { devices: 0, online: 0, metrics: {} };
           byFamily[e.family as Family] = f;
         }
         f.devices++;
         if (e.online) f.online++;
-        for (const [name, v] of Object.entries(e.values)) f.latest[name] = v.value;
-        if (e.lastEvent)
-          f.latest[`event:${e.lastEvent.event}`] = (f.latest[`event:${e.lastEvent.event}`] ?? 0) + 1;
+        for (const [name, v] of Object.entries(e.values)) {
+          const m = f.metrics[name];
+          if (!m) f.metrics[name] = { avg: v.value, max: v.value, n: 1 };
+          else {
+            m.avg += (v.value - m.avg) / ++m.n;
+            if (v.value > m.max) m.max = v.value;
+          }
+        }
       }
       return {
         pipeline: gw.pipeline.stats(),
         tsdb: gw.writer.stats,
         devices: { registered: gw.registry.size, seen: gw.latest.size },
         families: byFamily,
+        accessEvents: gw.latest.eventCounts,
       };
     });
     app.get<{ Params: { id: string } }>('/devices/:id/latest', async (req, reply) => {

@@ -1,0 +1,326 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import Table from 'cli-table3';
+import { Command } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import type { DeviceRecord } from '../../config/device-schema.js';
+import { assignmentsToPatch } from '../../processors/registry/patch.js';
+import type { DeviceChange, ImportResult } from '../../processors/registry/types.js';
+import type { DeviceSnapshot } from '../http/routes/devices.js';
+import { type ApiTarget, apiRequest, targetFrom } from './api-client.js';
+
+interface CommonOpts {
+  url?: string;
+  token?: string;
+  json?: boolean;
+}
+
+export interface DevicesCommandOptions {
+  /** Where output goes (tests capture it); default stdout. */
+  print?: (line: string) => void;
+}
+
+/**
+ * `gridgate devices ...`: the installer's registry tool. Every verb calls the running gateway's
+ * HTTP API (/api/v1/devices...), so the CLI and the API cannot disagree.
+ */
+export function devicesCommand(options: DevicesCommandOptions = {}): Command {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const cmd = new Command('devices').description('register, import, inspect and retire devices');
+
+  common(
+    cmd
+      .command('list')
+      .description('list devices, filtered by location, family, model or state')
+      .option('--district <name>')
+      .option('--street <name>')
+      .option('--community <name>')
+      .option('--grid <name>')
+      .option('--family <family>', 'flood, dust, air or access')
+      .option('--model <id>')
+      .option('--state <state>', 'commissioning, active, maintenance or retired'),
+  ).action(async (o: CommonOpts & Record<string, string | undefined>) => {
+    const q = new URLSearchParams();
+    for (const k of ['district', 'street', 'community', 'grid', 'family', 'model', 'state']) {
+      const v = o[k];
+      if (typeof v === 'string') q.set(k, v);
+    }
+    const res = await apiRequest<{ count: number; devices: DeviceRecord[] }>(target(o), `/devices?${q}`);
+    if (o.json) return print(JSON.stringify(res.devices, null, 2));
+    const t = new Table({
+      head: ['id', 'model', 'family', 'district', 'street', 'community', 'grid', 'state'],
+    });
+    for (const d of res.devices) {
+      const l = d.location;
+      t.push([d.id, d.model, d.family, l.district, l.street, l.community, l.grid, d.state]);
+    }
+    print(t.toString());
+    print(`${res.count} device(s)`);
+  });
+
+  common(cmd.command('show <id>').description('show one device')).action(
+    async (id: string, o: CommonOpts) => {
+      const d = await apiRequest<DeviceRecord>(target(o), `/devices/${encodeURIComponent(id)}`);
+      print(o.json ? JSON.stringify(d, null, 2) : toYaml(d).trimEnd());
+    },
+  );
+
+  common(
+    cmd
+      .command('add <id> <model> [assignments...]')
+      .description(
+        'register a device; prints its MQTT secret once (e.g. add kf-fg-9 hydrotek-wl300 --district 鼓楼区 ... attrs.warning_level_m=2.5)',
+      )
+      .requiredOption('--district <name>')
+      .requiredOption('--street <name>')
+      .requiredOption('--community <name>')
+      .requiredOption('--grid <name>')
+      .option('--address <text>')
+      .option('--lat <deg>', 'latitude', Number)
+      .option('--lon <deg>', 'longitude', Number)
+      .option('--state <state>', 'install state (default commissioning)'),
+  ).action(async (id: string, model: string, assignments: string[], o: CommonOpts & AddOpts) => {
+    const body = {
+      ...assignmentsToPatch(assignments),
+      id,
+      model,
+      location: { district: o.district, street: o.street, community: o.community, grid: o.grid },
+      ...(o.address !== undefined ? { address: o.address } : {}),
+      ...(o.lat !== undefined ? { lat: o.lat } : {}),
+      ...(o.lon !== undefined ? { lon: o.lon } : {}),
+      ...(o.state !== undefined ? { state: o.state } : {}),
+    };
+    const res = await apiRequest<{ device: DeviceRecord; secret?: string }>(target(o), '/devices', { body });
+    if (o.json) return print(JSON.stringify(res, null, 2));
+    print(`added ${res.device.id} (${res.device.model}, ${res.device.family}, ${res.device.state})`);
+    if (res.secret) printSecret(print, res.device.id, res.secret);
+  });
+
+  common(
+    cmd
+      .command('set <id> <assignments...>')
+      .description(
+        'change fields: state=active attrs.warning_level_m=2.5 labels.owner=城管 location.grid=第2网格 (key= removes)',
+      ),
+  ).action(async (id: string, assignments: string[], o: CommonOpts) => {
+    const d = await apiRequest<DeviceRecord>(target(o), `/devices/${encodeURIComponent(id)}`, {
+      method: 'PATCH',
+      body: assignmentsToPatch(assignments),
+    });
+    print(o.json ? JSON.stringify(d, null, 2) : `updated ${d.id}`);
+  });
+
+  common(
+    cmd.command('retire <id>').description('retire a device (kept for history; its MQTT secret is revoked)'),
+  ).action(async (id: string, o: CommonOpts) => {
+    const d = await apiRequest<DeviceRecord>(target(o), `/devices/${encodeURIComponent(id)}/retire`, {
+      method: 'POST',
+    });
+    print(o.json ? JSON.stringify(d, null, 2) : `retired ${d.id}`);
+  });
+
+  common(
+    cmd
+      .command('import <file>')
+      .description(
+        'import devices from .csv, .yaml/.yml or .json; every row is checked first, nothing is imported if any is bad',
+      ),
+  ).action(async (file: string, o: CommonOpts) => {
+    const text = await readFile(file, 'utf8');
+    const ext = extname(file).toLowerCase();
+    const contentType =
+      ext === '.csv'
+        ? 'text/csv'
+        : ext === '.yaml' || ext === '.yml'
+          ? 'application/yaml'
+          : 'application/json';
+    const q = new URLSearchParams({ source: basename(file) });
+    const res = await apiRequest<ImportResult & { rows: number }>(target(o), `/devices/import?${q}`, {
+      method: 'POST',
+      body: text,
+      contentType,
+    });
+    print(
+      o.json
+        ? JSON.stringify(res)
+        : `${res.rows} row(s): ${res.created} created, ${res.updated} updated, ${res.unchanged} unchanged`,
+    );
+  });
+
+  common(
+    cmd
+      .command('export')
+      .description('export every device (secrets left out) as YAML, CSV or JSON')
+      .option('--format <format>', 'yaml, csv or json', 'yaml')
+      .option('-o, --output <file>', 'write to a file instead of stdout'),
+  ).action(async (o: CommonOpts & { format: string; output?: string }) => {
+    const res = await apiRequest<unknown>(
+      target(o),
+      `/devices/export?format=${encodeURIComponent(o.format)}`,
+    );
+    const text = typeof res === 'string' ? res : JSON.stringify(res, null, 2);
+    if (o.output) await writeFile(o.output, text);
+    else print(text.trimEnd());
+  });
+
+  common(
+    cmd
+      .command('credentials <id>')
+      .description('issue a new MQTT secret for a device (shown once; the old one stops working)')
+      .option('--rotate', 'required: makes the replacement explicit'),
+  ).action(async (id: string, o: CommonOpts & { rotate?: boolean }) => {
+    if (!o.rotate) throw new Error('secrets are never shown again; pass --rotate to issue a new one');
+    const res = await apiRequest<{ id: string; secret: string }>(
+      target(o),
+      `/devices/${encodeURIComponent(id)}/credentials/rotate`,
+      { method: 'POST' },
+    );
+    if (o.json) return print(JSON.stringify(res));
+    printSecret(print, res.id, res.secret);
+  });
+
+  common(
+    cmd
+      .command('unknown')
+      .description('unregistered devices that tried to connect or send, most recent first')
+      .option('-n, --limit <n>', 'how many', '100'),
+  ).action(async (o: CommonOpts & { limit: string }) => {
+    const res = await apiRequest<{ unknown: UnknownRow[] }>(target(o), `/devices/unknown?limit=${o.limit}`);
+    if (o.json) return print(JSON.stringify(res.unknown, null, 2));
+    const t = new Table({
+      head: ['transport', 'client id / MN', 'topic', 'remote', 'first seen', 'last seen', 'count'],
+    });
+    for (const u of res.unknown) {
+      t.push([u.transport, u.id, u.topic ?? '', u.remote ?? '', iso(u.firstSeen), iso(u.lastSeen), u.count]);
+    }
+    print(t.toString());
+  });
+
+  common(
+    cmd
+      .command('audit <id>')
+      .description('who changed a device, when, and what')
+      .option('-n, --limit <n>', 'how many', '20'),
+  ).action(async (id: string, o: CommonOpts & { limit: string }) => {
+    const res = await apiRequest<{ audit: DeviceChange[] }>(
+      target(o),
+      `/devices/${encodeURIComponent(id)}/audit?limit=${o.limit}`,
+    );
+    if (o.json) return print(JSON.stringify(res.audit, null, 2));
+    for (const e of res.audit) print(`${e.at}  ${e.action.padEnd(7)} by ${e.by}${changedKeys(e)}`);
+  });
+
+  common(
+    cmd
+      .command('watch <id>')
+      .description('on-site view: connected, last seen, last readings, commissioning checks (Ctrl-C stops)')
+      .option('--once', 'print one snapshot and exit'),
+  ).action(async (id: string, o: CommonOpts & { once?: boolean }) => {
+    const t = target(o);
+    const path = `/devices/${encodeURIComponent(id)}`;
+    if (o.once) {
+      const s = await apiRequest<DeviceSnapshot>(t, `${path}/status`);
+      return print(o.json ? JSON.stringify(s) : renderSnapshot(s));
+    }
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (t.token) headers.authorization = `Bearer ${t.token}`;
+    const res = await fetch(`${t.url.replace(/\/$/, '')}/api/v1${path}/watch`, { headers });
+    if (!res.ok || !res.body) throw new Error(`${res.status} ${await res.text()}`);
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body) {
+      buf += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end = buf.indexOf('\n\n');
+      while (end >= 0) {
+        const data = buf
+          .slice(0, end)
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
+        buf = buf.slice(end + 2);
+        if (data) {
+          const s = JSON.parse(data) as DeviceSnapshot;
+          print(o.json ? data : `\n${renderSnapshot(s)}`);
+        }
+        end = buf.indexOf('\n\n');
+      }
+    }
+  });
+
+  return cmd;
+}
+
+function renderSnapshot(s: DeviceSnapshot): string {
+  const d = s.device;
+  const lines = [
+    `${d.id}  ${d.model} (${d.family})  state ${d.state}  ${d.location.district} ${d.location.street} ${d.location.community} ${d.location.grid}`,
+    `connected: ${s.connected === null ? 'unknown' : s.connected ? 'yes' : 'no'}   last seen: ${s.lastSeen === null ? 'never' : iso(s.lastSeen)}`,
+  ];
+  const values = Object.entries(s.values);
+  if (values.length > 0) {
+    const t = new Table({ head: ['metric', 'value', 'measured at'] });
+    for (const [m, v] of values) t.push([m, v.value, iso(v.time)]);
+    lines.push(t.toString());
+  }
+  if (s.lastEvent)
+    lines.push(
+      `last event: ${s.lastEvent.event}${s.lastEvent.door ? ` door ${s.lastEvent.door}` : ''} at ${iso(s.lastEvent.time)}`,
+    );
+  const mark = { pass: 'PASS', fail: 'FAIL', pending: '....' } as const;
+  for (const c of s.checks) lines.push(`  [${mark[c.status]}] ${c.name.padEnd(18)} ${c.detail}`);
+  return lines.join('\n');
+}
+
+interface AddOpts {
+  district: string;
+  street: string;
+  community: string;
+  grid: string;
+  address?: string;
+  lat?: number;
+  lon?: number;
+  state?: string;
+}
+
+interface UnknownRow {
+  transport: string;
+  id: string;
+  topic?: string;
+  remote?: string;
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+}
+
+function common(c: Command): Command {
+  return c
+    .option('--json', 'print JSON')
+    .option('--url <url>', 'gateway HTTP API (default http://127.0.0.1:8080 or GRIDGATE_URL)')
+    .option('--token <token>', 'API token (or GRIDGATE_TOKEN)');
+}
+
+function target(o: CommonOpts): ApiTarget {
+  return targetFrom(o);
+}
+
+function printSecret(print: (s: string) => void, id: string, secret: string): void {
+  print(`MQTT username: ${id}`);
+  print(`MQTT password: ${secret}`);
+  print('This secret is shown once and stored only as a hash. Configure the device now.');
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** ` (state, attrs)`: the top-level keys that differ between before and after. */
+function changedKeys(e: DeviceChange): string {
+  if (!e.before || !e.after) return '';
+  const b = e.before as unknown as Record<string, unknown>;
+  const a = e.after as unknown as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter(
+    (k) => !k.startsWith('updated') && JSON.stringify(b[k]) !== JSON.stringify(a[k]),
+  );
+  return keys.length > 0 ? ` (${keys.join(', ')})` : '';
+}

@@ -1,0 +1,261 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { stringify as toYaml } from 'yaml';
+import {
+  type DeviceInput,
+  type DeviceRecord,
+  redactDevice,
+  withoutSecrets,
+} from '../../../config/device-schema.js';
+import type { DeviceModel } from '../../../processors/devices/define.js';
+import type { Rejection } from '../../../processors/errors.js';
+import { GridgateError } from '../../../processors/errors.js';
+import type { LatestEntry } from '../../../processors/latest.js';
+import { commissioningChecks } from '../../../processors/registry/commissioning.js';
+import { devicesToCsv, parseDeviceCsv } from '../../../processors/registry/csv.js';
+import type { DeviceFilter, DevicePatch, DeviceRegistry } from '../../../processors/registry/types.js';
+import { RowsRejected } from '../../../processors/registry/validate.js';
+import { parseDeviceYaml } from '../../../processors/registry/yaml.js';
+import {
+  type Clock,
+  FAMILIES,
+  INSTALL_STATES,
+  systemClock,
+  type Transport,
+} from '../../../processors/types.js';
+
+export interface DeviceRoutesOptions {
+  registry: DeviceRegistry;
+  /** Per-device MQTT secrets; without it, add/rotate return no secret. */
+  credentials?: { rotate(id: string): Promise<string>; revoke(id: string): Promise<void> };
+  unknown?: {
+    list(limit?: number): Promise<unknown[]>;
+    forget?(transport: Transport, id: string): Promise<void>;
+  };
+  /** Who is making the change, for the audit log (the auth layer knows; default 'api'). */
+  actor?: (req: FastifyRequest) => string;
+  /** The installer's on-site view (`/devices/:id/status`, `/devices/:id/watch`); off without it. */
+  watch?: WatchSources;
+}
+
+export interface WatchSources {
+  latest: { get(id: string): LatestEntry | undefined };
+  models: { get(id: string): DeviceModel | undefined };
+  /** The device's recent rejections, e.g. `id => deadLetters.list({ deviceId: id, limit: 100 })`. */
+  rejects?: (id: string) => readonly Rejection[];
+  /** How often `watch` sends a snapshot. Default 2000 ms. */
+  intervalMs?: number;
+  clock?: Clock;
+}
+
+const FILTER_KEYS = ['district', 'street', 'community', 'grid', 'family', 'model', 'state'] as const;
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+
+/**
+ * The device registry over HTTP (issue 4): the same operations as `gridgate devices`. Register it
+ * under /api/v1 with no extra prefix; routes are /devices... . No response carries a secret, except
+ * the one-time MQTT secret of add and credentials/rotate.
+ */
+export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app, opts) => {
+  const { registry, credentials, unknown } = opts;
+  const actor = opts.actor ?? (() => 'api');
+
+  // Bulk import bodies; scoped to this plugin.
+  app.addContentTypeParser(['text/csv', ...YAML_TYPES], { parseAs: 'string' }, (_req, body, done) => {
+    done(null, body);
+  });
+
+  // A rejected import carries each bad row with its line; other errors go to the server's handler.
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof RowsRejected) {
+      return reply
+        .status(400)
+        .send({ code: err.code, message: err.message, details: err.details, problems: err.problems });
+    }
+    throw err;
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/devices', async (req) => {
+    const devices = registry.list(filterFrom(req.query)).map(redactDevice);
+    return { count: devices.length, devices };
+  });
+
+  app.get<{ Querystring: { format?: string } }>('/devices/export', async (req, reply) => {
+    const format = req.query.format ?? 'yaml';
+    const devices = registry.export().map(withoutSecrets);
+    if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(devicesToCsv(devices));
+    if (format === 'yaml') return reply.type('application/yaml; charset=utf-8').send(toYaml({ devices }));
+    if (format === 'json') return { devices };
+    throw new GridgateError('GG_ERR_BAD_REQUEST', `format must be csv, yaml or json, got '${format}'`);
+  });
+
+  app.get<{ Querystring: { limit?: string } }>('/devices/unknown', async (req) => {
+    if (!unknown) throw new GridgateError('GG_ERR_NOT_FOUND', 'unknown-device tracking is not enabled');
+    return { unknown: await unknown.list(limitFrom(req.query.limit, 100)) };
+  });
+
+  app.post<{ Body: unknown; Querystring: { source?: string } }>('/devices/import', async (req) => {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    const source = req.query.source ?? 'import';
+    let rows: { line: number; input: unknown }[];
+    if (type === 'text/csv') {
+      const parsed = parseDeviceCsv(String(req.body));
+      if (parsed.errors.length > 0) throw documentError(source, parsed.errors);
+      rows = parsed.rows;
+    } else if (YAML_TYPES.includes(type)) {
+      const parsed = parseDeviceYaml(String(req.body));
+      if (parsed.errors.length > 0) throw documentError(source, parsed.errors);
+      rows = parsed.rows;
+    } else {
+      // JSON: a list of devices or { devices: [...] }; "line" is the 1-based item number.
+      const b = req.body as { devices?: unknown } | unknown[];
+      const list = Array.isArray(b) ? b : b?.devices;
+      if (!Array.isArray(list))
+        throw new GridgateError('GG_ERR_BAD_REQUEST', 'body must be a list of devices');
+      rows = list.map((input, i) => ({ line: i + 1, input }));
+    }
+    const result = await registry.importRows(rows, actor(req), source);
+    return { ...result, rows: rows.length };
+  });
+
+  app.post<{ Body: DeviceInput }>('/devices', async (req, reply) => {
+    const device = await registry.add(req.body, actor(req));
+    const secret = credentials ? await credentials.rotate(device.id) : undefined;
+    await unknown?.forget?.('mqtt', device.id);
+    if (device.hj212) await unknown?.forget?.('hj212', device.hj212.mn);
+    reply.status(201);
+    return { device: redactDevice(device), ...(secret !== undefined ? { secret } : {}) };
+  });
+
+  app.get<{ Params: { id: string } }>('/devices/:id', async (req) => {
+    return redactDevice(found(registry, req.params.id));
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: string } }>('/devices/:id/audit', async (req) => {
+    found(registry, req.params.id);
+    return { audit: await registry.audit({ id: req.params.id, count: limitFrom(req.query.limit, 50) }) };
+  });
+
+  app.patch<{ Params: { id: string }; Body: DevicePatch }>('/devices/:id', async (req) => {
+    if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
+      throw new GridgateError('GG_ERR_BAD_REQUEST', 'body must be a JSON merge patch object (RFC 7396)');
+    }
+    return redactDevice(await registry.update(req.params.id, req.body, actor(req)));
+  });
+
+  app.post<{ Params: { id: string } }>('/devices/:id/retire', async (req) => {
+    const device = await registry.retire(req.params.id, actor(req));
+    // A retired device must not connect any more.
+    await credentials?.revoke(device.id);
+    return redactDevice(device);
+  });
+
+  app.get<{ Params: { id: string } }>('/devices/:id/status', async (req) => {
+    return snapshot(found(registry, req.params.id).id);
+  });
+
+  // Server-sent events: a snapshot now and every intervalMs until the client goes away.
+  app.get<{ Params: { id: string } }>('/devices/:id/watch', async (req, reply) => {
+    const id = found(registry, req.params.id).id;
+    const every = opts.watch?.intervalMs ?? 2000;
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    const send = () => {
+      reply.raw.write(`event: status\ndata: ${JSON.stringify(snapshot(id))}\n\n`);
+    };
+    send();
+    const timer = setInterval(send, every);
+    req.raw.on('close', () => clearInterval(timer));
+  });
+
+  app.post<{ Params: { id: string } }>('/devices/:id/credentials/rotate', async (req) => {
+    if (!credentials) throw new GridgateError('GG_ERR_NOT_FOUND', 'device credentials are not enabled');
+    const device = found(registry, req.params.id);
+    if (device.state === 'retired') {
+      throw new GridgateError('GG_ERR_BAD_REQUEST', `device '${device.id}' is retired; set its state first`);
+    }
+    return { id: device.id, secret: await credentials.rotate(device.id) };
+  });
+
+  function snapshot(id: string): DeviceSnapshot {
+    const w = opts.watch;
+    if (!w) throw new GridgateError('GG_ERR_NOT_FOUND', 'the installer view is not enabled on this gateway');
+    const device = registry.get(id);
+    if (!device) throw new GridgateError('GG_ERR_NOT_FOUND', `no device '${id}'`);
+    const latest = w.latest.get(id);
+    const now = (w.clock ?? systemClock).now();
+    return {
+      device: redactDevice(device),
+      at: now,
+      connected: latest?.online ?? null,
+      lastSeen: latest?.seenAt ?? null,
+      values: latest?.values ?? {},
+      lastEvent: latest?.lastEvent ?? null,
+      checks: commissioningChecks({
+        device,
+        model: w.models.get(device.model),
+        latest,
+        rejects: w.rejects?.(id) ?? [],
+        now,
+      }),
+    };
+  }
+};
+
+export interface DeviceSnapshot {
+  /** Secrets redacted. */
+  device: DeviceRecord;
+  /** Epoch ms of the snapshot. */
+  at: number;
+  connected: boolean | null;
+  lastSeen: number | null;
+  values: LatestEntry['values'];
+  lastEvent: LatestEntry['lastEvent'] | null;
+  checks: ReturnType<typeof commissioningChecks>;
+}
+
+/** The same plugin as a factory, like the gateway's other route modules. */
+export function deviceRoutes(opts: DeviceRoutesOptions): FastifyPluginAsync {
+  return async (app) => devicesPlugin(app, opts);
+}
+
+function found(registry: DeviceRegistry, id: string) {
+  const d = registry.get(id);
+  if (!d) throw new GridgateError('GG_ERR_NOT_FOUND', `no device '${id}'; see gridgate devices list`);
+  return d;
+}
+
+function filterFrom(q: Record<string, string | undefined>): DeviceFilter {
+  const f: Record<string, string> = {};
+  for (const k of FILTER_KEYS) {
+    const v = q[k];
+    if (v !== undefined && v !== '') f[k] = v;
+  }
+  if (f.family !== undefined && !(FAMILIES as readonly string[]).includes(f.family)) {
+    throw new GridgateError('GG_ERR_BAD_REQUEST', `family must be one of ${FAMILIES.join(', ')}`);
+  }
+  if (f.state !== undefined && !(INSTALL_STATES as readonly string[]).includes(f.state)) {
+    throw new GridgateError('GG_ERR_BAD_REQUEST', `state must be one of ${INSTALL_STATES.join(', ')}`);
+  }
+  return f as DeviceFilter;
+}
+
+function limitFrom(raw: string | undefined, dflt: number): number {
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+    throw new GridgateError('GG_ERR_BAD_REQUEST', `limit must be an integer 1..10000, got '${raw}'`);
+  }
+  return n;
+}
+
+function documentError(source: string, errors: readonly { line: number; message: string }[]): GridgateError {
+  return new GridgateError(
+    'GG_ERR_DEVICES_INVALID',
+    `${source} could not be read; nothing was imported`,
+    errors.map((e) => `${source}:${e.line}: ${e.message}`),
+  );
+}
