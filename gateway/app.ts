@@ -16,11 +16,14 @@ import { ModelIndex } from '../processors/devices/index.js';
 import { GridgateError } from '../processors/errors.js';
 import { LatestReadings } from '../processors/latest.js';
 import { Pipeline } from '../processors/pipeline.js';
+import { formatCaptureLine } from '../processors/rules/capture-format.js';
 import { TopicRouter } from '../processors/topics.js';
 import type { ReadingSink } from '../processors/types.js';
+import { Alerting } from './alerting.js';
 import { CaptureSink } from './capture.js';
 import { importDeviceFile } from './device-import.js';
 import { hj212Ingest } from './hj212-ingest.js';
+import { alertingRoutes } from './http/routes/alerting.js';
 import { deadletterRoutes } from './http/routes/deadletters.js';
 import { devicesPlugin } from './http/routes/devices.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -54,6 +57,7 @@ export class Gateway {
   pipeline!: Pipeline;
   ingress!: MqttIngress;
   hj212?: Hj212Server;
+  alerting!: Alerting;
   http!: FastifyInstance;
   private capture?: CaptureSink;
   private readonly stoppers: (() => Promise<void>)[] = [];
@@ -85,9 +89,20 @@ export class Gateway {
       await this.startRegistry();
       this.writer = new InfluxWriter({ ...cfg.tsdb, logger: logger.child({ component: 'tsdb' }) });
       this.stoppers.push(() => this.writer.stop());
-      const sinks: ReadingSink[] = [this.writer, this.latest];
+      this.alerting = await Alerting.create({
+        config: cfg,
+        redis: this.redis,
+        devices: this.registry,
+        // The ingress starts after the engine; alerts raised before it is up wait for it.
+        publish: (topic, payload, opts) =>
+          this.ingress ? this.ingress.publish(topic, payload, opts) : Promise.resolve(),
+        logger: logger.child({ component: 'alerting' }),
+      });
+      await this.alerting.start();
+      this.stoppers.push(() => this.alerting.stop());
+      const sinks: ReadingSink[] = [this.writer, this.latest, this.alerting.engine];
       if (cfg.ingest.capture) {
-        this.capture = new CaptureSink(cfg.ingest.capture);
+        this.capture = new CaptureSink(cfg.ingest.capture, (r, d) => formatCaptureLine(r, d).trimEnd());
         this.stoppers.push(() => this.capture!.stop());
         sinks.push(this.capture);
       }
@@ -227,6 +242,7 @@ export class Gateway {
       api: [
         { plugin: deadletterRoutes(this.deadLetters), prefix: '' },
         { plugin: statsRoutes(this), prefix: '' },
+        { plugin: alertingRoutes(this.alerting), prefix: '' },
         {
           plugin: devicesPlugin as never,
           prefix: '',

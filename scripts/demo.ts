@@ -99,6 +99,27 @@ async function main(): Promise<void> {
     '--hj212',
     `127.0.0.1:${hj212Port}`,
   ]);
+  // The example downstream consumer: prints each alert event from the BullMQ queue and acks firing incidents.
+  const consumer = spawn(
+    process.execPath,
+    [
+      join(root, 'dist', 'examples', 'alert-consumer.js'),
+      '--redis',
+      services.redis!.url,
+      '--queue',
+      'gridgate-alerts',
+      '--ack',
+      '--url',
+      `http://127.0.0.1:${httpPort}`,
+      '--by',
+      '值班员',
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  consumer.stdout?.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) if (line.trim()) console.log(`  [consumer] ${line}`);
+  });
+  children.push(consumer);
   const { summaryLoop } = await import('./demo-summary.js');
   await summaryLoop({
     api: `http://127.0.0.1:${httpPort}`,

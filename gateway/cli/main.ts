@@ -8,6 +8,7 @@ import { configCommand } from './config.js';
 import { deadlettersCommand } from './deadletters.js';
 import { devicesCommand } from './devices.js';
 import { incidentsCommand } from './incidents.js';
+import { rulesCommand } from './rules.js';
 import { simulateCommand } from './simulate.js';
 import { startCommand } from './start.js';
 
@@ -17,6 +18,7 @@ const program = new Command('gridgate')
   .showHelpAfterError()
   .addCommand(startCommand())
   .addCommand(simulateCommand())
+  .addCommand(rulesCommand())
   .addCommand(configCommand())
   .addCommand(deadlettersCommand())
   .addCommand(devicesCommand())

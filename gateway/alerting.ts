@@ -1,0 +1,142 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { AlertDispatcher } from '../adapters/bullmq/dispatcher.js';
+import { Supervision } from '../adapters/bullmq/supervision.js';
+import { SupervisionSink } from '../adapters/bullmq/supervision-sink.js';
+import type { PublishOptions } from '../adapters/mqtt/types.js';
+import { MqttAlertPublisher } from '../adapters/mqtt-alerts/publisher.js';
+import { RedisIncidentStore } from '../adapters/redis/incident-store.js';
+import { RedisSilencePersistence } from '../adapters/redis/rule-silences.js';
+import { loadRulesDirOrThrow } from '../adapters/rules/load-dir.js';
+import { RulesWatcher } from '../adapters/rules/watcher.js';
+import type { GridgateConfig } from '../config/schema.js';
+import type { AlertEvent, AlertSink } from '../processors/alerts/event.js';
+import { FanoutSink } from '../processors/alerts/fanout.js';
+import { RecentAlerts } from '../processors/alerts/recent.js';
+import { buildEvent } from '../processors/rules/alert-event.js';
+import { RuleEngine } from '../processors/rules/engine.js';
+import { isOpen } from '../processors/rules/incident.js';
+import { SilenceStore } from '../processors/rules/silences.js';
+import type { DeviceDirectory } from '../processors/types.js';
+
+export interface AlertingDeps {
+  config: Readonly<GridgateConfig>;
+  redis: Redis;
+  devices: DeviceDirectory;
+  /** Publish on the MQTT edge (embedded broker or external client). */
+  publish: (topic: string, payload: Buffer | string, opts?: PublishOptions) => Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * The alerting subsystem: rules engine (state in Redis) -> fanout to the BullMQ dispatcher, MQTT
+ * alert topics and ack supervision (督办, BullMQ delayed jobs); commissioning devices' alerts go to
+ * the installer view instead. Rule files are watched and hot-reloaded.
+ */
+export class Alerting {
+  readonly engine: RuleEngine;
+  readonly dispatcher: AlertDispatcher;
+  readonly supervision: Supervision;
+  readonly silences: SilenceStore;
+  readonly installerAlerts = new RecentAlerts();
+  readonly recent = new RecentAlerts(1000);
+  /** Reloads the rule folder (POST /api/v1/rules/reload); also watches it when rules.watch is on. */
+  readonly watcher: RulesWatcher;
+  private tick?: NodeJS.Timeout;
+
+  /** Loads the rule folder first: invalid rules stop the gateway from starting, with every error listed. */
+  static async create(deps: AlertingDeps): Promise<Alerting> {
+    return new Alerting(deps, await loadRulesDirOrThrow(deps.config.rules.dir));
+  }
+
+  private constructor(
+    private readonly deps: AlertingDeps,
+    rules: Awaited<ReturnType<typeof loadRulesDirOrThrow>>,
+  ) {
+    const { config: cfg, redis, logger } = deps;
+    const prefix = cfg.redis.prefix;
+    this.dispatcher = new AlertDispatcher({
+      connection: cfg.redis.url,
+      logger,
+      defaultQueue: cfg.dispatch.queue,
+      routes: cfg.dispatch.routes.map((r) => ({ match: { ...r.match }, queue: r.queue })),
+    });
+    const outward: { name: string; sink: AlertSink }[] = [
+      { name: 'bullmq', sink: this.dispatcher },
+      { name: 'recent', sink: this.recent },
+    ];
+    if (cfg.mqtt.alertTopic !== '') {
+      outward.push({
+        name: 'mqtt',
+        sink: new MqttAlertPublisher({ publish: deps.publish, logger, topic: cfg.mqtt.alertTopic }),
+      });
+    }
+    const dispatch = new FanoutSink(outward, logger);
+    this.supervision = new Supervision({
+      connection: cfg.redis.url,
+      logger,
+      sink: dispatch,
+      getIncident: async (id) => this.currentEvent(id),
+    });
+    this.silences = new SilenceStore(new RedisSilencePersistence(redis, { prefix }));
+    let engine: RuleEngine | undefined;
+    const supervise = new SupervisionSink(this.supervision, (e) => engine?.ackWithinFor(e), logger);
+    engine = new RuleEngine({
+      rules,
+      sink: new FanoutSink(
+        [
+          { name: 'dispatch', sink: dispatch },
+          { name: 'supervision', sink: supervise },
+        ],
+        logger,
+      ),
+      installerSink: this.installerAlerts,
+      store: new RedisIncidentStore(redis, { prefix }),
+      silences: this.silences,
+      directory: deps.devices,
+      logger: logger.child({ component: 'rules' }),
+    });
+    this.engine = engine;
+    this.watcher = new RulesWatcher(cfg.rules.dir, engine, { logger });
+  }
+
+  async start(): Promise<void> {
+    await this.silences.start(Date.now());
+    await this.engine.start();
+    if (this.deps.config.rules.watch) await this.watcher.start();
+    this.tick = setInterval(() => this.engine.tick(), this.deps.config.rules.tickMs);
+    this.tick.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.tick) clearInterval(this.tick);
+    await this.watcher.stop();
+    await this.engine.stop();
+    await this.supervision.stop();
+    await this.dispatcher.stop();
+  }
+
+  /** The incident's current state as an event (what supervision escalates from). */
+  currentEvent(incidentId: string): AlertEvent | undefined {
+    const inc = this.engine.getIncident(incidentId);
+    if (!inc || inc.phase === 'pending') return undefined;
+    const rule = this.engine.rules.find((r) => r.id === inc.ruleId);
+    if (!rule) return undefined;
+    const device = inc.deviceId ? this.deps.devices.get(inc.deviceId) : undefined;
+    const type = isOpen(inc) ? 'alert.firing' : 'alert.resolved';
+    return buildEvent(
+      rule,
+      inc,
+      { type, severity: inc.severity },
+      device,
+      inc.lastNotifiedAt ?? inc.firedAt ?? inc.pendingSince,
+    );
+  }
+
+  /** Acknowledge: recorded by supervision (cancels the 督办 deadline) and on the incident itself. */
+  async ack(incidentId: string, by: string, note?: string) {
+    const record = await this.supervision.ack(incidentId, by, note);
+    this.engine.ack(incidentId, by);
+    return record;
+  }
+}

@@ -1,0 +1,110 @@
+import type { Device, DeviceDirectory } from '../types.js';
+import type { IncidentSnapshot } from './store.js';
+import { SampleWindow, type WindowSnapshot } from './windows.js';
+
+/** What the engine keeps per device. */
+export interface DeviceState {
+  device: Device;
+  /** Latest value of each metric, plus `device`, `access`, `tags` and window variables: the CEL context, reused. */
+  ctx: Record<string, unknown>;
+  /** Windows by `[by values|]variable name`. */
+  windows: Map<string, SampleWindow>;
+  lastSeen: number;
+}
+
+/**
+ * Per-device state: last-seen times (for no-data rules) and windows, restored from the store after
+ * a restart and handed back to it in batches.
+ */
+export class DeviceTable {
+  private readonly states = new Map<string, DeviceState>();
+  private readonly restoredSeen = new Map<string, number>();
+  private readonly restoredWindows = new Map<string, Record<string, WindowSnapshot>>();
+  private readonly persistedWindows = new Set<string>();
+  private readonly seenDirty = new Set<string>();
+
+  constructor(private readonly directory?: DeviceDirectory) {}
+
+  restore(snap: IncidentSnapshot): void {
+    for (const [d, at] of Object.entries(snap.lastSeen)) this.restoredSeen.set(d, at);
+    for (const [d, w] of Object.entries(snap.windows)) {
+      this.restoredWindows.set(d, w);
+      this.persistedWindows.add(d);
+    }
+  }
+
+  state(device: Device): DeviceState {
+    let ds = this.states.get(device.id);
+    if (!ds) {
+      const windows = new Map<string, SampleWindow>();
+      for (const [k, w] of Object.entries(this.restoredWindows.get(device.id) ?? {})) {
+        windows.set(k, SampleWindow.restore(w));
+      }
+      ds = {
+        device,
+        ctx: { device },
+        windows,
+        lastSeen: this.restoredSeen.get(device.id) ?? Number.NEGATIVE_INFINITY,
+      };
+      this.restoredSeen.delete(device.id);
+      this.restoredWindows.delete(device.id);
+      this.states.set(device.id, ds);
+    } else if (ds.device !== device) {
+      ds.device = device;
+      ds.ctx.device = device;
+    }
+    return ds;
+  }
+
+  seen(ds: DeviceState, at: number): void {
+    if (at <= ds.lastSeen) return;
+    ds.lastSeen = at;
+    this.seenDirty.add(ds.device.id);
+  }
+
+  device(id: string): Device | undefined {
+    return this.states.get(id)?.device ?? this.directory?.get(id);
+  }
+
+  /** Every known device, including those only known from the store (resolved through the directory). */
+  *all(): Iterable<DeviceState> {
+    if (this.restoredSeen.size && this.directory) {
+      for (const id of [...this.restoredSeen.keys()]) {
+        const d = this.directory.get(id);
+        if (!d) this.restoredSeen.delete(id);
+        else if (!this.states.has(id)) this.state(d);
+      }
+    }
+    yield* this.states.values();
+  }
+
+  get hasSeenChanges(): boolean {
+    return this.seenDirty.size > 0;
+  }
+
+  takeSeen(): [string, number][] {
+    const out: [string, number][] = [];
+    for (const d of this.seenDirty) {
+      const s = this.states.get(d);
+      if (s) out.push([d, s.lastSeen]);
+    }
+    this.seenDirty.clear();
+    return out;
+  }
+
+  /** Snapshots of the windows of `needed` devices; devices persisted before and no longer needed are removed. */
+  windowChanges(needed: Set<string>): { put: [string, Record<string, WindowSnapshot>][]; remove: string[] } {
+    const put: [string, Record<string, WindowSnapshot>][] = [];
+    for (const id of needed) {
+      const ds = this.states.get(id);
+      if (!ds?.windows.size) continue;
+      const snap: Record<string, WindowSnapshot> = {};
+      for (const [k, w] of ds.windows) snap[k] = w.snapshot();
+      put.push([id, snap]);
+    }
+    const remove = [...this.persistedWindows].filter((d) => !needed.has(d) && !this.restoredWindows.has(d));
+    for (const d of remove) this.persistedWindows.delete(d);
+    for (const [d] of put) this.persistedWindows.add(d);
+    return { put, remove };
+  }
+}

@@ -1,0 +1,450 @@
+import type { Logger } from 'pino';
+import type { AlertEvent, AlertSink } from '../alerts/event.js';
+import {
+  type Clock,
+  type Device,
+  type DeviceDirectory,
+  type LocationPath,
+  type Reading,
+  type ReadingSink,
+  systemClock,
+} from '../types.js';
+import { buildEvent } from './alert-event.js';
+import type { CompiledRule } from './compile.js';
+import { CorrelationState } from './correlation.js';
+import { type DeviceState, DeviceTable } from './device-table.js';
+import { bindWindows, observe } from './evaluate.js';
+import { evalBool } from './expr.js';
+import { type Incident, isOpen, type Transition } from './incident.js';
+import { IncidentTable } from './incident-table.js';
+import { type Identity, type Observation, step } from './lifecycle.js';
+import type { RuleSet } from './parse.js';
+import { RuleIndex } from './rule-index.js';
+import type { SilenceStore } from './silences.js';
+import type { IncidentStore } from './store.js';
+
+export interface RuleEngineOptions {
+  rules: RuleSet | readonly CompiledRule[];
+  /** Dispatch (BullMQ, MQTT). */
+  sink: AlertSink;
+  /**
+   * Alerts of devices in `commissioning` go here instead of `sink` (the installer view), and are
+   * dropped when absent: a device being installed must not page the command centre.
+   */
+  installerSink?: AlertSink;
+  store: IncidentStore;
+  silences?: SilenceStore;
+  /** To name devices in events raised by the clock (no data, resolves) after a restart. */
+  directory?: DeviceDirectory;
+  clock?: Clock;
+  logger?: Logger;
+  /** Shadow-mode events kept for inspection (newest last). Default 1000. */
+  shadowLimit?: number;
+  onShadow?: (event: AlertEvent) => void;
+  /** Write-behind period for incident state. Default 500 ms; 0 disables the timer (call flush()). */
+  flushIntervalMs?: number;
+  /**
+   * How often the windows of devices with open incidents are snapshotted to the store (always on
+   * stop()). Default 30 s: a crash loses at most that much window history, never an incident.
+   */
+  windowSnapshotMs?: number;
+  /** Resolved incidents stay listed this long. Default 24 h. */
+  recentMs?: number;
+}
+
+export interface RuleStatus {
+  id: string;
+  name: string;
+  kind: CompiledRule['kind'];
+  mode: 'live' | 'shadow';
+  evaluations: number;
+  lastEvaluatedAt?: number;
+  open: number;
+}
+
+export interface EngineStats {
+  readings: number;
+  skippedQuality: number;
+  skippedMaintenance: number;
+  evaluations: number;
+  unevaluable: number;
+  emitted: number;
+  silenced: number;
+  emitFailures: number;
+  /** Re-activations: an open incident whose condition returned, or a new one on a key resolved < 1 h before. */
+  flaps: Map<string, number>;
+}
+
+const REFIRE_COUNTS_AS_FLAP_MS = 3_600_000;
+
+/**
+ * Evaluates rules on the reading stream and drives incidents through their lifecycle. `write` never
+ * throws and touches only the rules indexed under the reading's family and metrics; `tick` moves
+ * time-driven transitions (for, keepFiringFor, resolveAfter, reminders, no data).
+ */
+export class RuleEngine implements ReadingSink {
+  private index: RuleIndex;
+  private readonly devices: DeviceTable;
+  private readonly incidents = new IncidentTable();
+  private readonly correlation = new CorrelationState();
+  private readonly shadow: AlertEvent[] = [];
+  private readonly ruleEvals = new Map<string, { n: number; at: number }>();
+  private readingSeq = 0;
+  private lastWindowSnapshot = Number.NEGATIVE_INFINITY;
+  private flushing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  readonly stats: EngineStats = {
+    readings: 0,
+    skippedQuality: 0,
+    skippedMaintenance: 0,
+    evaluations: 0,
+    unevaluable: 0,
+    emitted: 0,
+    silenced: 0,
+    emitFailures: 0,
+    flaps: new Map(),
+  };
+
+  constructor(private readonly opts: RuleEngineOptions) {
+    this.index = new RuleIndex('rules' in opts.rules ? opts.rules.rules : opts.rules);
+    this.clock = opts.clock ?? systemClock;
+    this.devices = new DeviceTable(opts.directory);
+  }
+
+  /** Restore incidents, last-seen times and windows, then start the write-behind timer. */
+  async start(): Promise<void> {
+    const snap = await this.opts.store.load();
+    this.incidents.restore(snap.incidents);
+    this.devices.restore(snap);
+    const every = this.opts.flushIntervalMs ?? 500;
+    if (every > 0) {
+      this.timer = setInterval(() => void this.flush(), every);
+      this.timer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush(true);
+  }
+
+  /** Persist what changed since the last flush in one batch (window snapshots when due, or `withWindows`). */
+  flush(withWindows = false): Promise<void> {
+    const now = this.clock.now();
+    const due = withWindows || now - this.lastWindowSnapshot >= (this.opts.windowSnapshotMs ?? 30_000);
+    const windows = due ? this.devices.windowChanges(this.incidents.activeDevices()) : undefined;
+    if (due) this.lastWindowSnapshot = now;
+    const windowsChanged = windows !== undefined && (windows.put.length > 0 || windows.remove.length > 0);
+    if (!this.incidents.hasChanges && !this.devices.hasSeenChanges && !windowsChanged) return this.flushing;
+    const changes = { ...this.incidents.takeChanges(), lastSeen: this.devices.takeSeen(), windows };
+    this.flushing = this.flushing
+      .then(() => this.opts.store.save(changes))
+      .catch((err: unknown) => this.opts.logger?.error({ err }, 'incident state could not be saved'));
+    return this.flushing;
+  }
+
+  write(reading: Reading, device: Device): void {
+    try {
+      this.stats.readings++;
+      // HJ 212-2017 data flags: only N (normal) is real data; maintenance, calibration and fault
+      // values (M, C, D, ...) must not raise alerts.
+      const q = reading.tags.quality;
+      if (q !== undefined && q !== 'N') {
+        this.stats.skippedQuality++;
+        return;
+      }
+      if (device.state === 'maintenance' || device.state === 'retired') {
+        this.stats.skippedMaintenance++;
+        return;
+      }
+      const ds = this.devices.state(device);
+      const now = reading.time;
+      this.devices.seen(ds, now);
+      const ctx = ds.ctx;
+      for (const k in reading.fields) ctx[k] = reading.fields[k];
+      ctx.access = reading.tags;
+      ctx.tags = reading.tags;
+      const seq = ++this.readingSeq;
+      const idx = this.index;
+      for (const k in reading.fields) {
+        const hits = idx.triggered(device.family, k);
+        if (hits) for (const pos of hits) this.consider(idx, pos, seq, reading, ds, now);
+      }
+      if (reading.tags.event !== undefined) {
+        const hits = idx.triggered(device.family, '@event');
+        if (hits) for (const pos of hits) this.consider(idx, pos, seq, reading, ds, now);
+      }
+      // Any reading ends a no-data incident of its device.
+      const dead = idx.nodata.get(device.family);
+      if (dead) {
+        for (const r of dead) {
+          const inc = this.incidents.get(`${r.id}|${device.id}`);
+          if (inc && inc.phase !== 'resolved') {
+            this.advance(r, inc.key, { rank: -1, cleared: true }, now, device, device.location);
+          }
+        }
+      }
+    } catch (err) {
+      this.opts.logger?.error({ err, device: device.id }, 'rule evaluation failed');
+    }
+  }
+
+  private consider(
+    idx: RuleIndex,
+    pos: number,
+    seq: number,
+    reading: Reading,
+    ds: DeviceState,
+    now: number,
+  ): void {
+    if (idx.marks[pos] === seq) return;
+    idx.marks[pos] = seq;
+    const r = idx.rules[pos]!;
+    if (!r.matches(ds.device)) return;
+    this.stats.evaluations++;
+    const ev = this.ruleEvals.get(r.id);
+    if (ev) {
+      ev.n++;
+      ev.at = now;
+    } else this.ruleEvals.set(r.id, { n: 1, at: now });
+    try {
+      if (r.kind === 'correlation') this.evalCorrelation(r, seq, reading, ds, now);
+      else this.evalDeviceRule(r, seq, reading, ds, now);
+    } catch (err) {
+      // One broken rule is logged with its id and the stream goes on.
+      this.opts.logger?.error({ err, rule: r.id, device: ds.device.id }, 'rule evaluation failed');
+    }
+  }
+
+  private evalDeviceRule(r: CompiledRule, seq: number, reading: Reading, ds: DeviceState, now: number): void {
+    let by = '';
+    for (const tag of r.spec.by) by += `|${reading.tags[tag] ?? ''}`;
+    if (!bindWindows(r, ds, by, reading, seq, now)) return;
+    const verdict = observe(r, ds.ctx);
+    if (verdict === 'unknown') {
+      this.stats.unevaluable++;
+      return;
+    }
+    const key = `${r.id}|${ds.device.id}${by}`;
+    const obs = verdict === 'no_change' ? undefined : verdict;
+    if (!obs && !this.incidents.has(key)) return;
+    this.advance(r, key, obs, now, ds.device, ds.device.location, reading.tags);
+  }
+
+  private evalCorrelation(
+    r: CompiledRule,
+    seq: number,
+    reading: Reading,
+    ds: DeviceState,
+    now: number,
+  ): void {
+    const scope = CorrelationState.scopeOf(ds.device.location, r.scope!);
+    const stateKey = `${r.id}|${scope.key}`;
+    if (bindWindows(r, ds, '', reading, seq, now)) {
+      r.clauses.forEach((c, i) => {
+        if (c.family && c.family !== ds.device.family) return;
+        const ok = evalBool(c.when, ds.ctx);
+        if (ok !== undefined) this.correlation.record(stateKey, r.clauses.length, i, ds.device.id, ok, now);
+      });
+    }
+    const windowMs = r.spec.correlation!.window;
+    const active = this.correlation.active(stateKey, now, windowMs);
+    const key = `${r.id}|@${scope.key}`;
+    if (!active && !this.incidents.has(key)) return;
+    if (!active && !this.correlation.warm(stateKey, now, windowMs)) return;
+    const obs = { rank: active ? r.levels[0]!.rank : -1, cleared: true };
+    this.advance(r, key, obs, now, undefined, scope.location);
+  }
+
+  /** Move time-driven transitions: pending `for`, keepFiringFor, resolveAfter, reminders, no data. */
+  tick(now: number = this.clock.now()): void {
+    const recentMs = this.opts.recentMs ?? 86_400_000;
+    for (const [key, inc] of this.incidents.entries()) {
+      if (inc.phase === 'resolved') {
+        if (now - (inc.resolvedAt ?? 0) > recentMs) this.incidents.delete(key);
+        continue;
+      }
+      const r = this.index.byId.get(inc.ruleId);
+      if (!r) continue;
+      const device = inc.deviceId ? this.devices.device(inc.deviceId) : undefined;
+      this.advance(r, key, undefined, now, device, inc.location);
+      // A silence that ended over a still-open incident: notify it now, once.
+      if (isOpen(inc) && !inc.notified && !this.silenced(r, inc, device, now)) {
+        this.deliver(r, inc, { type: 'alert.firing', severity: inc.severity }, device, now);
+      }
+    }
+    if (!this.index.nodata.size) return;
+    for (const ds of this.devices.all()) {
+      const d = ds.device;
+      const rules = this.index.nodata.get(d.family);
+      if (!rules || d.state === 'maintenance' || d.state === 'retired') continue;
+      for (const r of rules) {
+        if (!r.matches(d) || now - ds.lastSeen < r.spec.nodata!) continue;
+        const obs = {
+          rank: r.levels[0]!.rank,
+          cleared: false,
+          value: Math.round((now - ds.lastSeen) / 60_000),
+        };
+        this.advance(r, `${r.id}|${d.id}`, obs, now, d, d.location);
+      }
+    }
+  }
+
+  private advance(
+    r: CompiledRule,
+    key: string,
+    obs: Observation | undefined,
+    now: number,
+    device: Device | undefined,
+    location: LocationPath,
+    tags?: Record<string, string>,
+  ): void {
+    const prev = this.incidents.get(key);
+    // The common case, nothing open and nothing holds: no state to touch, nothing to allocate.
+    if (!prev && (!obs || obs.rank < 0)) return;
+    const prevPhase = prev?.phase;
+    const prevSeverity = prev?.severity;
+    // Only an incident that fired counts toward a re-fire flap (a dropped pending never bothered anyone).
+    const prevResolvedAt = prev?.firedAt !== undefined ? prev.resolvedAt : undefined;
+    const who: Identity = {
+      ruleId: r.id,
+      key,
+      deviceId: device?.id,
+      location,
+      shadow: r.spec.mode === 'shadow',
+    };
+    if (tags && r.spec.by.length && (!prev || prev.phase === 'resolved')) {
+      who.by = Object.fromEntries(r.spec.by.map((t) => [t, tags[t] ?? '']));
+    }
+    const { incident, transitions } = step(prev, obs, now, r.timing, who);
+    if (!incident) return;
+    if (incident !== prev) {
+      this.incidents.set(key, incident);
+      if (prevResolvedAt !== undefined && now - prevResolvedAt < REFIRE_COUNTS_AS_FLAP_MS)
+        this.countFlap(r.id);
+    } else if (prevPhase === 'resolving' && incident.phase === 'firing' && obs && obs.rank >= 0) {
+      this.countFlap(r.id);
+    }
+    if (incident.phase !== prevPhase || incident.severity !== prevSeverity || transitions.length) {
+      this.incidents.touch(key);
+    }
+    for (const tr of transitions) this.deliver(r, incident, tr, device, now);
+  }
+
+  private countFlap(ruleId: string): void {
+    this.stats.flaps.set(ruleId, (this.stats.flaps.get(ruleId) ?? 0) + 1);
+  }
+
+  private silenced(r: CompiledRule, inc: Incident, device: Device | undefined, now: number): boolean {
+    return !inc.shadow && this.opts.silences?.match(r.id, device, inc.location, now) !== undefined;
+  }
+
+  private deliver(
+    r: CompiledRule,
+    inc: Incident,
+    tr: Transition,
+    device: Device | undefined,
+    now: number,
+  ): void {
+    if (tr.type === 'alert.resolved' && !inc.notified) return;
+    if (this.silenced(r, inc, device, now)) {
+      this.stats.silenced++;
+      return;
+    }
+    // The first notification of an incident is always alert.firing (e.g. when a silence ended).
+    const t: Transition =
+      tr.type !== 'alert.resolved' && !inc.notified ? { type: 'alert.firing', severity: inc.severity } : tr;
+    const event = buildEvent(r, inc, t, device, now);
+    inc.seq++;
+    inc.notified = true;
+    this.incidents.touch(inc.key);
+    if (inc.shadow) {
+      this.shadow.push(event);
+      if (this.shadow.length > (this.opts.shadowLimit ?? 1000)) this.shadow.shift();
+      this.opts.onShadow?.(event);
+      return;
+    }
+    const sink = device?.state === 'commissioning' ? this.opts.installerSink : this.opts.sink;
+    if (!sink) return;
+    this.stats.emitted++;
+    sink.emit(event).catch((err: unknown) => {
+      this.stats.emitFailures++;
+      this.opts.logger?.error({ err, event: event.id, rule: r.id }, 'alert event could not be emitted');
+    });
+  }
+
+  /**
+   * Swap the rule set atomically. Incidents of rules that still exist carry on; open incidents of
+   * deleted rules resolve (alert.resolved, summary says the rule was deleted); pending ones are dropped.
+   */
+  replaceRules(set: RuleSet | readonly CompiledRule[]): void {
+    const old = this.index;
+    this.index = new RuleIndex('rules' in set ? set.rules : set);
+    const now = this.clock.now();
+    for (const [key, inc] of this.incidents.entries()) {
+      if (this.index.byId.has(inc.ruleId) || inc.phase === 'resolved') continue;
+      const wasOpen = isOpen(inc);
+      inc.phase = 'resolved';
+      inc.resolvedAt = now;
+      this.incidents.touch(key);
+      const r = old.byId.get(inc.ruleId);
+      if (wasOpen && r) {
+        const device = inc.deviceId ? this.devices.device(inc.deviceId) : undefined;
+        const tr: Transition = { type: 'alert.resolved', severity: inc.severity, reason: 'rule_deleted' };
+        this.deliver(r, inc, tr, device, now);
+      }
+    }
+  }
+
+  get rules(): readonly CompiledRule[] {
+    return this.index.rules;
+  }
+
+  /** For the dispatcher's supervision: the rule's ackWithin in ms, if it has one. */
+  readonly ackWithinFor = (event: AlertEvent): number | undefined =>
+    this.index.byId.get(event.rule.id)?.spec.ackWithin;
+
+  getIncident(id: string): Incident | undefined {
+    const i = this.incidents.findById(id);
+    return i && structuredClone(i);
+  }
+
+  /** Open incidents and those resolved within `recentMs`, newest first; never-fired pendings excluded. */
+  listIncidents(filter: { open?: boolean; ruleId?: string } = {}): Incident[] {
+    return this.incidents.list(filter);
+  }
+
+  /** Acknowledge an incident (the closed loop's 签收); the first ack wins. Undefined when no such incident. */
+  ack(id: string, by: string, at: number = this.clock.now()): Incident | undefined {
+    const i = this.incidents.findById(id);
+    if (!i) return undefined;
+    if (i.ackedAt === undefined) {
+      i.ackedBy = by;
+      i.ackedAt = at;
+      this.incidents.touch(i.key);
+    }
+    return structuredClone(i);
+  }
+
+  get shadowEvents(): readonly AlertEvent[] {
+    return this.shadow;
+  }
+
+  rulesStatus(): RuleStatus[] {
+    const open = this.incidents.openByRule();
+    return this.index.rules.map((r) => {
+      const ev = this.ruleEvals.get(r.id);
+      return {
+        id: r.id,
+        name: r.spec.name,
+        kind: r.kind,
+        mode: r.spec.mode,
+        evaluations: ev?.n ?? 0,
+        lastEvaluatedAt: ev?.at,
+        open: open.get(r.id) ?? 0,
+      };
+    });
+  }
+}

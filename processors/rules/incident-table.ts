@@ -1,0 +1,91 @@
+import { type Incident, isOpen } from './incident.js';
+
+/**
+ * The engine's incidents by instance key, with the bookkeeping for write-behind persistence (what
+ * changed since the last flush) and the queries the HTTP API serves.
+ */
+export class IncidentTable {
+  private readonly byKey = new Map<string, Incident>();
+  private readonly dirty = new Set<string>();
+  private readonly removed = new Set<string>();
+
+  restore(incidents: readonly Incident[]): void {
+    for (const i of incidents) this.byKey.set(i.key, i);
+  }
+
+  get(key: string): Incident | undefined {
+    return this.byKey.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  set(key: string, inc: Incident): void {
+    this.byKey.set(key, inc);
+    this.touch(key);
+  }
+
+  /** Mark an incident changed, to be saved by the next flush. */
+  touch(key: string): void {
+    this.dirty.add(key);
+    this.removed.delete(key);
+  }
+
+  delete(key: string): void {
+    this.byKey.delete(key);
+    this.dirty.delete(key);
+    this.removed.add(key);
+  }
+
+  entries(): IterableIterator<[string, Incident]> {
+    return this.byKey.entries();
+  }
+
+  get hasChanges(): boolean {
+    return this.dirty.size > 0 || this.removed.size > 0;
+  }
+
+  /** What changed since the last call. */
+  takeChanges(): { put: Incident[]; remove: string[] } {
+    const put: Incident[] = [];
+    for (const k of this.dirty) {
+      const i = this.byKey.get(k);
+      if (i) put.push(i);
+    }
+    const remove = [...this.removed];
+    this.dirty.clear();
+    this.removed.clear();
+    return { put, remove };
+  }
+
+  /** Devices with a pending or open incident (their windows are worth persisting). */
+  activeDevices(): Set<string> {
+    const out = new Set<string>();
+    for (const i of this.byKey.values()) if (i.deviceId && i.phase !== 'resolved') out.add(i.deviceId);
+    return out;
+  }
+
+  findById(id: string): Incident | undefined {
+    for (const i of this.byKey.values()) if (i.id === id) return i;
+    return undefined;
+  }
+
+  /** Fired incidents (open, and resolved ones still kept), newest first, as copies. */
+  list(filter: { open?: boolean; ruleId?: string } = {}): Incident[] {
+    const out: Incident[] = [];
+    for (const i of this.byKey.values()) {
+      if (i.firedAt === undefined) continue;
+      if (filter.open && !isOpen(i)) continue;
+      if (filter.ruleId && i.ruleId !== filter.ruleId) continue;
+      out.push(structuredClone(i));
+    }
+    return out.sort((a, b) => b.pendingSince - a.pendingSince);
+  }
+
+  openByRule(): Map<string, number> {
+    const open = new Map<string, number>();
+    for (const i of this.byKey.values()) if (isOpen(i)) open.set(i.ruleId, (open.get(i.ruleId) ?? 0) + 1);
+    return open;
+  }
+}

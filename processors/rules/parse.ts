@@ -1,0 +1,110 @@
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type CompiledRule, compileRule } from './compile.js';
+import { ruleFileSchema, ruleSchema } from './schema.js';
+
+/** One problem in a rule file, located so an ops engineer can jump to it. */
+export interface RuleFileError {
+  file: string;
+  line: number;
+  col: number;
+  ruleId?: string;
+  /** Dotted path inside the rule (`condition.levels.1.when`). */
+  path: string;
+  message: string;
+}
+
+export interface RuleSet {
+  rules: CompiledRule[];
+  /** Which file each rule came from. */
+  sources: Map<string, string>;
+}
+
+export function formatRuleError(e: RuleFileError): string {
+  const where = `${e.file}:${e.line}:${e.col}`;
+  const rule = e.ruleId ? ` rule ${e.ruleId}` : '';
+  const path = e.path ? ` (${e.path})` : '';
+  return `${where}${rule}${path}: ${e.message}`;
+}
+
+/**
+ * Parse and compile rule files: every error of every file, at once (fastify's
+ * initial-config-validation style), each with file, line and rule id. Pure: the caller reads files.
+ */
+export function parseRuleFiles(files: readonly { path: string; text: string }[]): {
+  set: RuleSet;
+  errors: RuleFileError[];
+} {
+  const errors: RuleFileError[] = [];
+  const rules: CompiledRule[] = [];
+  const sources = new Map<string, string>();
+  const firstSeen = new Map<string, string>();
+  for (const f of files) {
+    const lc = new LineCounter();
+    const doc = parseDocument(f.text, { lineCounter: lc, prettyErrors: false });
+    const at = (offset: number) => lc.linePos(offset);
+    if (doc.errors.length) {
+      for (const e of doc.errors) {
+        const p = at(e.pos[0]);
+        errors.push({ file: f.path, line: p.line, col: p.col, path: '', message: e.message.split('\n')[0]! });
+      }
+      continue;
+    }
+    const top = ruleFileSchema.safeParse(doc.toJS() ?? {});
+    if (!top.success) {
+      for (const i of top.error.issues) {
+        const p = at(locate(doc.contents, i.path as (string | number)[]));
+        errors.push({ file: f.path, line: p.line, col: p.col, path: i.path.join('.'), message: i.message });
+      }
+      continue;
+    }
+    top.data.rules.forEach((raw, idx) => {
+      const ruleId =
+        raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string'
+          ? (raw as { id: string }).id
+          : undefined;
+      const push = (path: (string | number)[], message: string) => {
+        const p = at(locate(doc.contents, ['rules', idx, ...path]));
+        errors.push({ file: f.path, line: p.line, col: p.col, ruleId, path: path.join('.'), message });
+      };
+      const parsed = ruleSchema.safeParse(raw);
+      if (!parsed.success) {
+        for (const i of parsed.error.issues) push(i.path as (string | number)[], i.message);
+        return;
+      }
+      const { rule, problems } = compileRule(parsed.data);
+      for (const pr of problems) push(pr.path, pr.message);
+      if (!rule) return;
+      const prev = firstSeen.get(rule.id);
+      if (prev !== undefined) {
+        push(['id'], `duplicate rule id (first defined in ${prev})`);
+        return;
+      }
+      firstSeen.set(rule.id, f.path);
+      sources.set(rule.id, f.path);
+      rules.push(rule);
+    });
+  }
+  return { set: { rules, sources }, errors };
+}
+
+/** Offset of the deepest node along `path` that exists (a missing key points at its parent). */
+function locate(root: unknown, path: readonly (string | number)[]): number {
+  let node: unknown = root;
+  let offset = isNode(root) ? (root.range?.[0] ?? 0) : 0;
+  for (const key of path) {
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+      if (pair) {
+        next = pair.value ?? pair.key;
+        if (next === null && isNode(pair.key)) next = pair.key;
+      }
+    } else if (isSeq(node) && typeof key === 'number') {
+      next = node.items[key];
+    }
+    if (!isNode(next)) break;
+    node = next;
+    offset = (next as Node).range?.[0] ?? offset;
+  }
+  return offset;
+}
