@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { LogThrottle, previewPayload, zeroCounts } from './deadletters.js';
 import { createDecoders } from './decode/index.js';
 import { DEFAULT_MAX_DEPTH } from './decode/json.js';
+import { calibrate } from './registry/calibration.js';
 import type { DecodeContext, DecodeReject, DecodeResult, FormatDecoder } from './decode/types.js';
 import type { DeviceModel, WireFormat } from './devices/define.js';
 import type { Rejection, RejectReason, RejectSink } from './errors.js';
@@ -196,6 +197,7 @@ export class Pipeline {
         );
         continue;
       }
+      if (device.calibration !== undefined) calibrate(reading, device.calibration);
       this.#deliver(reading, device);
     }
   }

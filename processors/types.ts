@@ -35,6 +35,11 @@ export interface Device {
   labels: Record<string, string>;
   /** Camera ids bound to this device, for alert evidence. */
   cameras: string[];
+  /**
+   * Per-metric calibration, versioned: steps sorted by `from` (ISO time); a reading gets the step in
+   * force at its own time, so re-reading history applies the calibration of the day.
+   */
+  calibration?: Readonly<Record<string, readonly { scale: number; offset: number; from: string }[]>>;
 }
 
 /** Read side of the device registry: the only thing the pipeline needs. */

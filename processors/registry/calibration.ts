@@ -27,3 +27,16 @@ export function applyCalibration(
   const s = calibrationAt(steps, timeMs);
   return s ? value * s.scale + s.offset : value;
 }
+
+/** Applies each field's calibration in force at the reading's time, in place (fields without steps are left as they are). */
+export function calibrate(
+  reading: { fields: Record<string, number>; time: number },
+  calibration: Readonly<Record<string, readonly CalibrationStep[]>>,
+): void {
+  for (const name in reading.fields) {
+    const steps = calibration[name];
+    if (steps !== undefined && steps.length > 0) {
+      reading.fields[name] = applyCalibration(reading.fields[name] as number, steps, reading.time);
+    }
+  }
+}
