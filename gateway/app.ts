@@ -22,7 +22,7 @@ import type { ReadingSink } from '../processors/types.js';
 import { Alerting } from './alerting.js';
 import { CaptureSink } from './capture.js';
 import { importDeviceFile } from './device-import.js';
-import { hj212Ingest } from './hj212-ingest.js';
+import { Hj212OverMqtt, hj212Ingest } from './hj212-ingest.js';
 import { alertingRoutes } from './http/routes/alerting.js';
 import { deadletterRoutes } from './http/routes/deadletters.js';
 import { devicesPlugin } from './http/routes/devices.js';
@@ -168,9 +168,19 @@ export class Gateway {
 
   private async startIngress(): Promise<void> {
     const { config: cfg, logger, pipeline } = this;
+    const hj = cfg.hj212.mqttTopic
+      ? new Hj212OverMqtt(
+          cfg.hj212.mqttTopic,
+          hj212Ingest(this.registry, pipeline, this.deadLetters),
+          (t, p) => this.ingress.publish(t, p, { qos: 1 }),
+        )
+      : undefined;
     const hooks = {
-      route: (topic: string) => this.router.match(topic),
-      onMessage: (msg: Parameters<Pipeline['handle']>[0]) => pipeline.handle(msg),
+      route: (topic: string) => this.router.match(topic) ?? hj?.match(topic),
+      onMessage: (msg: Parameters<Pipeline['handle']>[0]) => {
+        if (hj?.match(msg.topic)) hj.handle(msg);
+        else pipeline.handle(msg);
+      },
       onUnrouted: (topic: string, _clientId: string | undefined, _size: number) =>
         pipeline.unroutable('mqtt', topic, Buffer.alloc(0)),
       logger: logger.child({ component: 'mqtt' }),
@@ -179,7 +189,10 @@ export class Gateway {
       this.ingress = new ExternalBrokerClient({
         ...hooks,
         url: cfg.mqtt.url,
-        topics: this.router.subscriptionFilters(),
+        topics: [
+          ...this.router.subscriptionFilters(),
+          ...(cfg.hj212.mqttTopic ? [cfg.hj212.mqttTopic.replace('{mn}', '+')] : []),
+        ],
         clientId: cfg.mqtt.clientId,
         username: cfg.mqtt.username,
         password: cfg.mqtt.password,

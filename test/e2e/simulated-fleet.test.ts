@@ -84,3 +84,45 @@ describe('simulated fleet, every family and HJ 212 stations, into VictoriaMetric
     expect(gw.deadLetters.counts().unknown_device).toBe(0);
   });
 });
+
+describe('HJ 212 frames over MQTT (a DTU publishing hj212/{MN})', () => {
+  it('deframes, checks CRC and PW, writes the readings, and answers 9014 on <topic>/response', async () => {
+    const { buildFrame } = await import('../../processors/hj212/frame.js');
+    const { mosquittoPub } = await import('../support/gateway.js');
+    const mn = `DTU${Date.now() % 1_000_000}`;
+    const id = `hj-dtu-${mn}`;
+    const { gw } = await startGateway(
+      [{ id, model: 'sinodust-yc200-hj212', hj212: { mn, password: 'pw-212' } }],
+      { GRIDGATE_TSDB__URL: vmUrl },
+    );
+    try {
+      const mqttMod = await import('mqtt');
+      const dtu = await mqttMod.default.connectAsync(`mqtt://127.0.0.1:${gw.ports.mqtt}`, {
+        clientId: `dtu-${mn}`,
+      });
+      const responses: string[] = [];
+      dtu.on('message', (_t, p) => responses.push(p.toString()));
+      await dtu.subscribeAsync(`hj212/${mn}/response`, { qos: 1 });
+      const china = new Date(Date.now() + 8 * 3600_000).toISOString().replace(/\D/g, '').slice(0, 14);
+      const seg = (pw: string) =>
+        `QN=${china}000;ST=22;CN=2011;PW=${pw};MN=${mn};Flag=5;CP=&&DataTime=${china};a34002-Rtd=123.4,a34002-Flag=N&&`;
+      // a good frame, and one with the wrong PW, in one payload; then a frame with a corrupted CRC
+      const good = buildFrame(seg('pw-212')).toString();
+      const badPw = buildFrame(seg('wrong')).toString();
+      await mosquittoPub(gw.ports.mqtt!, `hj212/${mn}`, good + badPw);
+      await mosquittoPub(gw.ports.mqtt!, `hj212/${mn}`, good.replace(/[0-9A-F]{4}\r\n$/, '0000\r\n'));
+      const [s] = await waitForSeries(vmUrl, `dust_pm10_ugm3{device="${id}"}`);
+      expect(s!.values).toEqual([123.4]);
+      expect(s!.metric.quality).toBe('N');
+      const counts = gw.deadLetters.counts();
+      expect(counts.bad_password).toBe(1);
+      expect(counts.bad_crc).toBe(1);
+      const deadline = Date.now() + 10_000;
+      while (responses.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(responses[0]).toMatch(/CN=9014/);
+      await dtu.endAsync();
+    } finally {
+      await gw.stop();
+    }
+  });
+});
