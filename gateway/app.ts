@@ -16,7 +16,7 @@ import { ModelIndex } from '../processors/devices/index.js';
 import { GridgateError } from '../processors/errors.js';
 import { LatestReadings } from '../processors/latest.js';
 import { Pipeline } from '../processors/pipeline.js';
-import { formatCaptureLine } from '../processors/rules/capture-format.js';
+import { CaptureFormatter } from '../processors/rules/capture-format.js';
 import { TopicRouter } from '../processors/topics.js';
 import type { ReadingSink } from '../processors/types.js';
 import { Alerting } from './alerting.js';
@@ -102,7 +102,8 @@ export class Gateway {
       this.stoppers.push(() => this.alerting.stop());
       const sinks: ReadingSink[] = [this.writer, this.latest, this.alerting.engine];
       if (cfg.ingest.capture) {
-        this.capture = new CaptureSink(cfg.ingest.capture, (r, d) => formatCaptureLine(r, d).trimEnd());
+        const format = new CaptureFormatter();
+        this.capture = new CaptureSink(cfg.ingest.capture, (r, d) => format.line(r, d).trimEnd());
         this.stoppers.push(() => this.capture!.stop());
         sinks.push(this.capture);
       }

@@ -1,6 +1,6 @@
 import type { AlertEvent, AlertSink } from '../alerts/event.js';
 import type { Device } from '../types.js';
-import { parseCaptureLine } from './capture-format.js';
+import { CaptureParser } from './capture-format.js';
 import { RuleEngine } from './engine.js';
 import type { RuleSet } from './parse.js';
 import { MemoryIncidentStore } from './store.js';
@@ -38,6 +38,7 @@ const TICK_MS = 60_000;
 export class Replay {
   private readonly events: AlertEvent[] = [];
   private readonly devices = new Map<string, Device>();
+  private readonly parser = new CaptureParser();
   private readonly engine: RuleEngine;
   private now = Number.NEGATIVE_INFINITY;
   private nextTick = Number.NEGATIVE_INFINITY;
@@ -72,7 +73,7 @@ export class Replay {
   }
 
   line(text: string): void {
-    const c = parseCaptureLine(text);
+    const c = this.parser.parse(text);
     if (!c) {
       if (text.trim()) this.malformed++;
       return;
