@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Hj212Server } from '../adapters/hj212/tcp-server.js';
+import { createDeviceAuth } from '../adapters/mqtt/device-auth.js';
 import { EmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
 import { ExternalBrokerClient } from '../adapters/mqtt/external-client.js';
 import type { MqttIngress } from '../adapters/mqtt/types.js';
@@ -15,14 +16,16 @@ import { DeadLetterStore } from '../processors/deadletters.js';
 import { ModelIndex } from '../processors/devices/index.js';
 import { GridgateError } from '../processors/errors.js';
 import { LatestReadings } from '../processors/latest.js';
+import { DeviceRateLimiter } from '../processors/limits/device-rate-limiter.js';
 import { Pipeline } from '../processors/pipeline.js';
 import { CaptureFormatter } from '../processors/rules/capture-format.js';
 import { TopicRouter } from '../processors/topics.js';
-import type { ReadingSink } from '../processors/types.js';
+import type { InboundMessage, ReadingSink } from '../processors/types.js';
 import { Alerting } from './alerting.js';
 import { CaptureSink } from './capture.js';
 import { importDeviceFile } from './device-import.js';
 import { Hj212OverMqtt, hj212Ingest } from './hj212-ingest.js';
+import { authPlugin } from './http/auth.js';
 import { alertingRoutes } from './http/routes/alerting.js';
 import { deadletterRoutes } from './http/routes/deadletters.js';
 import { devicesPlugin } from './http/routes/devices.js';
@@ -58,6 +61,8 @@ export class Gateway {
   ingress!: MqttIngress;
   hj212?: Hj212Server;
   alerting!: Alerting;
+  rateLimiter!: DeviceRateLimiter;
+  deviceAuth?: ReturnType<typeof createDeviceAuth>;
   http!: FastifyInstance;
   private capture?: CaptureSink;
   private readonly stoppers: (() => Promise<void>)[] = [];
@@ -167,8 +172,27 @@ export class Gateway {
     }
   }
 
+  /** Per-device token bucket: a flooding device is throttled and flagged; the others flow at full speed. */
+  private admit(msg: InboundMessage): boolean {
+    if (this.rateLimiter.admit(msg.deviceId, msg.receivedAt)) return true;
+    this.deadLetters.reject({
+      reason: 'rate_limited',
+      at: msg.receivedAt,
+      transport: msg.transport,
+      deviceId: msg.deviceId,
+      topic: msg.topic,
+      detail: `over limits.deviceRatePerS ${this.config.limits.deviceRatePerS}/s (burst ${this.config.limits.deviceBurst})`,
+    });
+    return false;
+  }
+
   private async startIngress(): Promise<void> {
     const { config: cfg, logger, pipeline } = this;
+    this.rateLimiter = new DeviceRateLimiter({
+      ratePerS: cfg.limits.deviceRatePerS,
+      burst: cfg.limits.deviceBurst,
+      onFlag: (id) => logger.warn({ device: id }, 'device exceeds its message rate; throttled'),
+    });
     const hj = cfg.hj212.mqttTopic
       ? new Hj212OverMqtt(
           cfg.hj212.mqttTopic,
@@ -178,7 +202,8 @@ export class Gateway {
       : undefined;
     const hooks = {
       route: (topic: string) => this.router.match(topic) ?? hj?.match(topic),
-      onMessage: (msg: Parameters<Pipeline['handle']>[0]) => {
+      onMessage: (msg: InboundMessage) => {
+        if (!this.admit(msg)) return;
         if (hj?.match(msg.topic)) hj.handle(msg);
         else pipeline.handle(msg);
       },
@@ -200,8 +225,26 @@ export class Gateway {
       });
     } else {
       const tls = cfg.mqtt.embedded.tls;
+      const auth = createDeviceAuth({
+        devices: this.registry,
+        credentials: this.credentials,
+        models: this.models,
+        users: cfg.mqtt.auth.users,
+        required: cfg.mqtt.auth.required,
+        maxFailures: cfg.mqtt.auth.maxFailures,
+        lockoutS: cfg.mqtt.auth.lockoutS,
+        maxTopicDepth: cfg.limits.maxTopicDepth,
+        hj212Topic: cfg.hj212.mqttTopic || undefined,
+        unknown: this.unknownDevices,
+        logger: logger.child({ component: 'mqtt-auth' }),
+      });
+      this.deviceAuth = auth;
       this.ingress = new EmbeddedBroker({
         ...hooks,
+        authenticate: auth.authenticate,
+        authorizePublish: auth.authorizePublish,
+        authorizeSubscribe: auth.authorizeSubscribe,
+        maxConnectionsPerIp: cfg.limits.maxConnectionsPerIp,
         host: cfg.mqtt.embedded.host,
         port: cfg.mqtt.embedded.port,
         maxPayloadBytes: cfg.ingest.maxPayloadBytes,
@@ -227,7 +270,7 @@ export class Gateway {
     this.hj212 = new Hj212Server({
       host: cfg.hj212.host,
       port: cfg.hj212.port,
-      ...hj212Ingest(this.registry, pipeline, this.deadLetters),
+      ...hj212Ingest(this.registry, pipeline, this.deadLetters, (m) => this.admit(m)),
       logger: logger.child({ component: 'hj212' }),
     });
     this.stoppers.push(() => this.hj212!.stop());
@@ -242,6 +285,7 @@ export class Gateway {
       logger: this.logger.child({ component: 'http' }),
       https: tls ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : undefined,
       root: [
+        authPlugin({ required: cfg.auth.required, tokens: cfg.auth.tokens }),
         healthRoutes({
           tsdb: () => {
             const e = this.writer.stats.lastError;
@@ -264,6 +308,7 @@ export class Gateway {
             registry: this.registry,
             credentials: this.credentials,
             unknown: this.unknownDevices,
+            actor: (req: { actor?: string }) => req.actor || 'api',
             watch: {
               latest: this.latest,
               models: this.models,

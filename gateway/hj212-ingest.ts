@@ -6,7 +6,12 @@ import type { DeviceReader } from '../processors/registry/types.js';
 import type { InboundMessage, MessageKind } from '../processors/types.js';
 
 /** Binds the HJ 212 edge to the registry (MN -> device, PW) and to the pipeline. */
-export function hj212Ingest(registry: DeviceReader, pipeline: Pipeline, rejects: RejectSink) {
+export function hj212Ingest(
+  registry: DeviceReader,
+  pipeline: Pipeline,
+  rejects: RejectSink,
+  admit: (msg: InboundMessage) => boolean = () => true,
+) {
   const lookup: Hj212Lookup = (mn) => {
     const d = registry.byHj212Mn(mn);
     if (!d || d.state === 'retired') return undefined;
@@ -16,7 +21,9 @@ export function hj212Ingest(registry: DeviceReader, pipeline: Pipeline, rejects:
   };
   return {
     lookup,
-    onMessage: (msg: InboundMessage) => pipeline.handle(msg),
+    onMessage: (msg: InboundMessage) => {
+      if (admit(msg)) pipeline.handle(msg);
+    },
     onReject: (r: Parameters<RejectSink['reject']>[0]) => rejects.reject(r),
     onStatus: (deviceId: string, online: boolean) => pipeline.connectivity(deviceId, online),
   };

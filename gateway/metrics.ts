@@ -70,5 +70,47 @@ export function gatewayMetrics(gw: Gateway): Registry {
       this.set(gw.latest.size);
     },
   });
+  const labelled = (
+    name: string,
+    help: string,
+    label: string,
+    read: () => Record<string, number> | undefined,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [k, n] of Object.entries(read() ?? {})) if (n > 0) this.inc({ [label]: k }, n);
+      },
+    });
+  labelled(
+    'gridgate_mqtt_auth_refused_total',
+    'Refused MQTT CONNECTs, by reason',
+    'reason',
+    () => gw.deviceAuth?.stats.refused,
+  );
+  labelled(
+    'gridgate_mqtt_publish_denied_total',
+    'PUBLISHes outside the client ACL, by reason',
+    'reason',
+    () => gw.deviceAuth?.stats.publishDenied,
+  );
+  labelled(
+    'gridgate_mqtt_subscribe_denied_total',
+    'SUBSCRIBEs outside the client ACL, by reason',
+    'reason',
+    () => gw.deviceAuth?.stats.subscribeDenied,
+  );
+  new Gauge({
+    name: 'gridgate_devices_flagged',
+    help: 'Devices currently throttled for exceeding their message rate',
+    registers: [registry],
+    collect() {
+      this.set(gw.rateLimiter?.flagged().length ?? 0);
+    },
+  });
   return registry;
 }

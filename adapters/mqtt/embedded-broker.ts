@@ -29,6 +29,12 @@ export interface EmbeddedBrokerOptions extends IngressHooks {
    */
   maxPacketBytes?: number;
   tls?: { cert: string; key: string };
+  /**
+   * Open TCP connections allowed from one remote address (config limits.maxConnectionsPerIp); more
+   * are closed on accept, before any byte is parsed, and counted in stats.connectionsRefused.
+   * Default: no limit.
+   */
+  maxConnectionsPerIp?: number;
   /** Called when a client is registered (online) and when it goes away (offline). */
   onConnectivity?(clientId: string, online: boolean, at: number): void;
   onOversize?(clientId: string | undefined, topic: string, size: number): void;
@@ -52,6 +58,8 @@ export interface EmbeddedBrokerStats {
   clientErrors: number;
   connectionErrors: number;
   callbackErrors: number;
+  /** Connections closed on accept because their address already had maxConnectionsPerIp open. */
+  connectionsRefused: number;
 }
 
 const SYS_PREFIX = '$SYS/';
@@ -76,7 +84,10 @@ export class EmbeddedBroker implements MqttIngress {
     clientErrors: 0,
     connectionErrors: 0,
     callbackErrors: 0,
+    connectionsRefused: 0,
   };
+  /** Open connections per remote address; an address leaves the map with its last connection. */
+  private readonly perIp = new Map<string, number>();
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {
     this.now = opts.now ?? Date.now;
@@ -166,6 +177,7 @@ export class EmbeddedBroker implements MqttIngress {
   }
 
   private accept(aedes: Aedes, socket: Socket): void {
+    if (!this.admitConnection(socket)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     aedes.handle(socket);
@@ -186,6 +198,31 @@ export class EmbeddedBroker implements MqttIngress {
       socket.destroy();
     };
     socket.on('data', onData);
+  }
+
+  /** Counts the socket against its address; false (socket destroyed) when the address is at its limit. */
+  private admitConnection(socket: Socket): boolean {
+    const max = this.opts.maxConnectionsPerIp;
+    if (max === undefined) return true;
+    const ip = socket.remoteAddress ?? 'unknown';
+    const open = this.perIp.get(ip) ?? 0;
+    if (open >= max) {
+      this.stats.connectionsRefused++;
+      // Once per power of two: a connection flood does not become a log flood.
+      const n = this.stats.connectionsRefused;
+      if ((n & (n - 1)) === 0) {
+        this.opts.logger.warn({ remote: ip, max, refused: n }, 'too many mqtt connections from one address');
+      }
+      socket.destroy();
+      return false;
+    }
+    this.perIp.set(ip, open + 1);
+    socket.once('close', () => {
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, left);
+    });
+    return true;
   }
 
   private listen(aedes: Aedes): void {

@@ -11,6 +11,7 @@ import { incidentsCommand } from './incidents.js';
 import { rulesCommand } from './rules.js';
 import { simulateCommand } from './simulate.js';
 import { startCommand } from './start.js';
+import { tokensCommand } from './tokens.js';
 
 const program = new Command('gridgate')
   .description('IoT gateway and stream processor for city operations centres')
@@ -19,6 +20,7 @@ const program = new Command('gridgate')
   .addCommand(startCommand())
   .addCommand(simulateCommand())
   .addCommand(rulesCommand())
+  .addCommand(tokensCommand())
   .addCommand(configCommand())
   .addCommand(deadlettersCommand())
   .addCommand(devicesCommand())

@@ -42,6 +42,10 @@ export function statsRoutes(gw: Gateway): FastifyPluginAsync {
         accessEvents: gw.latest.eventCounts,
       };
     });
+    app.get('/limits/flagged', async () => ({
+      items: gw.rateLimiter.flagged(),
+      stats: gw.rateLimiter.stats(),
+    }));
     app.get<{ Params: { id: string } }>('/devices/:id/latest', async (req, reply) => {
       const e = gw.latest.get(req.params.id);
       if (!e)

@@ -1,0 +1,42 @@
+import type { DeviceModel } from '../../processors/devices/define.js';
+import { topicsFor } from '../../processors/topics.js';
+
+/**
+ * What one device may publish and subscribe to on the embedded broker (issue 4, Security): its own
+ * telemetry/event/status topics (from its model), its HJ 212 DTU topic when it has an MN, and
+ * nothing to subscribe to but its own command topic.
+ */
+
+const DEVICE_ID = '{deviceId}';
+
+/**
+ * The one topic a device may subscribe to: its model's telemetry pattern with the last level
+ * replaced by `command` (`devices/{id}/telemetry` -> `devices/{id}/command`,
+ * `facepass/{id}/heartbeat` -> `facepass/{id}/command`); `devices/{id}/command` when the device id
+ * is the last level of the pattern.
+ */
+export function commandTopicFor(model: DeviceModel, deviceId: string): string {
+  const levels = model.topics.telemetry.split('/');
+  if (levels.at(-1) === DEVICE_ID) return `devices/${deviceId}/command`;
+  levels[levels.length - 1] = 'command';
+  return levels.join('/').replace(DEVICE_ID, deviceId);
+}
+
+export interface DeviceAcl {
+  /** The model the ACL was built for; rebuilt when the registry changes the device's model. */
+  readonly model: string;
+  readonly publish: ReadonlySet<string>;
+  readonly command: string;
+}
+
+/** `hj212Topic`: the gateway's HJ 212-over-MQTT pattern with `{mn}` (config hj212.mqttTopic). */
+export function deviceAcl(
+  model: DeviceModel,
+  deviceId: string,
+  mn: string | undefined,
+  hj212Topic: string | undefined,
+): DeviceAcl {
+  const publish = new Set(Object.values(topicsFor(model, deviceId)));
+  if (mn !== undefined && hj212Topic) publish.add(hj212Topic.replace('{mn}', mn));
+  return { model: model.id, publish, command: commandTopicFor(model, deviceId) };
+}

@@ -1,0 +1,230 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../../processors/errors.js';
+
+/**
+ * Bearer-token authentication and role-based access for /api/v1 (issue 4, Security).
+ *
+ * Tokens are configured as SHA-256 hashes (`gridgate tokens new` prints both); a presented token
+ * is hashed and compared with every configured hash in constant time. Each token has a role; the
+ * permission table below says which roles may call each route, keyed by method and fastify route
+ * url. A route missing from the table is open to admin only (fail closed), and `unmapped()` lists
+ * such routes so a test can insist there are none. /healthz and /metrics (outside /api) are open.
+ */
+
+export const ROLES = ['reader', 'installer', 'engineer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ApiToken {
+  name: string;
+  role: Role;
+  /** Hex SHA-256 of the token. */
+  sha256: string;
+}
+
+export const API_PREFIX = '/api/v1';
+
+/** `METHOD url` relative to /api/v1, e.g. `GET /devices/:id`. */
+export type RouteKey = `${'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'} /${string}`;
+
+// Reader rights are included in installer's and engineer's; admin may call everything.
+const READ: readonly Role[] = ['reader', 'installer', 'engineer'];
+const INSTALL: readonly Role[] = ['installer'];
+const ENGINEER: readonly Role[] = ['engineer'];
+
+/** Who may call what. Admin is implied everywhere and not listed. */
+export const PERMISSIONS: Readonly<Record<RouteKey, readonly Role[]>> = {
+  // ingest state (routes/deadletters.ts, routes/stats.ts)
+  'GET /deadletters': READ,
+  'GET /stats': READ,
+  'GET /limits/flagged': READ,
+  'GET /devices/:id/latest': READ,
+  // device registry, read side (routes/devices.ts)
+  'GET /devices': READ,
+  'GET /devices/export': READ,
+  'GET /devices/:id': READ,
+  'GET /devices/:id/audit': READ,
+  // device registry, installer's side: writes, credentials, the on-site view, unknown devices
+  'POST /devices': INSTALL,
+  'POST /devices/import': INSTALL,
+  'PATCH /devices/:id': INSTALL,
+  'POST /devices/:id/retire': INSTALL,
+  'POST /devices/:id/credentials/rotate': INSTALL,
+  'GET /devices/:id/status': INSTALL,
+  'GET /devices/:id/watch': INSTALL,
+  'GET /devices/unknown': INSTALL,
+  // rules engine: reading is for everyone, changing is the engineer's
+  'GET /incidents': READ,
+  'GET /incidents/:id': READ,
+  'POST /incidents/:id/ack': ENGINEER,
+  'GET /rules': READ,
+  'POST /rules/reload': ENGINEER,
+  'GET /silences': READ,
+  'POST /silences': ENGINEER,
+  'DELETE /silences/:id': ENGINEER,
+  'GET /shadow': READ,
+  // commissioning devices' alerts go to the installer, not the dispatch queue (issue 4, Registry)
+  'GET /installer/alerts': INSTALL,
+};
+
+/**
+ * pino `redact` paths for the gateway logger: request headers that carry credentials, and any
+ * field named like a secret at the top level or one level down. Pass as
+ * `pino({ redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } })`.
+ */
+export const LOG_REDACT_PATHS: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'authorization',
+  'password',
+  'secret',
+  'token',
+  '*.password',
+  '*.secret',
+  '*.token',
+  'hj212.password',
+  '*.hj212.password',
+];
+
+export interface AuthOptions {
+  /** config auth.required; false lets every request through as 'anonymous' (local demo only). */
+  required: boolean;
+  tokens: readonly ApiToken[];
+  /** Defaults to PERMISSIONS. */
+  permissions?: Readonly<Record<string, readonly Role[]>>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Name of the token that made the request ('anonymous' when auth is off), for the audit log. */
+    actor: string;
+    role: Role | undefined;
+  }
+}
+
+export interface AuthHandle {
+  /** /api/v1 routes registered so far, as table keys (HEAD folded into GET). */
+  routes(): string[];
+  /** Registered /api/v1 routes with no entry in the table (callable by admin only). */
+  unmapped(): string[];
+}
+
+interface Known {
+  name: string;
+  role: Role;
+  hash: Buffer;
+}
+
+/** SHA-256 of a token, hex: the form `auth.tokens[].sha256` holds. */
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/**
+ * Installs the hooks on `app` itself (not an encapsulated child), so call it before any route is
+ * registered: the onRoute hook only sees routes added after it.
+ */
+export function installAuth(app: FastifyInstance, opts: AuthOptions): AuthHandle {
+  const table: Readonly<Record<string, readonly Role[]>> = opts.permissions ?? PERMISSIONS;
+  const known: Known[] = opts.tokens.map((t) => ({
+    name: t.name,
+    role: t.role,
+    hash: Buffer.from(t.sha256, 'hex'),
+  }));
+  const seen = new Set<string>();
+
+  app.decorateRequest('actor', '');
+  app.decorateRequest('role', undefined);
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(`${API_PREFIX}/`)) return;
+    for (const m of [route.method].flat()) seen.add(keyOf(m, route.url));
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    if (!opts.required) {
+      req.actor = 'anonymous';
+      return;
+    }
+    const path = req.url.split('?', 1)[0] ?? '';
+    if (path !== '/api' && !path.startsWith('/api/')) return;
+    const token = bearer(req);
+    const who = token === undefined ? undefined : lookup(known, token);
+    if (!who) {
+      return deny(
+        reply,
+        401,
+        'GG_ERR_UNAUTHORIZED',
+        token === undefined
+          ? 'this API needs a bearer token: send Authorization: Bearer <token> (see gridgate tokens new)'
+          : 'the bearer token is not known to this gateway; check it against auth.tokens',
+        token !== undefined,
+      );
+    }
+    req.actor = who.name;
+    req.role = who.role;
+    if (who.role === 'admin') return;
+    // An unknown url (404) has no route; authenticated callers learn only that it does not exist.
+    const url = req.routeOptions.url;
+    if (url === undefined) return;
+    const key = keyOf(req.method, url);
+    const allowed = table[key] ?? [];
+    if (!allowed.includes(who.role)) {
+      return deny(
+        reply,
+        403,
+        'GG_ERR_FORBIDDEN',
+        `role '${who.role}' may not call ${key}; ${allowed.length ? `allowed: ${allowed.join(', ')}, admin` : 'admin only'}`,
+      );
+    }
+  });
+
+  return {
+    routes: () => [...seen].sort(),
+    unmapped: () => [...seen].filter((k) => table[k] === undefined).sort(),
+  };
+}
+
+/** The same as a fastify plugin that is not encapsulated (fastify's `skip-override`). */
+export function authPlugin(opts: AuthOptions & { onReady?: (h: AuthHandle) => void }): FastifyPluginAsync {
+  const plugin: FastifyPluginAsync = async (app) => {
+    const handle = installAuth(app, opts);
+    opts.onReady?.(handle);
+  };
+  (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+  return plugin;
+}
+
+function keyOf(method: string, url: string): string {
+  const m = method === 'HEAD' ? 'GET' : method;
+  return `${m} ${url.startsWith(API_PREFIX) ? url.slice(API_PREFIX.length) : url}`;
+}
+
+/** RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235 §2.1). */
+function bearer(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return undefined;
+  const m = /^bearer +(\S+) *$/i.exec(h);
+  return m?.[1];
+}
+
+/** Compares against every configured hash, with no early exit, so timing says nothing about which matched. */
+function lookup(known: readonly Known[], token: string): Known | undefined {
+  const presented = createHash('sha256').update(token, 'utf8').digest();
+  let hit: Known | undefined;
+  for (const k of known) {
+    if (k.hash.length === presented.length && timingSafeEqual(k.hash, presented) && !hit) hit = k;
+  }
+  return hit;
+}
+
+function deny(reply: FastifyReply, status: 401 | 403, code: ErrorCode, message: string, invalid = false) {
+  // RFC 6750 §3: a 401 names the scheme; invalid_token when a token was sent but is not accepted.
+  if (status === 401) {
+    reply.header(
+      'www-authenticate',
+      invalid ? 'Bearer realm="gridgate", error="invalid_token"' : 'Bearer realm="gridgate"',
+    );
+  }
+  return reply.status(status).send({ code, message });
+}
