@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import { LogThrottle, previewPayload, zeroCounts } from './deadletters.js';
 import { createDecoders } from './decode/index.js';
 import { DEFAULT_MAX_DEPTH } from './decode/json.js';
-import { calibrate } from './registry/calibration.js';
 import type { DecodeContext, DecodeReject, DecodeResult, FormatDecoder } from './decode/types.js';
 import type { DeviceModel, WireFormat } from './devices/define.js';
 import type { Rejection, RejectReason, RejectSink } from './errors.js';
+import { calibrate } from './registry/calibration.js';
 import { connectivityReading, decodeStatus } from './status.js';
 import { baseTags } from './tags.js';
 import {
