@@ -111,6 +111,22 @@ export function devicesCommand(options: DevicesCommandOptions = {}): Command {
   });
 
   common(
+    cmd
+      .command('confirm <id>')
+      .description(
+        'the installer confirms a commissioned device works: state commissioning -> active (its alerts now dispatch)',
+      ),
+  ).action(async (id: string, o: CommonOpts) => {
+    const path = `/devices/${encodeURIComponent(id)}`;
+    const before = await apiRequest<DeviceRecord>(target(o), path);
+    if (before.state !== 'commissioning') {
+      throw new Error(`${id} is ${before.state}, not commissioning; use 'devices set ${id} state=...' to change it`);
+    }
+    const d = await apiRequest<DeviceRecord>(target(o), path, { method: 'PATCH', body: { state: 'active' } });
+    print(o.json ? JSON.stringify(d, null, 2) : `${d.id} is active: its alerts now go to the dispatch queue`);
+  });
+
+  common(
     cmd.command('retire <id>').description('retire a device (kept for history; its MQTT secret is revoked)'),
   ).action(async (id: string, o: CommonOpts) => {
     const d = await apiRequest<DeviceRecord>(target(o), `/devices/${encodeURIComponent(id)}/retire`, {

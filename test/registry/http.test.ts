@@ -242,6 +242,9 @@ describe('gridgate devices (CLI against the running API)', () => {
     expect(secret).toBeDefined();
     expect(await credentials.verify('cli-1', secret!)).toBe(true);
 
+    expect(registry.get('cli-1')?.state).toBe('commissioning');
+    expect(await run('confirm', 'cli-1')).toMatch(/cli-1 is active/);
+    await expect(run('confirm', 'cli-1')).rejects.toThrow(/is active, not commissioning/);
     await run('set', 'cli-1', 'state=active', 'attrs.danger_level_m=4.1', 'labels.owner=城管');
     expect(registry.get('cli-1')).toMatchObject({
       state: 'active',
