@@ -141,7 +141,11 @@ export class Gateway {
   private async startRegistry(): Promise<void> {
     const { config: cfg, logger } = this;
     this.redis = new Redis(cfg.redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
-    this.redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+    let lastError = '';
+    this.redis.on('error', (err) => {
+      lastError = err.message;
+      logger.warn({ err: err.message }, 'redis connection error');
+    });
     this.stoppers.push(async () => {
       await this.redis.quit().catch(() => this.redis.disconnect());
     });
@@ -149,7 +153,7 @@ export class Gateway {
       await this.redis.connect();
     } catch (err) {
       throw new GridgateError('GG_ERR_REDIS_CONNECT', `cannot connect to Redis at ${cfg.redis.url}`, [
-        (err as Error).message,
+        lastError || (err as Error).message,
         'start Redis or set redis.url (GRIDGATE_REDIS__URL)',
       ]);
     }
