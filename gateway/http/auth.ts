@@ -146,8 +146,10 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): AuthHandle
       req.actor = 'anonymous';
       return;
     }
-    const path = req.url.split('?', 1)[0] ?? '';
-    if (path !== '/api' && !path.startsWith('/api/')) return;
+    // Decide on the route the router matched (it decodes the path: `/%61pi/v1/...` is `/api/v1/...`),
+    // and for unmatched urls on the decoded path, so no spelling of a path slips past the check.
+    const route = req.routeOptions.url;
+    if (route !== undefined ? !route.startsWith(`${API_PREFIX}/`) : !isApiPath(req.url)) return;
     const token = bearer(req);
     const who = token === undefined ? undefined : lookup(known, token);
     if (!who) {
@@ -193,6 +195,16 @@ export function authPlugin(opts: AuthOptions & { onReady?: (h: AuthHandle) => vo
   };
   (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
   return plugin;
+}
+
+function isApiPath(rawUrl: string): boolean {
+  let path = rawUrl.split('?', 1)[0] ?? '';
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    return true; // undecodable: treat as protected
+  }
+  return path === '/api' || path.startsWith('/api/');
 }
 
 function keyOf(method: string, url: string): string {

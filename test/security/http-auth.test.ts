@@ -175,6 +175,27 @@ describe('around the table', () => {
     }
   });
 
+  it('cannot be bypassed by spelling the path differently (percent-encoding, double slashes)', async () => {
+    for (const path of [
+      '/%61pi/v1/deadletters',
+      '/api/v1/%64eadletters',
+      '/%2561pi/v1/deadletters',
+      '/api%2Fv1/deadletters',
+    ]) {
+      const res = await fetch(`${base}${path}`);
+      expect([401, 404], path).toContain(res.status);
+      expect(res.status === 404 || res.headers.get('www-authenticate') !== null, path).toBe(true);
+    }
+    const encoded = await fetch(`${base}/%61pi/v1/deadletters`);
+    expect(encoded.status).toBe(401);
+    const silence = await fetch(`${base}/%61pi/v1/silences`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKENS.reader}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(silence.status).toBe(403);
+  });
+
   it('keeps /healthz open and asks for a token on an unknown /api path', async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/api/v1/nothing-here`)).status).toBe(401);
