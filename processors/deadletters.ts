@@ -176,7 +176,17 @@ export function previewPayload(buf: Uint8Array, maxBytes = PREVIEW_BYTES): strin
     }
   }
   if (buf.length > end) out += `…(+${buf.length - end} bytes)`;
-  return out;
+  return maskSecrets(out);
+}
+
+/**
+ * Previews are shown to installers and logged, so secrets inside payloads are masked: the HJ 212
+ * access password (`PW=...;`, HJ 212-2017 数据段结构组成) and JSON `password`/`secret`/`token` values.
+ */
+export function maskSecrets(text: string): string {
+  return text
+    .replace(/(^|[;&])PW=[^;&]*/g, '$1PW=***')
+    .replace(/("(?:password|passwd|pwd|secret|token)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi, '$1"***"');
 }
 
 /** Length of the well-formed UTF-8 sequence starting at i (RFC 3629 §4 table), or 0. */

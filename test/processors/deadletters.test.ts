@@ -100,3 +100,15 @@ describe('previewPayload', () => {
     expect(p).toBe(`${'a'.repeat(256)}…(+999744 bytes)`);
   });
 });
+
+describe('payload previews never show secrets', () => {
+  it('masks the HJ 212 PW and JSON password/secret/token values', async () => {
+    const { previewPayload } = await import('../../processors/deadletters.js');
+    const hj = previewPayload(Buffer.from('QN=20260101;ST=22;CN=2011;PW=s3cret!;MN=ABC;CP=&&a34002-Rtd=1&&'));
+    expect(hj).not.toContain('s3cret');
+    expect(hj).toContain('PW=***;MN=ABC');
+    const json = previewPayload(Buffer.from('{"wl":1,"password":"hunter2","Token":"abc\\"def","x":2}'));
+    expect(json).not.toMatch(/hunter2|abc/);
+    expect(json).toContain('"wl":1');
+  });
+});
