@@ -151,6 +151,11 @@ export const configSchema = z.strictObject({
   dispatch: z
     .strictObject({
       queue: z.string().min(1).default('gridgate-alerts'),
+      prefix: z
+        .string()
+        .min(1)
+        .default('bull')
+        .describe('BullMQ key prefix; consumers must use the same (BullMQ default: bull)'),
       routes: z
         .array(
           z.strictObject({

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AlertDispatcher } from '../adapters/bullmq/dispatcher.js';
-import { Supervision } from '../adapters/bullmq/supervision.js';
+import { type AckRecord, Supervision } from '../adapters/bullmq/supervision.js';
 import { SupervisionSink } from '../adapters/bullmq/supervision-sink.js';
 import type { PublishOptions } from '../adapters/mqtt/types.js';
 import { MqttAlertPublisher } from '../adapters/mqtt-alerts/publisher.js';
@@ -13,6 +13,7 @@ import type { GridgateConfig } from '../config/schema.js';
 import type { AlertEvent, AlertSink } from '../processors/alerts/event.js';
 import { FanoutSink } from '../processors/alerts/fanout.js';
 import { RecentAlerts } from '../processors/alerts/recent.js';
+import { GridgateError } from '../processors/errors.js';
 import { buildEvent } from '../processors/rules/alert-event.js';
 import { RuleEngine } from '../processors/rules/engine.js';
 import { isOpen } from '../processors/rules/incident.js';
@@ -58,6 +59,7 @@ export class Alerting {
     this.dispatcher = new AlertDispatcher({
       connection: cfg.redis.url,
       logger,
+      prefix: cfg.dispatch.prefix,
       defaultQueue: cfg.dispatch.queue,
       routes: cfg.dispatch.routes.map((r) => ({ match: { ...r.match }, queue: r.queue })),
     });
@@ -77,6 +79,12 @@ export class Alerting {
       logger,
       sink: dispatch,
       getIncident: async (id) => this.currentEvent(id),
+      prefix: cfg.dispatch.prefix,
+      // One supervision queue and ack namespace per redis.prefix: gateways sharing a Redis never take each other's deadlines.
+      queue: `${cfg.redis.prefix.replace(/[^A-Za-z0-9_-]+/g, '-')}supervision`,
+      ackKeyPrefix: `${cfg.redis.prefix}ack:`,
+      // Deadlines that fell due while the gateway was down wait until incidents are loaded (start()).
+      autorun: false,
     });
     this.silences = new SilenceStore(new RedisSilencePersistence(redis, { prefix }));
     let engine: RuleEngine | undefined;
@@ -103,6 +111,7 @@ export class Alerting {
   async start(): Promise<void> {
     await this.silences.start(Date.now());
     await this.engine.start();
+    this.supervision.start();
     if (this.deps.config.rules.watch) await this.watcher.start();
     this.tick = setInterval(() => this.engine.tick(), this.deps.config.rules.tickMs);
     this.tick.unref();
@@ -133,10 +142,36 @@ export class Alerting {
     );
   }
 
-  /** Acknowledge: recorded by supervision (cancels the 督办 deadline) and on the incident itself. */
-  async ack(incidentId: string, by: string, note?: string) {
+  /**
+   * Acknowledge an open incident: recorded by supervision (cancels the 督办 deadline) and on the
+   * incident itself. The first acknowledgement stands: a second returns it unchanged.
+   */
+  async ack(incidentId: string, by: string, note?: string): Promise<AckRecord> {
+    const inc = this.engine.getIncident(incidentId);
+    if (!inc) {
+      throw new GridgateError('GG_ERR_NOT_FOUND', `incident ${incidentId} is not known`, [
+        'list incidents with GET /api/v1/incidents',
+      ]);
+    }
+    if (inc.ackedBy !== undefined) {
+      const existing = await this.supervision.getAck(incidentId);
+      return (
+        existing ?? {
+          incidentId,
+          by: inc.ackedBy,
+          at: new Date(inc.ackedAt ?? 0).toISOString(),
+          incidentStartedAt: new Date(inc.pendingSince).toISOString(),
+        }
+      );
+    }
+    if (!isOpen(inc)) {
+      throw new GridgateError(
+        'GG_ERR_CONFLICT',
+        `incident ${incidentId} is ${inc.phase}; there is nothing to acknowledge`,
+      );
+    }
     const record = await this.supervision.ack(incidentId, by, note);
-    this.engine.ack(incidentId, by);
+    this.engine.ack(incidentId, record.by, Date.parse(record.at));
     return record;
   }
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Hj212Server } from '../adapters/hj212/tcp-server.js';
 import { createDeviceAuth } from '../adapters/mqtt/device-auth.js';
 import { EmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
-import { ExternalBrokerClient } from '../adapters/mqtt/external-client.js';
+import { ExternalBrokerClient, redactUrl } from '../adapters/mqtt/external-client.js';
 import type { MqttIngress } from '../adapters/mqtt/types.js';
 import { CredentialStore } from '../adapters/registry/credentials.js';
 import { RedisRegistry } from '../adapters/registry/redis-registry.js';
@@ -66,8 +66,16 @@ export class Gateway {
   http!: FastifyInstance;
   private capture?: CaptureSink;
   private readonly stoppers: (() => Promise<void>)[] = [];
+  /** Set by stop(): the broker dropping every client then is not each device going offline. */
+  private stopping = false;
+  /** Resolves once the MQTT edge accepts traffic; alert publishes raised before that wait for it. */
+  private readonly ingressReady: Promise<void>;
+  private markIngressReady!: () => void;
 
   constructor(opts: GatewayOptions) {
+    this.ingressReady = new Promise((resolve) => {
+      this.markIngressReady = resolve;
+    });
     this.config = opts.config;
     this.logger = opts.logger;
     this.router = new TopicRouter(this.models.all());
@@ -152,10 +160,11 @@ export class Gateway {
     try {
       await this.redis.connect();
     } catch (err) {
-      throw new GridgateError('GG_ERR_REDIS_CONNECT', `cannot connect to Redis at ${cfg.redis.url}`, [
-        lastError || (err as Error).message,
-        'start Redis or set redis.url (GRIDGATE_REDIS__URL)',
-      ]);
+      throw new GridgateError(
+        'GG_ERR_REDIS_CONNECT',
+        `cannot connect to Redis at ${redactUrl(cfg.redis.url)}`,
+        [lastError || (err as Error).message, 'start Redis or set redis.url (GRIDGATE_REDIS__URL)'],
+      );
     }
     const prefix = cfg.redis.prefix;
     this.registry = new RedisRegistry({
@@ -198,18 +207,16 @@ export class Gateway {
       onFlag: (id) => logger.warn({ device: id }, 'device exceeds its message rate; throttled'),
     });
     const hj = cfg.hj212.mqttTopic
-      ? new Hj212OverMqtt(
-          cfg.hj212.mqttTopic,
-          hj212Ingest(this.registry, pipeline, this.deadLetters),
-          (t, p) => this.ingress.publish(t, p, { qos: 1 }),
+      ? new Hj212OverMqtt(cfg.hj212.mqttTopic, this.hj212Deps(), (t, p) =>
+          this.ingress.publish(t, p, { qos: 1 }),
         )
       : undefined;
     const hooks = {
       route: (topic: string) => this.router.match(topic) ?? hj?.match(topic),
       onMessage: (msg: InboundMessage) => {
-        if (!this.admit(msg)) return;
+        // HJ 212 payloads are rate-limited per frame, inside.
         if (hj?.match(msg.topic)) hj.handle(msg);
-        else pipeline.handle(msg);
+        else if (this.admit(msg)) pipeline.handle(msg);
       },
       onUnrouted: (topic: string, _clientId: string | undefined, _size: number) =>
         pipeline.unroutable('mqtt', topic, Buffer.alloc(0)),
@@ -253,7 +260,9 @@ export class Gateway {
         port: cfg.mqtt.embedded.port,
         maxPayloadBytes: cfg.ingest.maxPayloadBytes,
         tls,
-        onConnectivity: (clientId, online, at) => pipeline.connectivity(clientId, online, at),
+        onConnectivity: (clientId, online, at) => {
+          if (!this.stopping) pipeline.connectivity(clientId, online, at);
+        },
         onOversize: (clientId, topic, size) =>
           this.deadLetters.reject({
             reason: 'payload_too_large',
@@ -267,14 +276,26 @@ export class Gateway {
     }
     this.stoppers.push(() => this.ingress.stop());
     await this.ingress.start();
+    this.markIngressReady();
+  }
+
+  private hj212Deps() {
+    return hj212Ingest({
+      registry: this.registry,
+      pipeline: this.pipeline,
+      rejects: this.deadLetters,
+      admit: (m) => this.admit(m),
+      unknown: this.unknownDevices,
+      running: () => !this.stopping,
+    });
   }
 
   private async startHj212(): Promise<void> {
-    const { config: cfg, logger, pipeline } = this;
+    const { config: cfg, logger } = this;
     this.hj212 = new Hj212Server({
       host: cfg.hj212.host,
       port: cfg.hj212.port,
-      ...hj212Ingest(this.registry, pipeline, this.deadLetters, (m) => this.admit(m)),
+      ...this.hj212Deps(),
       logger: logger.child({ component: 'hj212' }),
     });
     this.stoppers.push(() => this.hj212!.stop());
@@ -328,6 +349,8 @@ export class Gateway {
 
   /** Ingress first (nothing new comes in), then flush sinks. Safe to call twice. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.markIngressReady(); // release publishes waiting for an ingress that may never start
     const stoppers = this.stoppers.splice(0).reverse();
     // Reverse of start order: ingress, http, then writer flush.
     for (const stop of stoppers) {

@@ -5,16 +5,28 @@ import type { Pipeline } from '../processors/pipeline.js';
 import type { DeviceReader } from '../processors/registry/types.js';
 import type { InboundMessage, MessageKind } from '../processors/types.js';
 
-/** Binds the HJ 212 edge to the registry (MN -> device, PW) and to the pipeline. */
-export function hj212Ingest(
-  registry: DeviceReader,
-  pipeline: Pipeline,
-  rejects: RejectSink,
-  admit: (msg: InboundMessage) => boolean = () => true,
-) {
+export interface Hj212IngestDeps {
+  registry: DeviceReader;
+  pipeline: Pipeline;
+  rejects: RejectSink;
+  /** Per-device rate limit, per frame (a frame is a message). */
+  admit: (msg: InboundMessage) => boolean;
+  /** False while the gateway stops: closing every connection is not every station going offline. */
+  running?: () => boolean;
+  /** Unregistered MNs that sent frames, for `gridgate devices unknown`. */
+  unknown?: { record(e: { transport: 'hj212'; id: string; topic?: string }): void };
+}
+
+export type Hj212Ingest = ReturnType<typeof hj212Ingest>;
+
+/** Binds the HJ 212 edge to the registry (MN -> device, PW), the rate limit and the pipeline. */
+export function hj212Ingest(deps: Hj212IngestDeps) {
   const lookup: Hj212Lookup = (mn) => {
-    const d = registry.byHj212Mn(mn);
-    if (!d || d.state === 'retired') return undefined;
+    const d = deps.registry.byHj212Mn(mn);
+    if (!d || d.state === 'retired') {
+      deps.unknown?.record({ transport: 'hj212', id: mn });
+      return undefined;
+    }
     return d.hj212?.password === undefined
       ? { deviceId: d.id }
       : { deviceId: d.id, password: d.hj212.password };
@@ -22,17 +34,21 @@ export function hj212Ingest(
   return {
     lookup,
     onMessage: (msg: InboundMessage) => {
-      if (admit(msg)) pipeline.handle(msg);
+      if (deps.admit(msg)) deps.pipeline.handle(msg);
     },
-    onReject: (r: Parameters<RejectSink['reject']>[0]) => rejects.reject(r),
-    onStatus: (deviceId: string, online: boolean) => pipeline.connectivity(deviceId, online),
+    onReject: (r: Parameters<RejectSink['reject']>[0]) => deps.rejects.reject(r),
+    onStatus: (deviceId: string, online: boolean) => {
+      if (deps.running?.() ?? true) deps.pipeline.connectivity(deviceId, online);
+    },
   };
 }
 
 /**
  * HJ 212 frames that DTUs publish over MQTT (`hj212.mqttTopic`, default `hj212/{mn}`): the topic
  * routes as a telemetry message of the MN, and the payload is deframed, CRC-checked and
- * PW-checked exactly like a TCP frame. 9014 responses go back on `<topic>/response`.
+ * PW-checked exactly like a TCP frame. A frame must carry the topic's own MN (the topic ACL is
+ * what authenticated the DTU), and each frame counts against the device's rate limit. 9014
+ * responses go back on `<topic>/response`.
  */
 export class Hj212OverMqtt {
   private readonly prefix: string;
@@ -40,7 +56,7 @@ export class Hj212OverMqtt {
 
   constructor(
     pattern: string,
-    private readonly ingest: ReturnType<typeof hj212Ingest>,
+    private readonly ingest: Hj212Ingest,
     private readonly publish: (topic: string, payload: Buffer) => Promise<void>,
   ) {
     const at = pattern.indexOf('{mn}');
@@ -58,8 +74,23 @@ export class Hj212OverMqtt {
   }
 
   handle(msg: InboundMessage): void {
-    const out = hj212FromMqtt(msg.payload, msg.receivedAt, { lookup: this.ingest.lookup });
-    for (const r of out.rejections) this.ingest.onReject({ ...r, topic: msg.topic });
+    const topicMn = this.match(msg.topic)?.deviceId;
+    const foreign = new Set<string>();
+    const out = hj212FromMqtt(msg.payload, msg.receivedAt, {
+      lookup: (mn) => {
+        if (mn === topicMn) return this.ingest.lookup(mn);
+        foreign.add(mn);
+        return undefined;
+      },
+    });
+    for (const r of out.rejections) {
+      const mn = [...foreign].find((f) => r.reason === 'unknown_device' && r.detail.includes(f));
+      this.ingest.onReject({
+        ...r,
+        topic: msg.topic,
+        ...(mn ? { detail: `frame MN ${mn} does not match the topic's MN ${topicMn}; refused` } : {}),
+      });
+    }
     for (const m of out.messages) this.ingest.onMessage(m);
     for (const r of out.responses) void this.publish(`${msg.topic}/response`, r.frame).catch(() => undefined);
   }

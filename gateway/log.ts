@@ -19,6 +19,6 @@ export function createLogger(cfg: GridgateConfig['log'], destination?: NodeJS.Wr
     });
   }
   return destination
-    ? pino({ level: cfg.level }, destination as pino.DestinationStream)
-    : pino({ level: cfg.level });
+    ? pino({ level: cfg.level, redact }, destination as pino.DestinationStream)
+    : pino({ level: cfg.level, redact });
 }

@@ -61,6 +61,8 @@ export interface SupervisionOptions {
   ackTtlS?: number;
   /** Run the deadline worker in this process (default true). */
   worker?: boolean;
+  /** Start processing deadlines at once (default true); false waits for start(), e.g. until incidents are loaded. */
+  autorun?: boolean;
   clock?: Clock;
 }
 
@@ -96,6 +98,7 @@ export class Supervision {
       );
       this.worker = new Worker<DeadlineData>(this.queue.name, (job) => this.onDeadline(job), {
         connection: this.workerConn.client,
+        autorun: opts.autorun ?? true,
         ...prefix,
       });
       this.worker.on('error', (err: Error) =>
@@ -104,6 +107,15 @@ export class Supervision {
       this.worker.on('failed', (job, err) =>
         this.log.error({ err: err.message, incidentId: job?.data.incidentId }, 'ack deadline job failed'),
       );
+    }
+  }
+
+  /** Begin processing deadlines (with `autorun: false`): call once what getIncident reads is loaded. */
+  start(): void {
+    if (this.worker && !this.worker.isRunning()) {
+      this.worker
+        .run()
+        .catch((err: Error) => this.log.error({ err: err.message }, 'supervision worker stopped'));
     }
   }
 

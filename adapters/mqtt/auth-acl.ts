@@ -27,6 +27,8 @@ export interface DeviceAcl {
   readonly model: string;
   readonly publish: ReadonlySet<string>;
   readonly command: string;
+  /** Exact topics the device may subscribe to: its command topic, and for an HJ 212 DTU the 9014 response topic. */
+  readonly subscribe: ReadonlySet<string>;
 }
 
 /** `hj212Topic`: the gateway's HJ 212-over-MQTT pattern with `{mn}` (config hj212.mqttTopic). */
@@ -37,6 +39,12 @@ export function deviceAcl(
   hj212Topic: string | undefined,
 ): DeviceAcl {
   const publish = new Set(Object.values(topicsFor(model, deviceId)));
-  if (mn !== undefined && hj212Topic) publish.add(hj212Topic.replace('{mn}', mn));
-  return { model: model.id, publish, command: commandTopicFor(model, deviceId) };
+  const command = commandTopicFor(model, deviceId);
+  const subscribe = new Set([command]);
+  if (mn !== undefined && hj212Topic) {
+    const topic = hj212Topic.replace('{mn}', mn);
+    publish.add(topic);
+    subscribe.add(`${topic}/response`);
+  }
+  return { model: model.id, publish, command, subscribe };
 }

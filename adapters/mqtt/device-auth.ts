@@ -255,7 +255,7 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
         case 'user':
           return session.user.subscribe.some((f) => filterCovers(f, filter)) || deny('not_permitted');
         case 'device':
-          return filter === session.acl.command || deny('not_permitted');
+          return session.acl.subscribe.has(filter) || deny('not_permitted');
       }
     },
   };

@@ -55,7 +55,11 @@ export class ExternalBrokerClient implements MqttIngress {
     callbackErrors: 0,
   };
 
+  /** The broker URL with any password masked, for logs and error messages. */
+  private readonly safeUrl: string;
+
   constructor(private readonly opts: ExternalBrokerClientOptions) {
+    this.safeUrl = redactUrl(opts.url);
     this.now = opts.now ?? Date.now;
     this.clientId = opts.clientId ?? `gridgate-${hostname()}`;
   }
@@ -107,7 +111,7 @@ export class ExternalBrokerClient implements MqttIngress {
   async publish(topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
     const client = this.client;
     if (!client)
-      throw new Error(`mqtt client for ${this.opts.url} is not started; cannot publish to ${topic}`);
+      throw new Error(`mqtt client for ${this.safeUrl} is not started; cannot publish to ${topic}`);
     await client.publishAsync(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
   }
 
@@ -125,7 +129,7 @@ export class ExternalBrokerClient implements MqttIngress {
         void this.stop().finally(() =>
           reject(
             new Error(
-              `could not connect to MQTT broker ${this.opts.url} as ${this.clientId} within ${timeoutMs} ms${reason}. Check mqtt.url, credentials and that the broker is reachable.`,
+              `could not connect to MQTT broker ${this.safeUrl} as ${this.clientId} within ${timeoutMs} ms${reason}. Check mqtt.url, credentials and that the broker is reachable.`,
               { cause },
             ),
           ),
@@ -141,7 +145,7 @@ export class ExternalBrokerClient implements MqttIngress {
       this.attempts = 0;
       this.stats.connects++;
       log.info(
-        { url: this.opts.url, clientId: this.clientId, sessionPresent: connack.sessionPresent },
+        { url: this.safeUrl, clientId: this.clientId, sessionPresent: connack.sessionPresent },
         'mqtt connected',
       );
       // A broker that lost (or never had) our session has no subscriptions for us [MQTT-3.2.2-2].
@@ -151,11 +155,11 @@ export class ExternalBrokerClient implements MqttIngress {
     client.on('error', (err) => {
       this.stats.errors++;
       this.lastError = err;
-      log.warn({ url: this.opts.url, err: err.message }, 'mqtt client error');
+      log.warn({ url: this.safeUrl, err: err.message }, 'mqtt client error');
     });
     client.on('close', () => {
       if (this.stopping) return;
-      log.warn({ url: this.opts.url }, 'mqtt connection closed; will reconnect');
+      log.warn({ url: this.safeUrl }, 'mqtt connection closed; will reconnect');
       this.scheduleReconnect(client);
     });
   }
@@ -212,5 +216,16 @@ export class ExternalBrokerClient implements MqttIngress {
       this.stats.callbackErrors++;
       this.opts.logger.error({ err }, 'mqtt ingress callback threw');
     }
+  }
+}
+
+/** `mqtt://user:pass@host` -> `mqtt://user:***@host`: credentials never reach a log line. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
   }
 }

@@ -120,7 +120,9 @@ export function devicesCommand(options: DevicesCommandOptions = {}): Command {
     const path = `/devices/${encodeURIComponent(id)}`;
     const before = await apiRequest<DeviceRecord>(target(o), path);
     if (before.state !== 'commissioning') {
-      throw new Error(`${id} is ${before.state}, not commissioning; use 'devices set ${id} state=...' to change it`);
+      throw new Error(
+        `${id} is ${before.state}, not commissioning; use 'devices set ${id} state=...' to change it`,
+      );
     }
     const d = await apiRequest<DeviceRecord>(target(o), path, { method: 'PATCH', body: { state: 'active' } });
     print(o.json ? JSON.stringify(d, null, 2) : `${d.id} is active: its alerts now go to the dispatch queue`);

@@ -1,6 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import { GridgateError } from '../../processors/errors.js';
+import { type ErrorCode, GridgateError } from '../../processors/errors.js';
+
+/** HTTP status per error code; every other GridgateError is the caller's mistake (400). */
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  GG_ERR_NOT_FOUND: 404,
+  GG_ERR_CONFLICT: 409,
+  GG_ERR_UNAUTHORIZED: 401,
+  GG_ERR_FORBIDDEN: 403,
+};
 
 export interface ApiPlugin {
   plugin: FastifyPluginAsync<never>;
@@ -30,14 +38,7 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
   }) as unknown as FastifyInstance;
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof GridgateError) {
-      const status =
-        err.code === 'GG_ERR_NOT_FOUND'
-          ? 404
-          : err.code === 'GG_ERR_UNAUTHORIZED'
-            ? 401
-            : err.code === 'GG_ERR_FORBIDDEN'
-              ? 403
-              : 400;
+      const status = HTTP_STATUS[err.code] ?? 400;
       return reply.status(status).send({ code: err.code, message: err.message, details: err.details });
     }
     const e = err as { statusCode?: number; message?: string; code?: string };

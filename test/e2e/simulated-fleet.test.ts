@@ -91,8 +91,12 @@ describe('HJ 212 frames over MQTT (a DTU publishing hj212/{MN})', () => {
     const { mosquittoPub } = await import('../support/gateway.js');
     const mn = `DTU${Date.now() % 1_000_000}`;
     const id = `hj-dtu-${mn}`;
+    const other = `OTHER${mn}`;
     const { gw } = await startGateway(
-      [{ id, model: 'sinodust-yc200-hj212', hj212: { mn, password: 'pw-212' } }],
+      [
+        { id, model: 'sinodust-yc200-hj212', hj212: { mn, password: 'pw-212' } },
+        { id: `hj-other-${mn}`, model: 'sinodust-yc200-hj212', hj212: { mn: other } },
+      ],
       { GRIDGATE_TSDB__URL: vmUrl },
     );
     try {
@@ -111,12 +115,18 @@ describe('HJ 212 frames over MQTT (a DTU publishing hj212/{MN})', () => {
       const badPw = buildFrame(seg('wrong')).toString();
       await mosquittoPub(gw.ports.mqtt!, `hj212/${mn}`, good + badPw);
       await mosquittoPub(gw.ports.mqtt!, `hj212/${mn}`, good.replace(/[0-9A-F]{4}\r\n$/, '0000\r\n'));
+      // a frame for another station on this DTU's topic is refused, even though that station has no PW
+      const foreign = buildFrame(seg('x').replace(`MN=${mn}`, `MN=${other}`)).toString();
+      await mosquittoPub(gw.ports.mqtt!, `hj212/${mn}`, foreign);
       const [s] = await waitForSeries(vmUrl, `dust_pm10_ugm3{device="${id}"}`);
       expect(s!.values).toEqual([123.4]);
       expect(s!.metric.quality).toBe('N');
       const counts = gw.deadLetters.counts();
       expect(counts.bad_password).toBe(1);
       expect(counts.bad_crc).toBe(1);
+      const refused = gw.deadLetters.list({ reason: 'unknown_device' });
+      expect(refused.at(-1)?.detail).toMatch(/does not match the topic's MN/);
+      expect(refused.at(-1)?.payloadPreview).not.toContain('PW=x;');
       const deadline = Date.now() + 10_000;
       while (responses.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(responses[0]).toMatch(/CN=9014/);
