@@ -22,11 +22,13 @@ interface CompiledPattern {
   /** The literal levels; the device-id level holds an empty string and is skipped. */
   readonly levels: readonly string[];
   readonly idIndex: number;
+  /** The literal text before and after the device-id level, slashes included (`devices/`, `/telemetry`). */
+  readonly prefix: string;
+  readonly suffix: string;
 }
 
 export class TopicRouter {
-  /** Patterns by level count, in the order models declared them (the first match wins). */
-  readonly #byLength = new Map<number, CompiledPattern[]>();
+  /** In the order models declared them (the first match wins). */
   readonly #patterns: CompiledPattern[] = [];
 
   constructor(models: readonly DeviceModel[]) {
@@ -45,29 +47,26 @@ export class TopicRouter {
         seen.set(pattern, kind);
         const p = compilePattern(pattern, kind, model.id);
         this.#patterns.push(p);
-        const list = this.#byLength.get(p.levels.length);
-        if (list) list.push(p);
-        else this.#byLength.set(p.levels.length, [p]);
       }
     }
   }
 
-  /** The device and message kind a topic addresses, or undefined for a topic no model uses. */
+  /**
+   * The device and message kind a topic addresses, or undefined for a topic no model uses. A
+   * pattern matches when the topic starts with its literal prefix, ends with its literal suffix and
+   * the rest is one level (no `/`): the same as comparing level by level, without splitting the
+   * topic into an array per message. The first structural match in declaration order decides.
+   */
   match(topic: string): TopicMatch | undefined {
-    const levels = topic.split('/');
-    const candidates = this.#byLength.get(levels.length);
-    if (candidates === undefined) return undefined;
-    for (let c = 0; c < candidates.length; c++) {
-      const p = candidates[c] as CompiledPattern;
-      let ok = true;
-      for (let i = 0; i < levels.length; i++) {
-        if (i !== p.idIndex && levels[i] !== p.levels[i]) {
-          ok = false;
-          break;
-        }
-      }
-      if (!ok) continue;
-      const deviceId = levels[p.idIndex] as string;
+    const patterns = this.#patterns;
+    const len = topic.length;
+    for (let c = 0; c < patterns.length; c++) {
+      const p = patterns[c] as CompiledPattern;
+      const end = len - p.suffix.length;
+      if (end < p.prefix.length || !topic.startsWith(p.prefix) || !topic.endsWith(p.suffix)) continue;
+      const slash = topic.indexOf('/', p.prefix.length);
+      if (slash !== -1 && slash < end) continue;
+      const deviceId = topic.slice(p.prefix.length, end);
       return isValidDeviceId(deviceId) ? { deviceId, kind: p.kind } : undefined;
     }
     return undefined;
@@ -144,5 +143,14 @@ function compilePattern(pattern: string, kind: MessageKind, modelId: string): Co
       ['use non-empty literal levels and exactly one {deviceId} level'],
     );
   }
-  return { pattern, kind, levels: levels.map((l, i) => (i === idIndex ? '' : l)), idIndex };
+  const before = levels.slice(0, idIndex).join('/');
+  const after = levels.slice(idIndex + 1).join('/');
+  return {
+    pattern,
+    kind,
+    levels: levels.map((l, i) => (i === idIndex ? '' : l)),
+    idIndex,
+    prefix: idIndex === 0 ? '' : `${before}/`,
+    suffix: idIndex === levels.length - 1 ? '' : `/${after}`,
+  };
 }

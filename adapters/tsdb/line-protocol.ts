@@ -29,28 +29,82 @@ export function escapeKey(s: string): string {
   return KEY_SPECIAL.test(s) ? s.replace(KEY_SPECIAL_G, escapeChar) : s;
 }
 
-function fieldValue(name: string, value: number): string {
-  // Integer fields carry the `i` suffix; a bare number is a float (line protocol "Field values").
-  return isMetricName(name) && METRICS[name].type === 'int' ? `${Math.round(value)}i` : String(value);
+/** `escapedKey=` and whether the field is an integer, per field name: one Map lookup per field on the hot path. */
+interface FieldKey {
+  readonly prefix: string;
+  readonly int: boolean;
+}
+const FIELD_KEYS = new Map<string, FieldKey>();
+const MAX_FIELD_KEYS = 10_000;
+
+function fieldKey(name: string): FieldKey {
+  let k = FIELD_KEYS.get(name);
+  if (k === undefined) {
+    // Integer fields carry the `i` suffix; a bare number is a float (line protocol "Field values").
+    k = { prefix: `${escapeKey(name)}=`, int: isMetricName(name) && METRICS[name].type === 'int' };
+    // Field names come from the catalogue, so this stays small; the bound is against the unexpected.
+    if (FIELD_KEYS.size < MAX_FIELD_KEYS) FIELD_KEYS.set(name, k);
+  }
+  return k;
+}
+
+/**
+ * `,k=v,...` of a tag set, sorted by key (the order InfluxDB stores them in, cheapest for it to
+ * index), remembered per device: a device's readings carry the same tags (each reading its own
+ * copy), so checking the values against the last set is cheaper than sorting and escaping again.
+ * Bounded: past MAX_CACHED_DEVICES the cache starts over (correct, only slower, for larger fleets).
+ */
+interface CachedTags {
+  readonly keys: readonly string[];
+  readonly values: readonly string[];
+  readonly str: string;
+}
+const TAGS_BY_DEVICE = new Map<string, CachedTags>();
+const MAX_CACHED_DEVICES = 20_000;
+
+function sameTags(c: CachedTags, tags: Readonly<Record<string, string>>): boolean {
+  const { keys, values } = c;
+  let n = 0;
+  for (const _k in tags) {
+    n++;
+    if (n > keys.length) return false;
+  }
+  if (n !== keys.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (!Object.hasOwn(tags, k) || tags[k] !== values[i]) return false;
+  }
+  return true;
+}
+
+function tagString(device: string, tags: Readonly<Record<string, string>>): string {
+  const cached = TAGS_BY_DEVICE.get(device);
+  if (cached !== undefined && sameTags(cached, tags)) return cached.str;
+  let str = '';
+  const keys = Object.keys(tags).sort();
+  const values: string[] = [];
+  for (const k of keys) {
+    const v = tags[k]!;
+    values.push(v);
+    // Line protocol cannot carry an empty tag value; an absent tag means the same.
+    if (v === '') continue;
+    str += `,${escapeKey(k)}=${escapeKey(v)}`;
+  }
+  if (cached === undefined && TAGS_BY_DEVICE.size >= MAX_CACHED_DEVICES) TAGS_BY_DEVICE.clear();
+  TAGS_BY_DEVICE.set(device, { keys, values, str });
+  return str;
 }
 
 /** undefined when the reading has no finite field (a line needs at least one). */
 export function toLine(reading: Reading): string | undefined {
   let fields = '';
-  for (const name in reading.fields) {
-    const v = reading.fields[name]!;
+  const values = reading.fields;
+  for (const name in values) {
+    const v = values[name]!;
     if (!Number.isFinite(v)) continue;
-    fields += `${fields === '' ? '' : ','}${escapeKey(name)}=${fieldValue(name, v)}`;
+    const k = fieldKey(name);
+    fields += `${fields === '' ? '' : ','}${k.prefix}${k.int ? `${Math.round(v)}i` : v}`;
   }
   if (fields === '') return undefined;
-  let line = escapeMeasurement(reading.measurement);
-  // Tags sorted by key: the order InfluxDB stores them in, cheapest for it to index.
-  const keys = Object.keys(reading.tags).sort();
-  for (const k of keys) {
-    const v = reading.tags[k]!;
-    // Line protocol cannot carry an empty tag value; an absent tag means the same.
-    if (v === '') continue;
-    line += `,${escapeKey(k)}=${escapeKey(v)}`;
-  }
-  return `${line} ${fields} ${Math.round(reading.time)}`;
+  return `${escapeMeasurement(reading.measurement)}${tagString(reading.device, reading.tags)} ${fields} ${Math.round(reading.time)}`;
 }

@@ -1,0 +1,36 @@
+/** One row of the results table. Absent numbers print as '—'; `note` says why. */
+export interface Row {
+  scenario: string;
+  system: string;
+  msgsPerS?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  maxMs?: number;
+  cpuPct?: number;
+  peakRssMb?: number;
+  /** msgs/s of this row / msgs/s of its baseline row, measured in the same run. */
+  ratio?: number;
+  note?: string;
+  /** Everything else measured (published, delivered %, database CPU, ...), for the JSON file. */
+  detail?: Record<string, unknown>;
+}
+
+export interface BenchContext {
+  dir: string;
+  vmUrl: string;
+  vmPid: number;
+  redisUrl: string;
+  mosquittoUrl: string;
+  mosquittoPid: number;
+  /** Devices in the MQTT load fleet. */
+  devices: number;
+  /** Seconds of load per throughput run. */
+  durationS: number;
+  /** Offered load, msgs/s: above what anything here can take, so runs saturate. */
+  offeredRate: number;
+  /** YAML device file holding the load fleet (and the latency probe, and HJ 212 stations). */
+  fleetFile: string;
+  /** Load workers per run. */
+  workers: number;
+  log(msg: string): void;
+}

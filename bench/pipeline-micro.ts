@@ -1,0 +1,114 @@
+/**
+ * The gateway's per-message work without the broker, the network or the database, on one core:
+ * topic routing -> Pipeline (limits, device, model, JSON decode, normalize, time check) -> the
+ * line-protocol line the writer would send, and the installer view. Over the load fleet's own
+ * vendor payloads (all families and JSON models). Used to measure hot-path changes before/after
+ * with less noise than the end-to-end scenarios. Prints one line of JSON; asserts nothing.
+ *
+ *   node dist/bench/pipeline-micro.js [--seconds 3]
+ */
+import { toLine } from '../adapters/tsdb/line-protocol.js';
+import { DeadLetterStore } from '../processors/deadletters.js';
+import { MODELS, ModelIndex } from '../processors/devices/index.js';
+import { LatestReadings } from '../processors/latest.js';
+import { Pipeline } from '../processors/pipeline.js';
+import { TopicRouter } from '../processors/topics.js';
+import type { Device, Reading, ReadingSink } from '../processors/types.js';
+import { encodeEvent, encodeTelemetry, topicFor } from '../simulators/encode.js';
+import { buildFleet } from '../simulators/fleet.js';
+import { argMap } from './lib/baseline-sink.js';
+
+const args = argMap(process.argv.slice(2));
+const seconds = Number(args.get('seconds') ?? 3);
+const fleet = buildFleet({ devices: 1000, models: MODELS });
+const byId = new Map<string, Device>(fleet.map((f) => [f.device.id, f.device]));
+const models = new ModelIndex();
+const router = new TopicRouter(models.all());
+const now = Date.now();
+const messages = fleet.map((f) => {
+  const access = f.device.family === 'access';
+  const payload = access
+    ? encodeEvent(f.model, { event: 'granted', door: '1', method: 'card' }, now)
+    : encodeTelemetry(
+        f.model,
+        {
+          water_level_m: 1.2,
+          rain_mm: 0,
+          battery_v: 3.9,
+          rssi_dbm: -70,
+          pm10_ugm3: 90,
+          pm25_ugm3: 40,
+          tsp_ugm3: 180,
+          noise_dba: 60,
+          wind_speed_ms: 2,
+          wind_dir_deg: 90,
+          temp_c: 20,
+          humidity_pct: 50,
+          aqi: 60,
+          no2_ugm3: 30,
+          so2_ugm3: 8,
+          o3_ugm3: 80,
+          co_mgm3: 0.6,
+        },
+        now,
+      );
+  return {
+    topic: topicFor(f.model, access ? 'event' : 'telemetry', f.device.id),
+    payload: Buffer.from(JSON.stringify(payload)),
+  };
+});
+
+let lines = 0;
+let bytes = 0;
+const lineSink: ReadingSink = {
+  write(r: Reading) {
+    const l = toLine(r);
+    if (l !== undefined) {
+      lines++;
+      bytes += l.length;
+    }
+  },
+};
+const deadLetters = new DeadLetterStore({ capacity: 100, logIntervalMs: 60_000 });
+const pipeline = new Pipeline({
+  devices: { get: (id) => byId.get(id) },
+  models,
+  sinks: [lineSink, new LatestReadings()],
+  rejects: deadLetters,
+});
+
+function pass(): void {
+  for (const m of messages) {
+    const r = router.match(m.topic);
+    if (!r) continue;
+    pipeline.handle({
+      transport: 'mqtt',
+      kind: r.kind,
+      deviceId: r.deviceId,
+      topic: m.topic,
+      payload: m.payload,
+      receivedAt: Date.now(),
+    });
+  }
+}
+
+for (let i = 0; i < 200; i++) pass(); // warm-up
+const rejectsBefore = pipeline.stats().rejected;
+let n = 0;
+const t0 = process.hrtime.bigint();
+const budget = BigInt(Math.round(seconds * 1e9));
+while (process.hrtime.bigint() - t0 < budget) {
+  pass();
+  n += messages.length;
+}
+const s = Number(process.hrtime.bigint() - t0) / 1e9;
+const rejected = Object.values(pipeline.stats().rejected).reduce((a, b) => a + b, 0);
+console.log(
+  JSON.stringify({
+    msgsPerS: Math.round(n / s),
+    usPerMsg: Number(((s * 1e6) / n).toFixed(3)),
+    linesPerMsg: Number((lines / (n + 200 * messages.length)).toFixed(2)),
+    avgLineBytes: Math.round(bytes / Math.max(1, lines)),
+    rejected: rejected - Object.values(rejectsBefore).reduce((a, b) => a + b, 0),
+  }),
+);

@@ -1,0 +1,166 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { connect, type MqttClient } from 'mqtt';
+import accessModel from '../../processors/devices/access/gatekeeper-ac100.js';
+import dustModel from '../../processors/devices/dust/clearsite-ds7.js';
+import type { Device } from '../../processors/types.js';
+import { freePort } from '../../scripts/services.js';
+import { encodeEvent, encodeTelemetry, topicFor } from '../../simulators/encode.js';
+import { placeDevice } from '../../simulators/fleet.js';
+import { waitConnect } from '../../simulators/mqtt-wait.js';
+import { createRng } from '../../simulators/prng.js';
+import { startGateway } from '../lib/gateway.js';
+import { ProbeProxy } from '../lib/probe-proxy.js';
+import { DIST, sleep, spawnNode } from '../lib/proc.js';
+import { percentiles } from '../lib/stats.js';
+import type { BenchContext, Row } from '../lib/types.js';
+
+/**
+ * Scenario 3: latency under background load at 20/50/80 % of scenario 1's maximum (a load worker,
+ * QoS 0), measured with two probe devices on their own connections:
+ * - publish -> point accepted by the database: the dust probe (ClearSite DS7, epoch-ms timestamps)
+ *   sends its send time as the reading time every 50 ms; ProbeProxy timestamps the database's 2xx
+ *   for the batch holding it. Dominated by the writer's batching (tsdb.batchSize 5000 / 1 s flush).
+ * - publish -> alert job in the BullMQ queue: the access probe (GateKeeper AC100) sends a forced
+ *   door (rule access.door-forced fires at once) on a new door each time, one at a time, every
+ *   250 ms; latency is the job's timestamp (set by the gateway's Queue.add) minus the send time.
+ */
+
+export const PROBE_DUST = 'probe-dust';
+export const PROBE_ACCESS = 'probe-access';
+
+export function probeDevices(): Device[] {
+  const rng = createRng(99);
+  return [
+    placeDevice(PROBE_DUST, 'dust', dustModel.id, rng.fork(PROBE_DUST)),
+    placeDevice(PROBE_ACCESS, 'access', accessModel.id, rng.fork(PROBE_ACCESS)),
+  ];
+}
+
+async function client(url: string, id: string): Promise<MqttClient> {
+  const c = connect(url, { clientId: id, clean: true, reconnectPeriod: 1000 });
+  if (!(await waitConnect(c))) throw new Error(`probe ${id} cannot connect to ${url}`);
+  return c;
+}
+
+export async function latencyScenario(ctx: BenchContext, maxRate: number): Promise<Row[]> {
+  const proxy = new ProbeProxy(ctx.vmUrl, PROBE_DUST, 'dust');
+  const tsdbUrl = await proxy.listen(await freePort());
+  const queueName = `bench-alerts-${process.pid}-${Date.now()}`;
+  const gw = await startGateway({
+    dir: ctx.dir,
+    name: 'latency',
+    tsdbUrl,
+    redisUrl: ctx.redisUrl,
+    redisPrefix: `bench:lat:${Date.now()}:`,
+    devicesFile: ctx.fleetFile,
+    dispatchQueue: queueName,
+  });
+  const connection = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
+  const jobs: { at: number; data: { rule?: { id: string }; type?: string } }[] = [];
+  const worker = new Worker(
+    queueName,
+    async (job) => {
+      jobs.push({ at: job.timestamp, data: job.data as never });
+    },
+    { connection, concurrency: 4 },
+  );
+  const dustProbe = await client(gw.mqttUrl, PROBE_DUST);
+  const accessProbe = await client(gw.mqttUrl, PROBE_ACCESS);
+  const rows: Row[] = [];
+  let door = 100;
+  try {
+    for (const pct of [20, 50, 80]) {
+      const rate = Math.max(100, Math.round((maxRate * pct) / 100));
+      ctx.log(`3 latency at ${pct}% of max (${rate} msg/s)`);
+      const loader = spawnNode([
+        `${DIST}/bench/load-worker.js`,
+        '--url',
+        gw.mqttUrl,
+        '--devices',
+        String(ctx.devices),
+        '--rate',
+        String(rate),
+        '--duration',
+        String(ctx.durationS),
+        '--qos',
+        '0',
+      ]);
+      await sleep(3000); // connections up, steady state
+      proxy.latencies.length = 0;
+      const alertLat: number[] = [];
+      let alertMissed = 0;
+      let running = true;
+      const dustLoop = (async () => {
+        while (running) {
+          const payload = JSON.stringify(
+            encodeTelemetry(dustModel, { pm10_ugm3: 40, pm25_ugm3: 20, rssi_dbm: -70 }, Date.now()),
+          );
+          dustProbe.publish(topicFor(dustModel, 'telemetry', PROBE_DUST), payload, { qos: 0 });
+          await sleep(50);
+        }
+      })();
+      const alertLoop = (async () => {
+        while (running) {
+          const d = door++;
+          const before = jobs.length;
+          const sentAt = Date.now();
+          accessProbe.publish(
+            topicFor(accessModel, 'event', PROBE_ACCESS),
+            JSON.stringify(
+              encodeEvent(accessModel, { event: 'door_forced', door: String(d), method: 'card' }, sentAt),
+            ),
+            { qos: 0 },
+          );
+          const deadline = Date.now() + 2000;
+          let got: number | undefined;
+          while (Date.now() < deadline && got === undefined) {
+            await sleep(2);
+            for (let i = before; i < jobs.length; i++) {
+              const j = jobs[i];
+              if (j?.data.rule?.id === 'access.door-forced' && j.data.type === 'alert.firing') got = j.at;
+            }
+          }
+          if (got === undefined) alertMissed++;
+          else alertLat.push(got - sentAt);
+          await sleep(100);
+        }
+      })();
+      const probeUntil = Date.now() + (ctx.durationS - 5) * 1000;
+      while (Date.now() < probeUntil && loader.proc.exitCode === null) await sleep(100);
+      running = false;
+      await Promise.all([dustLoop, alertLoop]);
+      await sleep(1500); // the last batch holding a probe line
+      await loader.exited;
+      const db = percentiles(proxy.latencies);
+      const al = percentiles(alertLat);
+      rows.push({
+        scenario: `3 latency @ ${pct}% max (${rate}/s)`,
+        system: 'publish -> point accepted by DB',
+        p50Ms: db.p50,
+        p99Ms: db.p99,
+        maxMs: db.max,
+        note: `${db.n} probes; batching 5000 lines / 1 s`,
+        detail: { rate, ...db },
+      });
+      rows.push({
+        scenario: `3 latency @ ${pct}% max (${rate}/s)`,
+        system: 'publish -> alert job in BullMQ',
+        p50Ms: al.p50,
+        p99Ms: al.p99,
+        maxMs: al.max,
+        note: `${al.n} probes${alertMissed ? `, ${alertMissed} without a job in 2 s` : ''}`,
+        detail: { rate, ...al, missed: alertMissed },
+      });
+    }
+  } finally {
+    dustProbe.end(true);
+    accessProbe.end(true);
+    await worker.close();
+    await new Queue(queueName, { connection }).obliterate({ force: true }).catch(() => undefined);
+    connection.disconnect();
+    await gw.stop();
+    await proxy.close();
+  }
+  return rows;
+}

@@ -1,0 +1,134 @@
+import { freePort } from '../../scripts/services.js';
+import { scrape, startGateway } from '../lib/gateway.js';
+import { type Child, DIST, spawnNode, waitHttp } from '../lib/proc.js';
+import { measureThroughput, type ThroughputResult } from '../lib/throughput.js';
+import type { BenchContext, Row } from '../lib/types.js';
+
+/**
+ * Scenarios 1 and 2: saturation throughput of the full gateway against a bare baseline on the same
+ * broker and the same database. Scenario 1: the embedded aedes broker, QoS 0 and 1. Scenario 2:
+ * mosquitto with gridgate (and the baseline) as subscribers.
+ */
+
+function row(scenario: string, system: string, r: ThroughputResult, baseline?: ThroughputResult): Row {
+  return {
+    scenario,
+    system,
+    msgsPerS: r.msgsPerS,
+    cpuPct: r.cpuPct,
+    peakRssMb: r.peakRssMb,
+    ratio: baseline ? r.msgsPerS / baseline.msgsPerS : 1,
+    note: r.deliveredPct < 99.5 ? `delivered ${r.deliveredPct.toFixed(1)}% of published` : undefined,
+    detail: { ...r },
+  };
+}
+
+async function startBaseline(script: string, args: string[]): Promise<{ child: Child; url: string }> {
+  const http = await freePort();
+  const child = spawnNode([`${DIST}/bench/${script}`, ...args, '--http-port', String(http)]);
+  const url = `http://127.0.0.1:${http}/metrics`;
+  await waitHttp(url, 20_000, child);
+  return { child, url };
+}
+
+const counters = (url: string) => () =>
+  scrape(url, 'gridgate_messages_received_total', 'gridgate_tsdb_lines_written_total');
+
+export async function embeddedScenario(ctx: BenchContext, qos: 0 | 1): Promise<{ rows: Row[]; max: number }> {
+  const scenario = `1 embedded broker, ${ctx.devices} dev, QoS ${qos}`;
+  const load = {
+    devices: ctx.devices,
+    rate: ctx.offeredRate,
+    durationS: ctx.durationS,
+    qos,
+    workers: ctx.workers,
+  };
+  ctx.log(`${scenario}: baseline (bare aedes)`);
+  const port = await freePort();
+  const base = await startBaseline('baseline-aedes.js', ['--mqtt-port', String(port), '--tsdb', ctx.vmUrl]);
+  let b: ThroughputResult;
+  try {
+    b = await measureThroughput(
+      { pid: base.child.pid, counters: counters(base.url), stderr: base.child.stderr },
+      { ...load, url: `mqtt://127.0.0.1:${port}` },
+      { victoriametrics: ctx.vmPid },
+    );
+  } finally {
+    await base.child.stop();
+  }
+  ctx.log(`${scenario}: gridgate`);
+  const gw = await startGateway({
+    dir: ctx.dir,
+    name: `s1q${qos}`,
+    tsdbUrl: ctx.vmUrl,
+    redisUrl: ctx.redisUrl,
+    redisPrefix: `bench:s1q${qos}:`,
+    devicesFile: ctx.fleetFile,
+  });
+  let g: ThroughputResult;
+  try {
+    g = await measureThroughput(
+      { pid: gw.child.pid, counters: gw.counters, stderr: gw.child.stderr },
+      { ...load, url: gw.mqttUrl },
+      {
+        victoriametrics: ctx.vmPid,
+      },
+    );
+  } finally {
+    await gw.stop();
+  }
+  return {
+    rows: [row(scenario, 'baseline: bare aedes + JSON.parse', b), row(scenario, 'gridgate start', g, b)],
+    max: g.msgsPerS,
+  };
+}
+
+export async function externalScenario(ctx: BenchContext): Promise<Row[]> {
+  const scenario = `2 mosquitto -> subscriber, ${ctx.devices} dev, QoS 0 publish`;
+  const load = {
+    url: ctx.mosquittoUrl,
+    devices: ctx.devices,
+    rate: ctx.offeredRate,
+    durationS: ctx.durationS,
+    qos: 0 as const,
+    workers: ctx.workers,
+  };
+  const others = { victoriametrics: ctx.vmPid, mosquitto: ctx.mosquittoPid };
+  ctx.log(`${scenario}: baseline (bare mqtt.js subscriber)`);
+  const base = await startBaseline('baseline-mqtt.js', ['--url', ctx.mosquittoUrl, '--tsdb', ctx.vmUrl]);
+  let b: ThroughputResult;
+  try {
+    b = await measureThroughput(
+      { pid: base.child.pid, counters: counters(base.url), stderr: base.child.stderr },
+      load,
+      others,
+    );
+  } finally {
+    await base.child.stop();
+  }
+  ctx.log(`${scenario}: gridgate`);
+  const gw = await startGateway({
+    dir: ctx.dir,
+    name: 's2',
+    tsdbUrl: ctx.vmUrl,
+    redisUrl: ctx.redisUrl,
+    redisPrefix: 'bench:s2:',
+    devicesFile: ctx.fleetFile,
+    externalMqttUrl: ctx.mosquittoUrl,
+  });
+  let g: ThroughputResult;
+  try {
+    // The gateway's subscription is in place once it reports healthy (it subscribes on connect).
+    g = await measureThroughput(
+      { pid: gw.child.pid, counters: gw.counters, stderr: gw.child.stderr },
+      load,
+      others,
+    );
+  } finally {
+    await gw.stop();
+  }
+  return [
+    row(scenario, 'baseline: bare mqtt.js subscriber', b),
+    row(scenario, 'gridgate start (mqtt.url)', g, b),
+  ];
+}
