@@ -107,8 +107,11 @@ export class Gateway {
         redis: this.redis,
         devices: this.registry,
         // The ingress starts after the engine; alerts raised before it is up wait for it.
-        publish: (topic, payload, opts) =>
-          this.ingress ? this.ingress.publish(topic, payload, opts) : Promise.resolve(),
+        publish: async (topic, payload, opts) => {
+          await this.ingressReady;
+          if (this.stopping) throw new Error('gateway stopping; alert not published on MQTT');
+          return this.ingress.publish(topic, payload, opts);
+        },
         logger: logger.child({ component: 'alerting' }),
       });
       await this.alerting.start();
