@@ -53,7 +53,12 @@ export class LatestReadings implements ReadingSink {
     for (const name in reading.fields) {
       const value = reading.fields[name] as number;
       const prev = entry.values[name];
-      if (!prev || prev.time <= reading.time) entry.values[name] = { value, time: reading.time };
+      if (!prev) entry.values[name] = { value, time: reading.time };
+      else if (prev.time <= reading.time) {
+        // In place: this runs for every field of every reading.
+        prev.value = value;
+        prev.time = reading.time;
+      }
     }
     const online = reading.fields.online;
     if (online !== undefined) entry.online = online === 1;

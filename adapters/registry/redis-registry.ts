@@ -44,6 +44,8 @@ interface Pending {
 
 /** Compare-and-set retries before a write gives up; each waits a little longer, with jitter. */
 const MAX_RETRIES = 10;
+/** Devices per Lua commit in a bulk import. */
+const IMPORT_CHUNK = 2000;
 
 function backoff(attempt: number): Promise<void> {
   return new Promise((r) => setTimeout(r, (attempt + 1) * (5 + Math.random() * 20)));
@@ -161,6 +163,29 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
   async importRows(rows: readonly ImportRow[], by: string, source = 'import'): Promise<ImportResult> {
     const { devices, problems } = validateRows(rows, this.#knownModels);
     if (problems.length > 0) throw new RowsRejected(problems, source);
+    // Every row is valid before anything is written. The write goes in chunks: one Lua call with
+    // 100,000 devices would overflow argument lists (and block Redis for its whole run). A chunk
+    // that fails leaves the earlier ones imported; importing the same file again completes it and
+    // changes nothing that is already there.
+    const result: ImportResult = { created: 0, updated: 0, unchanged: 0 };
+    for (let start = 0; start < devices.length; start += IMPORT_CHUNK) {
+      const r = await this.#importChunk(
+        devices.slice(start, start + IMPORT_CHUNK),
+        rows.slice(start, start + IMPORT_CHUNK),
+        by,
+      );
+      result.created += r.created;
+      result.updated += r.updated;
+      result.unchanged += r.unchanged;
+    }
+    return result;
+  }
+
+  async #importChunk(
+    devices: readonly DeviceRecord[],
+    rows: readonly ImportRow[],
+    by: string,
+  ): Promise<ImportResult> {
     for (let attempt = 0; ; attempt++) {
       const raws =
         devices.length === 0 ? [] : await this.#redis.hmget(this.#keys.devices, ...devices.map((d) => d.id));
@@ -308,17 +333,23 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
   }
 
   async #loadAll(): Promise<void> {
-    const res = await this.#redis.multi().hgetall(this.#keys.devices).get(this.#keys.version).exec();
-    const all = (res?.[0]?.[1] ?? {}) as Record<string, string>;
-    const version = Number(res?.[1]?.[1] ?? 0);
+    // The version is read first: a change committed during the scan has a later version, and its
+    // message re-reads the changed devices. HSCAN in pages keeps start-up memory flat (one HGETALL
+    // of 100,000 devices holds every JSON string at once).
+    const version = Number((await this.#redis.get(this.#keys.version)) ?? 0);
     const devices: DeviceRecord[] = [];
-    for (const [id, json] of Object.entries(all)) {
-      try {
-        devices.push(JSON.parse(json) as DeviceRecord);
-      } catch (err) {
-        this.#log?.error({ err, device: id }, 'stored device is not valid JSON; skipped');
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#redis.hscan(this.#keys.devices, cursor, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        try {
+          devices.push(JSON.parse(flat[i + 1] as string) as DeviceRecord);
+        } catch (err) {
+          this.#log?.error({ err, device: flat[i] }, 'stored device is not valid JSON; skipped');
+        }
       }
-    }
+    } while (cursor !== '0');
     this.replaceAll(devices);
     this.#version = version;
     this.#log?.info({ devices: this.size, version }, 'registry loaded');

@@ -45,10 +45,15 @@ export class DeviceIndex implements DeviceReader {
     if (old.hj212 && this.#byMn.get(old.hj212.mn) === id) this.#byMn.delete(old.hj212.mn);
   }
 
+  /** Takes ownership of the records (freshly parsed by the caller): frozen in place, not copied. */
   replaceAll(devices: Iterable<DeviceRecord>): void {
     this.#byId.clear();
     this.#byMn.clear();
-    for (const d of devices) this.set(d);
+    for (const d of devices) {
+      const frozen = deepFreeze(d);
+      this.#byId.set(d.id, frozen);
+      if (d.hj212) this.#byMn.set(d.hj212.mn, d.id);
+    }
   }
 }
 

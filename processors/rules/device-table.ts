@@ -10,6 +10,13 @@ export interface DeviceState {
   /** Windows by `[by values|]variable name`. */
   windows: Map<string, SampleWindow>;
   lastSeen: number;
+  /**
+   * The rules whose selector matches this device, per trigger key (`metric` or `@event`), for the
+   * rule set and device record they were computed from: a reading then costs in proportion to
+   * the rules that apply to its device (1,000 rules scoped by district cost a reading only its
+   * district's). Rebuilt lazily after a reload or a registry change.
+   */
+  triggers?: { index: object; device: Device; byKey: Map<string, readonly number[]> };
 }
 
 /**

@@ -23,6 +23,8 @@ import { RuleIndex } from './rule-index.js';
 import type { SilenceStore } from './silences.js';
 import type { IncidentStore } from './store.js';
 
+const NONE: readonly number[] = Object.freeze([]);
+
 export interface RuleEngineOptions {
   rules: RuleSet | readonly CompiledRule[];
   /** Dispatch (BullMQ, MQTT). */
@@ -169,12 +171,11 @@ export class RuleEngine implements ReadingSink {
       const seq = ++this.readingSeq;
       const idx = this.index;
       for (const k in reading.fields) {
-        const hits = idx.triggered(device.family, k);
-        if (hits) for (const pos of hits) this.consider(idx, pos, seq, reading, ds, now);
+        for (const pos of this.applicable(idx, ds, device, k)) this.consider(idx, pos, seq, reading, ds, now);
       }
       if (reading.tags.event !== undefined) {
-        const hits = idx.triggered(device.family, '@event');
-        if (hits) for (const pos of hits) this.consider(idx, pos, seq, reading, ds, now);
+        for (const pos of this.applicable(idx, ds, device, '@event'))
+          this.consider(idx, pos, seq, reading, ds, now);
       }
       // Any reading ends a no-data incident of its device.
       const dead = idx.nodata.get(device.family);
@@ -191,6 +192,23 @@ export class RuleEngine implements ReadingSink {
     }
   }
 
+  /** Positions of the rules triggered by `key` whose selector matches the device, cached per device. */
+  private applicable(idx: RuleIndex, ds: DeviceState, device: Device, key: string): readonly number[] {
+    let cache = ds.triggers;
+    if (!cache || cache.index !== idx || cache.device !== device) {
+      cache = { index: idx, device, byKey: new Map() };
+      ds.triggers = cache;
+    }
+    let hits = cache.byKey.get(key);
+    if (hits === undefined) {
+      const all = idx.triggered(device.family, key);
+      hits = all ? all.filter((pos) => idx.rules[pos]!.matches(device)) : NONE;
+      if (hits.length === 0) hits = NONE;
+      cache.byKey.set(key, hits);
+    }
+    return hits;
+  }
+
   private consider(
     idx: RuleIndex,
     pos: number,
@@ -201,8 +219,7 @@ export class RuleEngine implements ReadingSink {
   ): void {
     if (idx.marks[pos] === seq) return;
     idx.marks[pos] = seq;
-    const r = idx.rules[pos]!;
-    if (!r.matches(ds.device)) return;
+    const r = idx.rules[pos]!; // selector already matched: see applicable()
     this.stats.evaluations++;
     const ev = this.ruleEvals.get(r.id);
     if (ev) {

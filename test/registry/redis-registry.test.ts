@@ -228,6 +228,10 @@ describe('RedisRegistry bulk import', () => {
 
     // Importing the same file again changes nothing.
     expect(await reg.importRows(fixed.rows, 'installer')).toEqual({ created: 0, updated: 0, unchanged: N });
+    // Another instance loads all of them (paged HSCAN), equal to what was imported.
+    const other = await open(prefix);
+    expect(other.size).toBe(N);
+    expect(other.get('kf-fg-09999')).toEqual(reg.get('kf-fg-09999'));
   });
 
   it('keeps what a CSV row cannot carry (calibration, HJ 212 password) on re-import', async () => {
