@@ -201,8 +201,9 @@ export class RuleEngine implements ReadingSink {
     }
     let hits = cache.byKey.get(key);
     if (hits === undefined) {
-      const all = idx.triggered(device.family, key);
-      hits = all ? all.filter((pos) => idx.rules[pos]!.matches(device)) : NONE;
+      hits = idx
+        .candidates(device.family, key, device.location.district)
+        .filter((pos) => idx.rules[pos]!.matches(device));
       if (hits.length === 0) hits = NONE;
       cache.byKey.set(key, hits);
     }

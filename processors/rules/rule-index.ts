@@ -10,6 +10,12 @@ export class RuleIndex {
   readonly byId = new Map<string, CompiledRule>();
   /** `${family}|${metric}` or `${family}|@event` -> positions in `rules`. */
   private readonly triggers = new Map<string, number[]>();
+  /**
+   * The same, split by the district a rule's selector names exactly (`…|=鼓楼区`) and rules that
+   * name none or a wildcard (`…|*`): most rule sets are per district, so a device's candidates
+   * are its district's rules plus the city-wide ones, not every district's.
+   */
+  private readonly byDistrict = new Map<string, number[]>();
   readonly nodata = new Map<Family, CompiledRule[]>();
   /** Last reading sequence that considered each rule: dedups a rule reached through two metrics. */
   readonly marks: Float64Array;
@@ -38,10 +44,11 @@ export class RuleIndex {
           for (const m of r.metrics) keys.add(`${fam}|${m}`);
           if (r.kind === 'event' || r.windows.some((w) => w.isEvent)) keys.add(`${fam}|@event`);
         }
+        const d = r.spec.selector.location?.district;
+        const scope = d !== undefined && !d.includes('*') ? `=${d}` : '*';
         for (const k of keys) {
-          const list = this.triggers.get(k) ?? [];
-          list.push(pos);
-          this.triggers.set(k, list);
+          push(this.triggers, k, pos);
+          push(this.byDistrict, `${k}|${scope}`, pos);
         }
       }
     });
@@ -50,4 +57,20 @@ export class RuleIndex {
   triggered(family: Family, metricOrEvent: string): readonly number[] | undefined {
     return this.triggers.get(`${family}|${metricOrEvent}`);
   }
+
+  /** Candidates for a device of `district`: its district's rules and the unscoped ones, in rule order. */
+  candidates(family: Family, metricOrEvent: string, district: string): readonly number[] {
+    const key = `${family}|${metricOrEvent}`;
+    const own = this.byDistrict.get(`${key}|=${district}`);
+    const any = this.byDistrict.get(`${key}|*`);
+    if (!own) return any ?? [];
+    if (!any) return own;
+    return [...own, ...any].sort((a, b) => a - b);
+  }
+}
+
+function push(map: Map<string, number[]>, key: string, pos: number): void {
+  const list = map.get(key);
+  if (list) list.push(pos);
+  else map.set(key, [pos]);
 }
