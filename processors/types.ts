@@ -72,8 +72,11 @@ export interface Reading {
   /** Epoch milliseconds. */
   time: number;
   fields: Record<string, number>;
-  /** device, model, family, district, street, community, grid, plus measurement-specific tags (event, door, method, quality, agg). */
-  tags: Record<string, string>;
+  /**
+   * device, model, family, district, street, community, grid, plus measurement-specific tags (event,
+   * door, method, quality, agg). Read-only: telemetry readings of a device share its frozen base tags.
+   */
+  tags: Readonly<Record<string, string>>;
 }
 
 export interface ReadingSink {

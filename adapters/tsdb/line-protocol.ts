@@ -55,6 +55,8 @@ function fieldKey(name: string): FieldKey {
  * Bounded: past MAX_CACHED_DEVICES the cache starts over (correct, only slower, for larger fleets).
  */
 interface CachedTags {
+  /** The tags object it was built from: a device's readings share one frozen object, so identity is the fast check. */
+  readonly obj: Readonly<Record<string, string>>;
   readonly keys: readonly string[];
   readonly values: readonly string[];
   readonly str: string;
@@ -79,7 +81,11 @@ function sameTags(c: CachedTags, tags: Readonly<Record<string, string>>): boolea
 
 function tagString(device: string, tags: Readonly<Record<string, string>>): string {
   const cached = TAGS_BY_DEVICE.get(device);
-  if (cached !== undefined && sameTags(cached, tags)) return cached.str;
+  if (cached !== undefined) {
+    // A frozen object cannot have changed since it was cached; anything else is compared by value.
+    if (cached.obj === tags && Object.isFrozen(tags)) return cached.str;
+    if (sameTags(cached, tags)) return cached.str;
+  }
   let str = '';
   const keys = Object.keys(tags).sort();
   const values: string[] = [];
@@ -91,7 +97,7 @@ function tagString(device: string, tags: Readonly<Record<string, string>>): stri
     str += `,${escapeKey(k)}=${escapeKey(v)}`;
   }
   if (cached === undefined && TAGS_BY_DEVICE.size >= MAX_CACHED_DEVICES) TAGS_BY_DEVICE.clear();
-  TAGS_BY_DEVICE.set(device, { keys, values, str });
+  TAGS_BY_DEVICE.set(device, { obj: tags, keys, values, str });
   return str;
 }
 

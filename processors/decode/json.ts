@@ -88,7 +88,7 @@ function fieldReadings(
         measurement: group.measurement,
         time,
         fields,
-        tags: { ...ctx.tags },
+        tags: ctx.tags, // the device's frozen base tags, shared: no copy per reading
       });
     }
   }

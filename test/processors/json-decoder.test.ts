@@ -130,9 +130,14 @@ describe('json decoder: access events', () => {
     expect(run(wl300, '{"wl":1}', 'event').rejects[0]?.reason).toBe('unknown_event');
   });
 
-  it('readings never share a tags object', () => {
+  it('telemetry readings share the device base tags, frozen, so no sink can change what another sees', () => {
     const res = run(wl300, '{"wl":1000,"rssi":-80}');
     expect(res.readings).toHaveLength(2);
-    expect(res.readings[0]?.tags).not.toBe(res.readings[1]?.tags);
+    const [a, b] = res.readings;
+    expect(a?.tags).toBe(b?.tags);
+    expect(Object.isFrozen(a?.tags)).toBe(true);
+    expect(() => {
+      (a?.tags as Record<string, string>).device = 'other';
+    }).toThrow(TypeError);
   });
 });

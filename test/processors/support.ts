@@ -46,7 +46,7 @@ export function context(
   kind: MessageKind = 'telemetry',
 ): DecodeContext {
   const d = device(`${model.id}-1`, model.id);
-  return { msg: message(d.id, payload, kind), device: d, model, tags: baseTags(d) };
+  return { msg: message(d.id, payload, kind), device: d, model, tags: Object.freeze(baseTags(d)) };
 }
 
 /** Readings keyed by measurement, for compact assertions. */
