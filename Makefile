@@ -21,7 +21,10 @@ lint: deps
 	@npx madge --circular --extensions ts gateway adapters processors config simulators
 
 test: build lint
-	@npx vitest run
+	@mkdir -p .data
+	@npx vitest run --reporter=default --reporter=json --outputFile.json=.data/vitest.json; status=$$?; \
+	  node -e 'const r=require("./.data/vitest.json"); console.log(`tests: $${r.numPassedTests} passed, $${r.numFailedTests} failed`)' || true; \
+	  exit $$status
 
 demo: build
 	@node dist/scripts/demo.js
