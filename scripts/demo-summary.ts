@@ -52,7 +52,7 @@ export async function summaryLoop(opts: {
     }
     const now = Date.now();
     const secs = (now - prevAt) / 1000;
-    const rate = (a: number, b: number | undefined) => ((a - (b ?? a)) / secs).toFixed(0);
+    const rate = (a: number, b: number | undefined) => (b === undefined ? '…' : ((a - b) / secs).toFixed(0));
     const rejects = Object.entries(stats.pipeline.rejected)
       .filter(([, n]) => n > 0)
       .map(([r, n]) => `${r}=${n}`)
