@@ -217,9 +217,11 @@ export class Gateway {
     const hooks = {
       route: (topic: string) => this.router.match(topic) ?? hj?.match(topic),
       onMessage: (msg: InboundMessage) => {
-        // HJ 212 payloads are rate-limited per frame, inside.
-        if (hj?.match(msg.topic)) hj.handle(msg);
-        else if (this.admit(msg)) pipeline.handle(msg);
+        // HJ 212 payloads count once per payload (keyed by the topic's MN, before any parsing)
+        // and again per frame (keyed by the device), inside.
+        if (hj?.match(msg.topic)) {
+          if (this.admit(msg)) hj.handle(msg);
+        } else if (this.admit(msg)) pipeline.handle(msg);
       },
       onUnrouted: (topic: string, _clientId: string | undefined, _size: number) =>
         pipeline.unroutable('mqtt', topic, Buffer.alloc(0)),

@@ -23,10 +23,11 @@ export type Hj212Ingest = ReturnType<typeof hj212Ingest>;
 export function hj212Ingest(deps: Hj212IngestDeps) {
   const lookup: Hj212Lookup = (mn) => {
     const d = deps.registry.byHj212Mn(mn);
-    if (!d || d.state === 'retired') {
+    if (!d) {
       deps.unknown?.record({ transport: 'hj212', id: mn });
       return undefined;
     }
+    if (d.state === 'retired') return undefined;
     return d.hj212?.password === undefined
       ? { deviceId: d.id }
       : { deviceId: d.id, password: d.hj212.password };

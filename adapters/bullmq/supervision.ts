@@ -28,6 +28,16 @@ import {
 
 export const DEFAULT_SUPERVISION_QUEUE = 'gridgate-supervision';
 
+/** KEYS[1] ack hash; ARGV[1] lifecycle startedAt, ARGV[2] ttl s, ARGV[3..] field/value pairs. Returns the standing ack, or nil when this one was written. */
+const ACK_SCRIPT = `
+local started = redis.call('HGET', KEYS[1], 'incidentStartedAt')
+if started == ARGV[1] then return redis.call('HGETALL', KEYS[1]) end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return nil
+`;
+
 export interface AckRecord {
   incidentId: string;
   by: string;
@@ -162,12 +172,28 @@ export class Supervision {
       ...(note !== undefined ? { note } : {}),
     };
     const key = this.ackKeyPrefix + incidentId;
-    await this.conn.client
-      .multi()
-      .del(key)
-      .hset(key, rec as unknown as Record<string, string>)
-      .expire(key, this.ackTtlS)
-      .exec();
+    const fields = Object.entries(rec).flat();
+    // Atomically: the first ack of this lifecycle stands (concurrent acks, or gateways sharing
+    // Redis, all get that one back); an ack of an earlier lifecycle is replaced.
+    const existing = (await this.conn.client.eval(
+      ACK_SCRIPT,
+      1,
+      key,
+      rec.incidentStartedAt,
+      this.ackTtlS,
+      ...fields,
+    )) as string[] | null;
+    if (existing && existing.length > 0) {
+      const h: Record<string, string> = {};
+      for (let i = 0; i + 1 < existing.length; i += 2) h[existing[i] as string] = existing[i + 1] as string;
+      return {
+        incidentId,
+        by: h.by ?? by,
+        at: h.at ?? rec.at,
+        incidentStartedAt: h.incidentStartedAt ?? rec.incidentStartedAt,
+        ...(h.note !== undefined ? { note: h.note } : {}),
+      };
+    }
     await this.cancel(incidentId);
     this.log.info({ incidentId, by }, 'incident acknowledged');
     return rec;

@@ -23,8 +23,9 @@ export function commandTopicFor(model: DeviceModel, deviceId: string): string {
 }
 
 export interface DeviceAcl {
-  /** The model the ACL was built for; rebuilt when the registry changes the device's model. */
+  /** The model and HJ 212 MN the ACL was built for; rebuilt when the registry changes either. */
   readonly model: string;
+  readonly mn: string | undefined;
   readonly publish: ReadonlySet<string>;
   readonly command: string;
   /** Exact topics the device may subscribe to: its command topic, and for an HJ 212 DTU the 9014 response topic. */
@@ -46,5 +47,5 @@ export function deviceAcl(
     publish.add(topic);
     subscribe.add(`${topic}/response`);
   }
-  return { model: model.id, publish, command, subscribe };
+  return { model: model.id, mn, publish, command, subscribe };
 }

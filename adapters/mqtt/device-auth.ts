@@ -159,7 +159,7 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
   const aclFor = (id: string, prior: DeviceAcl | undefined): DeviceAcl | undefined => {
     const device = opts.devices.get(id);
     if (!device || device.state === 'retired') return undefined;
-    if (prior && prior.model === device.model) return prior;
+    if (prior && prior.model === device.model && prior.mn === device.hj212?.mn) return prior;
     const model = opts.models.get(device.model);
     return model ? deviceAcl(model, id, device.hj212?.mn, opts.hj212Topic) : undefined;
   };
@@ -254,8 +254,12 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
           return true;
         case 'user':
           return session.user.subscribe.some((f) => filterCovers(f, filter)) || deny('not_permitted');
-        case 'device':
-          return session.acl.subscribe.has(filter) || deny('not_permitted');
+        case 'device': {
+          const acl = aclFor(session.id, session.acl);
+          if (!acl) return deny('not_permitted');
+          session.acl = acl;
+          return acl.subscribe.has(filter) || deny('not_permitted');
+        }
       }
     },
   };

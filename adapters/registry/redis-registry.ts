@@ -17,6 +17,7 @@ import type {
   DeviceRegistry,
   ImportResult,
   ImportRow,
+  RowProblem,
 } from '../../processors/registry/types.js';
 import { RowsRejected, validateRows } from '../../processors/registry/validate.js';
 import { type Clock, systemClock } from '../../processors/types.js';
@@ -167,18 +168,53 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
     // 100,000 devices would overflow argument lists (and block Redis for its whole run). A chunk
     // that fails leaves the earlier ones imported; importing the same file again completes it and
     // changes nothing that is already there.
+    const taken = await this.#mnConflicts(devices, rows);
+    if (taken.length > 0) throw new RowsRejected(taken, source);
     const result: ImportResult = { created: 0, updated: 0, unchanged: 0 };
     for (let start = 0; start < devices.length; start += IMPORT_CHUNK) {
-      const r = await this.#importChunk(
-        devices.slice(start, start + IMPORT_CHUNK),
-        rows.slice(start, start + IMPORT_CHUNK),
-        by,
-      );
+      let r: ImportResult;
+      try {
+        r = await this.#importChunk(
+          devices.slice(start, start + IMPORT_CHUNK),
+          rows.slice(start, start + IMPORT_CHUNK),
+          by,
+        );
+      } catch (err) {
+        if (start === 0) throw err;
+        throw new GridgateError(
+          'GG_ERR_CONFLICT',
+          `${source}: the first ${start} of ${devices.length} devices were imported, then: ${(err as Error).message}`,
+          ['importing the same file again completes it (rows already imported are unchanged)'],
+          { cause: err },
+        );
+      }
       result.created += r.created;
       result.updated += r.updated;
       result.unchanged += r.unchanged;
     }
     return result;
+  }
+
+  /** Rows whose HJ 212 MN already belongs to another device (moving an MN between devices takes two imports). */
+  async #mnConflicts(devices: readonly DeviceRecord[], rows: readonly ImportRow[]): Promise<RowProblem[]> {
+    const withMn = devices.map((d, i) => ({ d, i, mn: d.hj212?.mn })).filter((x) => x.mn !== undefined);
+    if (withMn.length === 0) return [];
+    const problems: RowProblem[] = [];
+    for (let k = 0; k < withMn.length; k += IMPORT_CHUNK) {
+      const part = withMn.slice(k, k + IMPORT_CHUNK);
+      const owners = await this.#redis.hmget(this.#keys.mn, ...part.map((x) => x.mn as string));
+      part.forEach((x, j) => {
+        const owner = owners[j];
+        if (!owner || owner === x.d.id) return;
+        const line = rows[x.i]?.line ?? 0;
+        problems.push({
+          line,
+          id: x.d.id,
+          problems: [{ line, message: `hj212.mn: MN '${x.mn}' already belongs to device '${owner}'` }],
+        });
+      });
+    }
+    return problems;
   }
 
   async #importChunk(

@@ -104,6 +104,20 @@ describe('ack and supervision (督办)', () => {
     expect(s.received.map((r) => r.type)).toEqual(['alert.firing']);
   });
 
+  it('concurrent acks of one incident: the first stands and every caller gets it back', async () => {
+    const s = await setup();
+    const e = sampleEvent();
+    await s.fire(e, 60_000);
+    const recs = await Promise.all(
+      ['甲', '乙', '丙', '丁'].map((who) => s.supervision.ack(e.incidentId, who)),
+    );
+    const stored = await s.supervision.getAck(e.incidentId);
+    expect(new Set(recs.map((r) => r.by))).toEqual(new Set([stored?.by]));
+    expect(['甲', '乙', '丙', '丁']).toContain(stored?.by);
+    // a later ack of the same lifecycle does not overwrite either
+    expect((await s.supervision.ack(e.incidentId, '戊')).by).toBe(stored?.by);
+  });
+
   it('a resolved incident cancels its deadline; a deadline racing the resolve does not escalate', async () => {
     const s = await setup();
     const e = sampleEvent();

@@ -234,6 +234,22 @@ describe('RedisRegistry bulk import', () => {
     expect(other.get('kf-fg-09999')).toEqual(reg.get('kf-fg-09999'));
   });
 
+  it('refuses, before writing anything, rows whose HJ 212 MN belongs to another device', async () => {
+    const reg = await open(newPrefix());
+    await reg.add(dustMonitor('dm-owner', { hj212: { mn: 'MNSHARED' } }), 'a');
+    const rows = [
+      { line: 1, input: dustMonitor('dm-new-1') },
+      { line: 2, input: dustMonitor('dm-new-2', { hj212: { mn: 'MNSHARED' } }) },
+    ];
+    const err = await reg.importRows(rows, 'installer', 'batch.json').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RowsRejected);
+    expect((err as RowsRejected).details[0]).toMatch(
+      /batch\.json:2 device 'dm-new-2': hj212\.mn: MN 'MNSHARED' already belongs to device 'dm-owner'/,
+    );
+    expect(reg.get('dm-new-1')).toBeUndefined();
+    expect(reg.get('dm-owner')?.hj212?.mn).toBe('MNSHARED');
+  });
+
   it('keeps what a CSV row cannot carry (calibration, HJ 212 password) on re-import', async () => {
     const reg = await open(newPrefix());
     await reg.add(
