@@ -17,6 +17,7 @@ const { values } = parseArgs({
   options: {
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     queue: { type: 'string', default: 'gridgate-alerts' },
+    prefix: { type: 'string', default: 'bull' },
     ack: { type: 'boolean', default: false },
     url: { type: 'string', default: 'http://127.0.0.1:8080' },
     token: { type: 'string', default: process.env.GRIDGATE_TOKEN },
@@ -47,6 +48,7 @@ async function ack(event: AlertEvent): Promise<void> {
 const consumer = createAlertConsumer({
   connection: values.redis,
   queue: values.queue,
+  prefix: values.prefix,
   handler: async (event) => {
     console.log(formatAlertLine(event));
     if (values.ack && event.type === 'alert.firing') await ack(event);
