@@ -75,23 +75,11 @@ export class Hj212OverMqtt {
   }
 
   handle(msg: InboundMessage): void {
-    const topicMn = this.match(msg.topic)?.deviceId;
-    const foreign = new Set<string>();
     const out = hj212FromMqtt(msg.payload, msg.receivedAt, {
-      lookup: (mn) => {
-        if (mn === topicMn) return this.ingest.lookup(mn);
-        foreign.add(mn);
-        return undefined;
-      },
+      lookup: this.ingest.lookup,
+      mn: this.match(msg.topic)?.deviceId,
     });
-    for (const r of out.rejections) {
-      const mn = [...foreign].find((f) => r.reason === 'unknown_device' && r.detail.includes(f));
-      this.ingest.onReject({
-        ...r,
-        topic: msg.topic,
-        ...(mn ? { detail: `frame MN ${mn} does not match the topic's MN ${topicMn}; refused` } : {}),
-      });
-    }
+    for (const r of out.rejections) this.ingest.onReject({ ...r, topic: msg.topic });
     for (const m of out.messages) this.ingest.onMessage(m);
     for (const r of out.responses) void this.publish(`${msg.topic}/response`, r.frame).catch(() => undefined);
   }

@@ -14,6 +14,11 @@ export interface Hj212MqttOptions {
   lookup: Hj212Lookup;
   /** Largest data segment accepted (HJ 212-2017 通讯包结构组成: 1024). */
   maxDataLength?: number;
+  /**
+   * The MN the topic belongs to (`hj212/{mn}`): the topic ACL is what authenticated the DTU, so
+   * a frame carrying any other MN is refused, whatever that station's password.
+   */
+  mn?: string;
 }
 
 export interface Hj212MqttResult {
@@ -26,15 +31,23 @@ export interface Hj212MqttResult {
 export function hj212FromMqtt(payload: Buffer, receivedAt: number, opts: Hj212MqttOptions): Hj212MqttResult {
   const out: Hj212MqttResult = { messages: [], rejections: [], responses: [] };
   const d = new Hj212Deframer(opts.maxDataLength === undefined ? {} : { maxDataLength: opts.maxDataLength });
+  const own = opts.mn;
+  const lookup: Hj212Lookup =
+    own === undefined ? opts.lookup : (mn) => (mn === own ? opts.lookup(mn) : undefined);
   let deviceId: string | undefined;
   for (const item of [...d.push(payload), ...d.end()]) {
-    const r = handleItem(item, receivedAt, opts.lookup, deviceId);
+    const r = handleItem(item, receivedAt, lookup, deviceId);
     if (r.kind === 'message') {
       deviceId = r.message.deviceId;
       out.messages.push(r.message);
       if (r.response) out.responses.push({ mn: r.mn, frame: r.response });
     } else if (r.kind === 'reject') {
-      out.rejections.push(r.rejection);
+      const foreign = own !== undefined && r.mn !== undefined && r.mn !== own;
+      out.rejections.push(
+        foreign
+          ? { ...r.rejection, detail: `frame MN ${r.mn} does not match the topic's MN ${own}; refused` }
+          : r.rejection,
+      );
     } else {
       deviceId = r.deviceId;
     }
