@@ -10,7 +10,8 @@ import type { MqttIngress } from '../adapters/mqtt/types.js';
 import { CredentialStore } from '../adapters/registry/credentials.js';
 import { RedisRegistry } from '../adapters/registry/redis-registry.js';
 import { UnknownDevices } from '../adapters/registry/unknown-devices.js';
-import { InfluxWriter } from '../adapters/tsdb/influx-writer.js';
+import { InfluxWriter, type TsdbWriter } from '../adapters/tsdb/influx-writer.js';
+import { ThreadedInfluxWriter } from '../adapters/tsdb/threaded-writer.js';
 import type { GridgateConfig } from '../config/schema.js';
 import { DeadLetterStore } from '../processors/deadletters.js';
 import { ModelIndex } from '../processors/devices/index.js';
@@ -56,7 +57,7 @@ export class Gateway {
   registry!: RedisRegistry;
   credentials!: CredentialStore;
   unknownDevices!: UnknownDevices;
-  writer!: InfluxWriter;
+  writer!: TsdbWriter;
   pipeline!: Pipeline;
   ingress!: MqttIngress;
   hj212?: Hj212Server;
@@ -100,7 +101,9 @@ export class Gateway {
     const { config: cfg, logger } = this;
     try {
       await this.startRegistry();
-      this.writer = new InfluxWriter({ ...cfg.tsdb, logger: logger.child({ component: 'tsdb' }) });
+      const { thread, ...tsdb } = cfg.tsdb;
+      const writerOptions = { ...tsdb, logger: logger.child({ component: 'tsdb' }) };
+      this.writer = thread ? new ThreadedInfluxWriter(writerOptions) : new InfluxWriter(writerOptions);
       this.stoppers.push(() => this.writer.stop());
       this.alerting = await Alerting.create({
         config: cfg,

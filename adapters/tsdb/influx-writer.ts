@@ -56,19 +56,33 @@ export interface InfluxWriterStats {
   lastError: WriteErrorInfo | undefined;
 }
 
+/** What the gateway needs of a time-series writer, on this thread or another (threaded-writer.ts). */
+export interface TsdbWriter extends ReadingSink {
+  /** The device is not needed: a reading carries its tags. */
+  write(reading: Reading, device?: Device): void;
+  readonly stats: Readonly<InfluxWriterStats>;
+  /** Lines waiting in the spool. */
+  readonly spooledLines: number;
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /**
  * Readings -> batched, gzipped line protocol through the influx client's WriteApi (precision ms).
  * Transient failures (network, 429, 5xx) are retried by the client; when retries run out the batch
  * goes to a Spool and is re-sent once a write succeeds again (or on the spool timer). Never throws
  * into the pipeline.
  */
-export class InfluxWriter implements ReadingSink {
+export class InfluxWriter implements TsdbWriter {
   private readonly api: WriteApi;
   private readonly spool: Spool;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
   private stopped = false;
+  /** Lines handed to the client, and those it has finished with (written, spooled or dropped). */
+  private submitted = 0;
+  private settled = 0;
   private readonly counters = {
     linesWritten: 0,
     linesFailed: 0,
@@ -101,6 +115,7 @@ export class InfluxWriter implements ReadingSink {
         self.onSuccess(lines);
       },
       writeRetrySkipped(entry) {
+        self.settled += entry.lines.length;
         self.log.warn({ lines: entry.lines.length }, 'influx retry buffer full; batch moved to spool');
         self.toSpool(entry.lines);
       },
@@ -120,23 +135,34 @@ export class InfluxWriter implements ReadingSink {
 
   write(reading: Reading, _device?: Device): void {
     const line = toLine(reading);
-    if (line === undefined) {
-      this.counters.readingsSkipped++;
-      return;
-    }
-    if (this.stopped) {
-      this.counters.linesFailed++;
-      return;
-    }
-    this.api.writeRecord(line);
+    if (line === undefined) this.counters.readingsSkipped++;
+    else this.writeLines([line]);
+  }
+
+  /** Lines already in line protocol (precision ms), e.g. built on another thread. */
+  writeLines(lines: readonly string[]): void {
+    if (this.stopped) this.counters.linesFailed += lines.length;
+    else this.send(lines);
+  }
+
+  private send(lines: readonly string[]): void {
+    this.submitted += lines.length;
+    this.api.writeRecords(lines as string[]);
   }
 
   /** Send what is buffered, and the retry buffer too. Failures are counted, never thrown. */
   async flush(): Promise<void> {
-    try {
-      await this.api.flush(true);
-    } catch (err) {
-      this.log.debug({ err }, 'influx flush incomplete; failed lines are retried or spooled');
+    // Full batches went out on their own; wait for those too (bounded by one request timeout).
+    // Each round also sends the retry buffer at once, so retries run out instead of waiting.
+    const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
+    for (;;) {
+      try {
+        await this.api.flush(true);
+      } catch (err) {
+        this.log.debug({ err }, 'influx flush incomplete; failed lines are retried or spooled');
+      }
+      if (this.settled >= this.submitted || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 
@@ -177,6 +203,7 @@ export class InfluxWriter implements ReadingSink {
       'time-series write failed',
     );
     if (!final) return undefined; // the client retries with backoff
+    this.settled += lines.length;
     if (retriable) this.toSpool(lines);
     else this.counters.linesFailed += lines.length;
     // Handled: the client must neither retry nor log it again.
@@ -184,6 +211,7 @@ export class InfluxWriter implements ReadingSink {
   }
 
   private onSuccess(lines: string[]): void {
+    this.settled += lines.length;
     this.counters.linesWritten += lines.length;
     if (this.spool.lines > 0) this.drainSpool();
   }
@@ -208,7 +236,7 @@ export class InfluxWriter implements ReadingSink {
         }
         this.log.info({ lines: batch.length }, 're-sending spooled lines');
         const failuresBefore = this.counters.batchesFailed;
-        this.api.writeRecords(batch);
+        this.send(batch);
         try {
           await this.api.flush();
         } catch {

@@ -3,7 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { InfluxWriter, type InfluxWriterOptions } from '../../adapters/tsdb/influx-writer.js';
+import {
+  InfluxWriter,
+  type InfluxWriterOptions,
+  type TsdbWriter,
+} from '../../adapters/tsdb/influx-writer.js';
+import { ThreadedInfluxWriter } from '../../adapters/tsdb/threaded-writer.js';
 import type { Reading } from '../../processors/types.js';
 import { freePort, type RunningService, startVictoriaMetrics } from '../../scripts/services.js';
 import { waitForSeries } from '../support/vm.js';
@@ -26,13 +31,19 @@ function readings(device: string, t0: number): Reading[] {
   ];
 }
 
-describe('InfluxWriter', () => {
-  let writer: InfluxWriter | undefined;
+// One suite, both writers: on the gateway's thread, and on a worker thread (the gateway's default).
+const WRITERS = [
+  { name: 'InfluxWriter', create: (o: InfluxWriterOptions) => new InfluxWriter(o) },
+  { name: 'ThreadedInfluxWriter', create: (o: InfluxWriterOptions) => new ThreadedInfluxWriter(o) },
+];
+
+describe.each(WRITERS)('$name', ({ create }) => {
+  let writer: TsdbWriter | undefined;
   let extraVm: RunningService | undefined;
   let vmDir: string | undefined;
 
   const make = (url: string, extra: Partial<InfluxWriterOptions> = {}) =>
-    new InfluxWriter({
+    create({
       url,
       org: 'gridgate',
       bucket: 'test',

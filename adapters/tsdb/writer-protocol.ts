@@ -1,0 +1,29 @@
+import type { InfluxWriterOptions, InfluxWriterStats } from './influx-writer.js';
+
+/**
+ * Messages between ThreadedInfluxWriter (the gateway's thread) and writer-thread.ts. Everything
+ * here is structured-cloneable: no logger, no spool object, no functions.
+ */
+export type WriterThreadOptions = Omit<InfluxWriterOptions, 'logger' | 'spool'> & {
+  /** pino level of the gateway's logger; the thread logs nothing below it. */
+  logLevel: string;
+};
+
+export type ToWriterThread =
+  /** Lines joined by \n (a line never holds one): one string copies far cheaper than an array. */
+  | { t: 'lines'; text: string }
+  /** Send what is buffered; answered by `flushed` with the same id. */
+  | { t: 'flush'; id: number }
+  /** Flush and close the client; answered by `flushed`, then the thread ends. */
+  | { t: 'stop'; id: number };
+
+export interface WriterThreadState {
+  stats: InfluxWriterStats;
+  spooledLines: number;
+}
+
+export type FromWriterThread =
+  | ({ t: 'state' } & WriterThreadState)
+  | ({ t: 'flushed'; id: number } & WriterThreadState)
+  /** One pino JSON line, re-logged by the gateway's logger. */
+  | { t: 'log'; line: string };

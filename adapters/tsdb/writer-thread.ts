@@ -1,0 +1,55 @@
+/**
+ * Worker-thread entry of ThreadedInfluxWriter: an InfluxWriter fed with ready-made lines. The
+ * influx client's per-line work, the HTTP requests, gzip, retries and the spool run here, on a core
+ * of their own, instead of on the thread that takes MQTT messages in.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { InfluxWriter } from './influx-writer.js';
+import type {
+  FromWriterThread,
+  ToWriterThread,
+  WriterThreadOptions,
+  WriterThreadState,
+} from './writer-protocol.js';
+
+/** How often counters are mirrored to the gateway's thread when they change. */
+const STATE_EVERY_MS = 100;
+
+const port = parentPort;
+if (!port) throw new Error('writer-thread.js runs as a worker thread of ThreadedInfluxWriter');
+const post = (msg: FromWriterThread) => port.postMessage(msg);
+
+const { logLevel, ...options } = workerData as WriterThreadOptions;
+const logger = pino(
+  { level: logLevel, base: undefined },
+  { write: (line: string) => post({ t: 'log', line }) },
+);
+const writer = new InfluxWriter({ ...options, logger });
+
+const state = (): WriterThreadState => ({ stats: { ...writer.stats }, spooledLines: writer.spooledLines });
+let last = '';
+const timer = setInterval(() => {
+  const s = state();
+  const key = JSON.stringify(s);
+  if (key !== last) post({ t: 'state', ...s });
+  last = key;
+}, STATE_EVERY_MS);
+
+port.on('message', (msg: ToWriterThread) => {
+  switch (msg.t) {
+    case 'lines':
+      writer.writeLines(msg.text.split('\n'));
+      return;
+    case 'flush':
+      void writer.flush().then(() => post({ t: 'flushed', id: msg.id, ...state() }));
+      return;
+    case 'stop':
+      clearInterval(timer);
+      void writer.stop().then(() => {
+        post({ t: 'flushed', id: msg.id, ...state() });
+        port.close();
+      });
+      return;
+  }
+});
