@@ -81,6 +81,9 @@ export class ExternalBrokerClient implements MqttIngress {
       username: this.opts.username,
       password: this.opts.password,
       keepalive: this.opts.keepaliveSeconds ?? 30,
+      // mqtt.js calls its `debug` logger several times per packet; checking whether DEBUG is set
+      // costs ~2% of the ingest thread at 60k msg/s. Connection events are logged here instead.
+      log: () => {},
       connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
       // Reconnects are scheduled here with backoff; mqtt.js would retry at a fixed period.
       reconnectPeriod: 0,

@@ -25,8 +25,7 @@ export function decodeUtf8(buf: Uint8Array): string | undefined {
 export function parseJsonObject(buf: Uint8Array, maxDepth: number): ParseResult {
   const text = decodeUtf8(buf);
   if (text === undefined) return { ok: false, reason: 'invalid_utf8', detail: 'payload is not valid UTF-8' };
-  const depth = maxNesting(buf, maxDepth);
-  if (depth > maxDepth) {
+  if (countOpenings(buf, maxDepth) > maxDepth && maxNesting(buf, maxDepth) > maxDepth) {
     return { ok: false, reason: 'too_deep', detail: `nesting deeper than ${maxDepth} levels` };
   }
   let value: unknown;
@@ -47,6 +46,18 @@ export function parseJsonObject(buf: Uint8Array, maxDepth: number): ParseResult 
     };
   }
   return { ok: true, value: value as Record<string, unknown> };
+}
+
+/**
+ * How many `{` and `[` bytes the text holds, counting no further than limit + 1: nesting can be no
+ * deeper, so when this is within the limit the byte-by-byte scan is not needed. A handful of native
+ * searches for a typical telemetry object instead of a JS loop over every byte.
+ */
+function countOpenings(buf: Uint8Array, limit: number): number {
+  let n = 0;
+  for (let i = buf.indexOf(0x7b); i !== -1 && n <= limit; i = buf.indexOf(0x7b, i + 1)) n++;
+  for (let i = buf.indexOf(0x5b); i !== -1 && n <= limit; i = buf.indexOf(0x5b, i + 1)) n++;
+  return n;
 }
 
 /**
