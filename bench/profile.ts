@@ -1,9 +1,11 @@
 /**
  * Profile the gateway under scenario-1 load: `gridgate start` with `node --cpu-prof` behind the
- * embedded broker, saturated by a load worker for --duration seconds, then stopped gracefully so
- * V8 writes the profile. Prints the summary (bench/profile-summary.ts) and the profile's path.
+ * embedded broker (or, with --broker mosquitto, subscribed to a mosquitto: scenario 2), saturated
+ * by a load worker for --duration seconds, then stopped gracefully so V8 writes the profile (one
+ * per thread: the ingest thread's is summarized). Prints the summary (bench/profile-summary.ts)
+ * and the profile's path.
  *
- *   node dist/bench/profile.js [--duration 15] [--qos 0] [--devices 1000] [--rate 150000]
+ *   node dist/bench/profile.js [--duration 15] [--qos 0] [--devices 1000] [--rate 150000] [--broker mosquitto]
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,8 @@ const devices = Number(args.get('devices') ?? 1000);
 const outDir = join(ROOT, 'bench', 'results', 'profiles');
 await mkdir(outDir, { recursive: true });
 const dir = await mkdtemp(join(tmpdir(), 'gridgate-prof-'));
-const services = await startServices({ redis: true, vm: true }, dir);
+const external = args.get('broker') === 'mosquitto';
+const services = await startServices({ redis: true, vm: true, mosquitto: external }, dir);
 try {
   const fleetFile = join(dir, 'fleet.yaml');
   await writeFile(fleetFile, fleetToRegistryYaml(buildFleet({ devices, models: MODELS })));
@@ -34,6 +37,7 @@ try {
     redisUrl: services.redis!.url,
     redisPrefix: 'bench:profile:',
     devicesFile: fleetFile,
+    externalMqttUrl: external ? services.mosquitto!.url : undefined,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${outDir}`],
   });
   const r = await measureThroughput(
@@ -52,11 +56,16 @@ try {
   );
   const fresh = (await readdir(outDir)).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
   if (fresh.length === 0) throw new Error(`no profile written (gateway exit code ${gw.child.proc.exitCode})`);
-  const file = join(outDir, fresh[0] as string);
-  console.log(
-    formatSummary(summarize(JSON.parse(await readFile(file, 'utf8'))), Number(args.get('top') ?? 35)),
-  );
-  console.log(`\nprofile: ${file}`);
+  // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is the ingest thread.
+  const threadOf = (f: string) => Number(f.split('.')[4]);
+  for (const name of fresh.sort((a, b) => threadOf(a) - threadOf(b))) {
+    const file = join(outDir, name);
+    const main = threadOf(name) === 0;
+    console.log(main ? '\n== ingest thread ==' : `\n== worker thread ${threadOf(name)} ==`);
+    const top = main ? Number(args.get('top') ?? 35) : 12;
+    console.log(formatSummary(summarize(JSON.parse(await readFile(file, 'utf8'))), top));
+    console.log(`\nprofile: ${file}`);
+  }
 } finally {
   await services.stop();
   await rm(dir, { recursive: true, force: true });
