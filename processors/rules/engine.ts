@@ -179,7 +179,7 @@ export class RuleEngine implements ReadingSink {
       }
       // Any reading ends a no-data incident of its device.
       const dead = idx.nodata.get(device.family);
-      if (dead) {
+      if (dead && this.incidents.hasDevice(device.id)) {
         for (const r of dead) {
           const inc = this.incidents.get(`${r.id}|${device.id}`);
           if (inc && inc.phase !== 'resolved') {
@@ -240,11 +240,13 @@ export class RuleEngine implements ReadingSink {
     let by = '';
     for (const tag of r.spec.by) by += `|${reading.tags[tag] ?? ''}`;
     if (!bindWindows(r, ds, by, reading, seq, now)) return;
-    const verdict = observe(r, ds.ctx);
+    const quiet = !this.incidents.hasDevice(ds.device.id);
+    const verdict = observe(r, ds.ctx, quiet);
     if (verdict === 'unknown') {
       this.stats.unevaluable++;
       return;
     }
+    if (quiet && verdict === 'no_change') return;
     const key = `${r.id}|${ds.device.id}${by}`;
     const obs = verdict === 'no_change' ? undefined : verdict;
     if (!obs && !this.incidents.has(key)) return;

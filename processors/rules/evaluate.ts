@@ -48,9 +48,11 @@ export type Verdict = Observation | 'unknown' | 'no_change';
 /**
  * One condition or event rule against the bound context: the highest level that holds, or whether
  * the incident may clear. Event rules: a non-matching event says nothing (`no_change`) unless the
- * rule's `clear` matches it; the incident otherwise ends by `resolveAfter`.
+ * rule's `clear` matches it; the incident otherwise ends by `resolveAfter`. `quiet`: the caller
+ * knows there is no incident to clear, so when no level holds the answer is `no_change` without
+ * evaluating `clear` or the value (the common case on a stream of normal readings).
  */
-export function observe(r: CompiledRule, ctx: Record<string, unknown>): Verdict {
+export function observe(r: CompiledRule, ctx: Record<string, unknown>, quiet = false): Verdict {
   let known = false;
   for (const level of r.levels) {
     const ok = evalBool(level.when!, ctx);
@@ -66,6 +68,7 @@ export function observe(r: CompiledRule, ctx: Record<string, unknown>): Verdict 
     }
   }
   if (!known) return 'unknown';
+  if (quiet) return 'no_change';
   if (r.kind === 'event') {
     return r.clear && evalBool(r.clear, ctx) === true ? { rank: -1, cleared: true } : 'no_change';
   }

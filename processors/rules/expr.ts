@@ -107,10 +107,30 @@ export function compileExpr(text: string): CompiledExpr {
   return finish(text, rewritten, windows);
 }
 
+/**
+ * The environment an expression is parsed in: the base one, plus a variable per window it uses.
+ * Shared by every expression with the same windows (an environment is never changed once an
+ * expression is parsed in it): a clone per expression cost ~10 kB each, 12 MB for 1,000 rules.
+ */
+const envs = new Map<string, Environment>();
+function envFor(windows: readonly WindowSpec[]): Environment {
+  if (windows.length === 0) return base;
+  const key = windows
+    .map((w) => w.name)
+    .sort()
+    .join(',');
+  let env = envs.get(key);
+  if (env === undefined) {
+    env = base.clone();
+    for (const w of windows) env.registerVariable(w.name, 'double');
+    envs.set(key, env);
+  }
+  return env;
+}
+
 function finish(source: string, rewritten: string, allWindows: Map<string, WindowSpec>): CompiledExpr {
-  const env = base.clone();
   const used = [...allWindows.values()].filter((w) => rewritten.includes(w.name));
-  for (const w of used) env.registerVariable(w.name, 'double');
+  const env = envFor(used);
   let parsed: ReturnType<Environment['parse']>;
   try {
     parsed = env.parse(rewritten);

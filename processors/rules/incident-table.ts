@@ -8,9 +8,22 @@ export class IncidentTable {
   private readonly byKey = new Map<string, Incident>();
   private readonly dirty = new Set<string>();
   private readonly removed = new Set<string>();
+  /** Incidents (any phase) per device: a device with none skips every per-key lookup on the hot path. */
+  private readonly perDevice = new Map<string, number>();
 
   restore(incidents: readonly Incident[]): void {
-    for (const i of incidents) this.byKey.set(i.key, i);
+    for (const i of incidents) this.put(i.key, i);
+  }
+
+  /** Whether any incident, open or kept after resolving, belongs to this device. */
+  hasDevice(id: string): boolean {
+    return this.perDevice.has(id);
+  }
+
+  private put(key: string, inc: Incident): void {
+    if (!this.byKey.has(key) && inc.deviceId !== undefined)
+      this.perDevice.set(inc.deviceId, (this.perDevice.get(inc.deviceId) ?? 0) + 1);
+    this.byKey.set(key, inc);
   }
 
   get(key: string): Incident | undefined {
@@ -22,7 +35,7 @@ export class IncidentTable {
   }
 
   set(key: string, inc: Incident): void {
-    this.byKey.set(key, inc);
+    this.put(key, inc);
     this.touch(key);
   }
 
@@ -33,6 +46,12 @@ export class IncidentTable {
   }
 
   delete(key: string): void {
+    const id = this.byKey.get(key)?.deviceId;
+    if (id !== undefined) {
+      const n = (this.perDevice.get(id) ?? 1) - 1;
+      if (n > 0) this.perDevice.set(id, n);
+      else this.perDevice.delete(id);
+    }
     this.byKey.delete(key);
     this.dirty.delete(key);
     this.removed.add(key);
