@@ -30,18 +30,21 @@ export function escapeKey(s: string): string {
 }
 
 /** `escapedKey=` and whether the field is an integer, per field name: one Map lookup per field on the hot path. */
-interface FieldKey {
+export interface FieldKey {
   readonly prefix: string;
+  /** The prefix as UTF-8, for LineBuffer. */
+  readonly bytes: Uint8Array;
   readonly int: boolean;
 }
 const FIELD_KEYS = new Map<string, FieldKey>();
 const MAX_FIELD_KEYS = 10_000;
 
-function fieldKey(name: string): FieldKey {
+export function fieldKey(name: string): FieldKey {
   let k = FIELD_KEYS.get(name);
   if (k === undefined) {
+    const prefix = `${escapeKey(name)}=`;
     // Integer fields carry the `i` suffix; a bare number is a float (line protocol "Field values").
-    k = { prefix: `${escapeKey(name)}=`, int: isMetricName(name) && METRICS[name].type === 'int' };
+    k = { prefix, bytes: Buffer.from(prefix), int: isMetricName(name) && METRICS[name].type === 'int' };
     // Field names come from the catalogue, so this stays small; the bound is against the unexpected.
     if (FIELD_KEYS.size < MAX_FIELD_KEYS) FIELD_KEYS.set(name, k);
   }
@@ -79,7 +82,7 @@ function sameTags(c: CachedTags, tags: Readonly<Record<string, string>>): boolea
   return true;
 }
 
-function tagString(device: string, tags: Readonly<Record<string, string>>): string {
+export function tagString(device: string, tags: Readonly<Record<string, string>>): string {
   const cached = TAGS_BY_DEVICE.get(device);
   if (cached !== undefined) {
     // A frozen object cannot have changed since it was cached; anything else is compared by value.

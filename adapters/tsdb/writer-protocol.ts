@@ -10,8 +10,8 @@ export type WriterThreadOptions = Omit<InfluxWriterOptions, 'logger' | 'spool'> 
 };
 
 export type ToWriterThread =
-  /** Lines joined by \n (a line never holds one): one string copies far cheaper than an array. */
-  | { t: 'lines'; text: string }
+  /** UTF-8 lines, each ending in \n, in the first byteLength bytes of a transferred buffer (LineBuffer). */
+  | { t: 'lines'; buffer: ArrayBuffer; byteLength: number }
   /** Send what is buffered; answered by `flushed` with the same id. */
   | { t: 'flush'; id: number }
   /** Flush and close the client; answered by `flushed`, then the thread ends. */

@@ -16,6 +16,7 @@ import type {
 /** How often counters are mirrored to the gateway's thread when they change. */
 const STATE_EVERY_MS = 100;
 
+const utf8 = new TextDecoder();
 const port = parentPort;
 if (!port) throw new Error('writer-thread.js runs as a worker thread of ThreadedInfluxWriter');
 const post = (msg: FromWriterThread) => port.postMessage(msg);
@@ -39,7 +40,8 @@ const timer = setInterval(() => {
 port.on('message', (msg: ToWriterThread) => {
   switch (msg.t) {
     case 'lines':
-      writer.writeLines(msg.text.split('\n'));
+      // Without the last \n, so that split gives no empty line at the end.
+      writer.writeLines(utf8.decode(new Uint8Array(msg.buffer, 0, msg.byteLength - 1)).split('\n'));
       return;
     case 'flush':
       void writer.flush().then(() => post({ t: 'flushed', id: msg.id, ...state() }));
