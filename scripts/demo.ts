@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { GATEWAY_NODE_FLAGS } from '../gateway/node-flags.js';
 import { freePort, startServices } from './services.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -18,7 +17,7 @@ const FLEET = ['--devices', '200', '--seed', '7', '--hj212-stations', '4'];
 let stopping = false;
 
 function run(name: string, args: string[], quiet = true): ChildProcess {
-  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, cli, ...args], {
+  const child = spawn(process.execPath, [cli, ...args], {
     cwd: root,
     stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'pipe'],
     env: { ...process.env, GRIDGATE_LOG__PRETTY: 'false' },

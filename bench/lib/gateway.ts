@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../scripts/services.js';
-import { type Child, CLI, spawnNode, UNDER_TEST_NODE_ARGS, waitHttp } from './proc.js';
+import { type Child, CLI, spawnNode, waitHttp } from './proc.js';
 
 /**
  * The real gateway (`gridgate start`) as a child process with a generated config: the system under
@@ -70,9 +70,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayRun> {
   };
   const file = join(opts.dir, `gateway-${opts.name}.yaml`);
   await writeFile(file, stringify(config));
-  const child = spawnNode([CLI, 'start', '--config', file], {
-    nodeArgs: [...UNDER_TEST_NODE_ARGS, ...(opts.nodeArgs ?? [])],
-  });
+  const child = spawnNode([CLI, 'start', '--config', file], { nodeArgs: opts.nodeArgs });
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   let startMs: number;
   try {

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GATEWAY_NODE_FLAGS } from '../../gateway/node-flags.js';
 
 /**
  * Child processes for the benchmark: spawn the built CLI or a bench worker from dist/, and read
@@ -26,12 +25,6 @@ export interface Child {
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
-
-/**
- * Node flags of every process under test, gateway and baselines alike: the flags the gridgate bin
- * runs with (gateway/node-flags.ts), so a comparison never turns on the runtime's tuning.
- */
-export const UNDER_TEST_NODE_ARGS: readonly string[] = GATEWAY_NODE_FLAGS;
 
 export function spawnNode(
   args: string[],

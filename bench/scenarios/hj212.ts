@@ -1,5 +1,5 @@
 import { startGateway } from '../lib/gateway.js';
-import { DIST, spawnNode, UNDER_TEST_NODE_ARGS } from '../lib/proc.js';
+import { DIST, spawnNode } from '../lib/proc.js';
 import { measureThroughput } from '../lib/throughput.js';
 import type { BenchContext, Row } from '../lib/types.js';
 
@@ -14,7 +14,7 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
 /** frames/s of the full deframe+parse+decode stage from the microbenchmark's table. */
 async function microbench(): Promise<{ fps?: number; output: string }> {
-  const child = spawnNode([`${DIST}/bench/hj212-parse.js`], { nodeArgs: [...UNDER_TEST_NODE_ARGS] });
+  const child = spawnNode([`${DIST}/bench/hj212-parse.js`]);
   await child.exited;
   const output = child.stdout().replace(ANSI, '');
   const line = output.split('\n').find((l) => l.includes('deframe+crc+parse+decode'));

@@ -1,6 +1,6 @@
 import { freePort } from '../../scripts/services.js';
 import { scrape, startGateway } from '../lib/gateway.js';
-import { type Child, DIST, spawnNode, UNDER_TEST_NODE_ARGS, waitHttp } from '../lib/proc.js';
+import { type Child, DIST, spawnNode, waitHttp } from '../lib/proc.js';
 import { measureThroughput, type ThroughputResult } from '../lib/throughput.js';
 import type { BenchContext, Row } from '../lib/types.js';
 
@@ -25,9 +25,7 @@ function row(scenario: string, system: string, r: ThroughputResult, baseline?: T
 
 async function startBaseline(script: string, args: string[]): Promise<{ child: Child; url: string }> {
   const http = await freePort();
-  const child = spawnNode([`${DIST}/bench/${script}`, ...args, '--http-port', String(http)], {
-    nodeArgs: [...UNDER_TEST_NODE_ARGS],
-  });
+  const child = spawnNode([`${DIST}/bench/${script}`, ...args, '--http-port', String(http)]);
   const url = `http://127.0.0.1:${http}/metrics`;
   await waitHttp(url, 20_000, child);
   return { child, url };

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 /**
  * The `gridgate` command. Each verb lives in its own file; this one only mounts them.
  * CLI files are the one place that prints to the console.
