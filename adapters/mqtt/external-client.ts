@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import { OwnEchoFilter } from './own-echo.js';
 import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
 
 export interface ExternalBrokerClientOptions extends IngressHooks {
@@ -11,7 +12,7 @@ export interface ExternalBrokerClientOptions extends IngressHooks {
   clientId?: string;
   username?: string;
   password?: string;
-  /** 5 (default) or 4 (MQTT 3.1.1, for brokers without v5). */
+  /** 5 (default) or 4 (MQTT 3.1.1: no No Local, so the client drops the echoes of its own publishes itself). */
   protocolVersion?: 4 | 5;
   /** MQTT 5 Session Expiry Interval in seconds (MQTT 5.0 §3.1.2.11.2); default 7 days. */
   sessionExpirySeconds?: number;
@@ -55,6 +56,9 @@ export class ExternalBrokerClient implements MqttIngress {
     callbackErrors: 0,
   };
 
+  /** MQTT 3.1.1 only: what this client published on topics its own subscriptions cover. */
+  private readonly echoes: OwnEchoFilter | undefined;
+
   /** The broker URL with any password masked, for logs and error messages. */
   private readonly safeUrl: string;
 
@@ -62,6 +66,7 @@ export class ExternalBrokerClient implements MqttIngress {
     this.safeUrl = redactUrl(opts.url);
     this.now = opts.now ?? Date.now;
     this.clientId = opts.clientId ?? `gridgate-${hostname()}`;
+    if (opts.protocolVersion === 4) this.echoes = new OwnEchoFilter(opts.topics, this.now);
   }
 
   get connected(): boolean {
@@ -115,6 +120,7 @@ export class ExternalBrokerClient implements MqttIngress {
     const client = this.client;
     if (!client)
       throw new Error(`mqtt client for ${this.safeUrl} is not started; cannot publish to ${topic}`);
+    this.echoes?.published(topic, payload);
     await client.publishAsync(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
   }
 
@@ -193,6 +199,7 @@ export class ExternalBrokerClient implements MqttIngress {
   }
 
   private ingest(topic: string, payload: Buffer): void {
+    if (this.echoes?.isEcho(topic, payload)) return;
     const routed = this.opts.route(topic);
     if (!routed) {
       this.stats.unrouted++;

@@ -6,24 +6,28 @@ import { ExternalBrokerClient } from '../../adapters/mqtt/external-client.js';
 import { startMosquitto } from '../../scripts/services.js';
 import { mqttIngressContract } from './mqtt-ingress.contract.js';
 
-describe('MqttIngress contract: ExternalBrokerClient against mosquitto', () => {
-  mqttIngressContract(async (hooks) => {
-    const dir = await mkdtemp(join(tmpdir(), 'gg-mosq-'));
-    const mosquitto = await startMosquitto(dir);
-    const client = new ExternalBrokerClient({
-      ...hooks,
-      url: mosquitto.url,
-      topics: ['devices/#'],
-      clientId: `gridgate-test-${process.pid}`,
-      connectTimeoutMs: 5000,
+describe.each([4, 5] as const)(
+  'MqttIngress contract: ExternalBrokerClient (MQTT v%i) against mosquitto',
+  (version) => {
+    mqttIngressContract(async (hooks) => {
+      const dir = await mkdtemp(join(tmpdir(), 'gg-mosq-'));
+      const mosquitto = await startMosquitto(dir);
+      const client = new ExternalBrokerClient({
+        ...hooks,
+        url: mosquitto.url,
+        topics: ['devices/#'],
+        clientId: `gridgate-test-${process.pid}`,
+        protocolVersion: version,
+        connectTimeoutMs: 5000,
+      });
+      return {
+        ingress: client,
+        devicePort: () => mosquitto.port,
+        teardown: async () => {
+          await mosquitto.stop();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
     });
-    return {
-      ingress: client,
-      devicePort: () => mosquitto.port,
-      teardown: async () => {
-        await mosquitto.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  });
-});
+  },
+);

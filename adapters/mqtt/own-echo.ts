@@ -1,0 +1,57 @@
+import { stripShare, topicMatches } from './auth-topic-filter.js';
+
+/** How long a publish of ours waits for its echo before it is forgotten. */
+const ECHO_TTL_MS = 60_000;
+/** Publishes remembered at most (a broker that never echoes must not make this grow). */
+const MAX_PENDING = 10_000;
+
+/**
+ * MQTT 3.1.1 has no No Local (MQTT 5.0 §3.8.3.1): a client subscribed to a filter that covers a
+ * topic it publishes to gets its own message back. This remembers what the client published on
+ * topics its own filters cover, and recognises the copy when it arrives (same topic, same bytes).
+ * Topics no filter covers, the usual case, cost one match per publish and nothing per message.
+ */
+export class OwnEchoFilter {
+  readonly #filters: readonly string[];
+  readonly #pending = new Map<string, { payload: Buffer; at: number }[]>();
+  #count = 0;
+
+  constructor(
+    filters: readonly string[],
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#filters = filters.map(stripShare);
+  }
+
+  published(topic: string, payload: Buffer | string): void {
+    if (!this.#filters.some((f) => topicMatches(f, topic))) return;
+    const at = this.now();
+    this.#forgetBefore(at - ECHO_TTL_MS);
+    if (this.#count >= MAX_PENDING) return;
+    const list = this.#pending.get(topic) ?? [];
+    list.push({ payload: Buffer.from(payload), at });
+    this.#pending.set(topic, list);
+    this.#count++;
+  }
+
+  /** True when this message is the echo of a publish of ours (which is then forgotten). */
+  isEcho(topic: string, payload: Buffer): boolean {
+    if (this.#count === 0) return false;
+    const list = this.#pending.get(topic);
+    const i = list?.findIndex((p) => p.payload.equals(payload)) ?? -1;
+    if (!list || i < 0) return false;
+    list.splice(i, 1);
+    if (list.length === 0) this.#pending.delete(topic);
+    this.#count--;
+    return true;
+  }
+
+  #forgetBefore(cutoff: number): void {
+    for (const [topic, list] of this.#pending) {
+      const keep = list.filter((p) => p.at >= cutoff);
+      this.#count -= list.length - keep.length;
+      if (keep.length === 0) this.#pending.delete(topic);
+      else this.#pending.set(topic, keep);
+    }
+  }
+}
