@@ -117,6 +117,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       url: z
         .string()
+        .regex(/^https?:\/\/[^/]/, 'must be an http:// or https:// URL like http://127.0.0.1:8428')
         .url()
         .default('http://127.0.0.1:8428')
         .describe('InfluxDB 2/3 or VictoriaMetrics base URL'),

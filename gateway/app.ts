@@ -103,8 +103,15 @@ export class Gateway {
       await this.startRegistry();
       const { thread, ...tsdb } = cfg.tsdb;
       const writerOptions = { ...tsdb, logger: logger.child({ component: 'tsdb' }) };
-      this.writer = thread ? new ThreadedInfluxWriter(writerOptions) : new InfluxWriter(writerOptions);
-      this.stoppers.push(() => this.writer.stop());
+      if (thread) {
+        const threaded = new ThreadedInfluxWriter(writerOptions);
+        this.writer = threaded;
+        this.stoppers.push(() => threaded.stop());
+        await threaded.ready;
+      } else {
+        this.writer = new InfluxWriter(writerOptions);
+        this.stoppers.push(() => this.writer.stop());
+      }
       this.alerting = await Alerting.create({
         config: cfg,
         redis: this.redis,

@@ -12,7 +12,7 @@ export interface ExternalBrokerClientOptions extends IngressHooks {
   clientId?: string;
   username?: string;
   password?: string;
-  /** 5 (default) or 4 (MQTT 3.1.1: no No Local, so the client drops the echoes of its own publishes itself). */
+  /** 4 (default, MQTT 3.1.1: no No Local, so the client drops the echoes of its own publishes itself) or 5. */
   protocolVersion?: 4 | 5;
   /** MQTT 5 Session Expiry Interval in seconds (MQTT 5.0 §3.1.2.11.2); default 7 days. */
   sessionExpirySeconds?: number;
@@ -31,13 +31,17 @@ export interface ExternalClientStats {
   resubscribes: number;
   errors: number;
   callbackErrors: number;
+  /** MQTT 3.1.1: copies of the gateway's own publishes that came back through its subscriptions, dropped. */
+  ownEchoes: number;
 }
 
 /**
  * The gateway as a client of an external broker: QoS 1, persistent session (clean: false), so
  * readings published while the gateway is down are queued by the broker and arrive on reconnect.
- * With MQTT 5 the subscriptions carry No Local (MQTT 5.0 §3.8.3.1), so the gateway's own publishes
- * are never fed back into onMessage.
+ * The gateway's own publishes are never fed back into onMessage: with MQTT 5 the subscriptions
+ * carry No Local (MQTT 5.0 §3.8.3.1); with MQTT 3.1.1, which has none, OwnEchoFilter recognises
+ * the copies. With 3.1.1 the session lasts as long as the broker keeps it (mosquitto: forever
+ * unless `persistent_client_expiration` is set); with 5 it expires after sessionExpirySeconds.
  */
 export class ExternalBrokerClient implements MqttIngress {
   private client: MqttClient | undefined;
@@ -54,6 +58,7 @@ export class ExternalBrokerClient implements MqttIngress {
     resubscribes: 0,
     errors: 0,
     callbackErrors: 0,
+    ownEchoes: 0,
   };
 
   /** MQTT 3.1.1 only: what this client published on topics its own subscriptions cover. */
@@ -66,7 +71,7 @@ export class ExternalBrokerClient implements MqttIngress {
     this.safeUrl = redactUrl(opts.url);
     this.now = opts.now ?? Date.now;
     this.clientId = opts.clientId ?? `gridgate-${hostname()}`;
-    if (opts.protocolVersion === 4) this.echoes = new OwnEchoFilter(opts.topics, this.now);
+    if (opts.protocolVersion !== 5) this.echoes = new OwnEchoFilter(opts.topics, this.now);
   }
 
   get connected(): boolean {
@@ -78,7 +83,7 @@ export class ExternalBrokerClient implements MqttIngress {
     this.stopping = false;
     this.attempts = 0;
     this.lastError = undefined;
-    const version = this.opts.protocolVersion ?? 5;
+    const version = this.opts.protocolVersion ?? 4;
     const options: IClientOptions = {
       clientId: this.clientId,
       clean: false,
@@ -175,7 +180,7 @@ export class ExternalBrokerClient implements MqttIngress {
 
   private subscribe(client: MqttClient): void {
     this.stats.resubscribes++;
-    const nl = (this.opts.protocolVersion ?? 5) === 5;
+    const nl = this.opts.protocolVersion === 5;
     const filters = Object.fromEntries(this.opts.topics.map((t) => [t, { qos: 1 as const, nl }]));
     client.subscribe(filters, (err) => {
       // A SUBACK code of 0x80 or above (MQTT 3.1.1 §3.9.3, MQTT 5.0 §3.9.3) comes back as err.code.
@@ -199,7 +204,10 @@ export class ExternalBrokerClient implements MqttIngress {
   }
 
   private ingest(topic: string, payload: Buffer): void {
-    if (this.echoes?.isEcho(topic, payload)) return;
+    if (this.echoes?.isEcho(topic, payload)) {
+      this.stats.ownEchoes++;
+      return;
+    }
     const routed = this.opts.route(topic);
     if (!routed) {
       this.stats.unrouted++;

@@ -15,6 +15,7 @@ export class OwnEchoFilter {
   readonly #filters: readonly string[];
   readonly #pending = new Map<string, { payload: Buffer; at: number }[]>();
   #count = 0;
+  #swept = 0;
 
   constructor(
     filters: readonly string[],
@@ -26,7 +27,11 @@ export class OwnEchoFilter {
   published(topic: string, payload: Buffer | string): void {
     if (!this.#filters.some((f) => topicMatches(f, topic))) return;
     const at = this.now();
-    this.#forgetBefore(at - ECHO_TTL_MS);
+    // A full sweep at most once per TTL: pending entries stay few and short-lived.
+    if (at - this.#swept >= ECHO_TTL_MS) {
+      this.#forgetBefore(at - ECHO_TTL_MS);
+      this.#swept = at;
+    }
     if (this.#count >= MAX_PENDING) return;
     const list = this.#pending.get(topic) ?? [];
     list.push({ payload: Buffer.from(payload), at });
@@ -38,8 +43,12 @@ export class OwnEchoFilter {
   isEcho(topic: string, payload: Buffer): boolean {
     if (this.#count === 0) return false;
     const list = this.#pending.get(topic);
-    const i = list?.findIndex((p) => p.payload.equals(payload)) ?? -1;
-    if (!list || i < 0) return false;
+    if (!list) return false;
+    const cutoff = this.now() - ECHO_TTL_MS;
+    // Never match an entry older than the TTL: its echo is not coming (a broker may drop a 3.1.1
+    // publish its ACL denies, silently), and a device's identical message must go through.
+    const i = list.findIndex((p) => p.at >= cutoff && p.payload.equals(payload));
+    if (i < 0) return false;
     list.splice(i, 1);
     if (list.length === 0) this.#pending.delete(topic);
     this.#count--;

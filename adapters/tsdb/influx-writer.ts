@@ -34,6 +34,8 @@ export interface InfluxWriterOptions {
   /** HTTP timeout per write; default 10 s. */
   timeoutMs?: number;
   retry?: RetryTuning;
+  /** Called after the counters change (a batch written, failed, spooled or dropped). */
+  onChange?: () => void;
 }
 
 export interface WriteErrorInfo {
@@ -185,6 +187,7 @@ export class InfluxWriter implements TsdbWriter {
     expires: number,
   ): Promise<void> | undefined {
     this.counters.batchesFailed++;
+    queueMicrotask(this.changed);
     const info = describe(error);
     this.counters.lastError = info;
     // Same rule as the client: an HTTP status below 429 means the data itself was refused.
@@ -212,11 +215,16 @@ export class InfluxWriter implements TsdbWriter {
 
   private onSuccess(lines: string[]): void {
     this.settled += lines.length;
+    queueMicrotask(this.changed);
     this.counters.linesWritten += lines.length;
     if (this.spool.lines > 0) this.drainSpool();
   }
 
+  /** After the callbacks above have done their counting. */
+  private readonly changed = (): void => this.opts.onChange?.();
+
   private toSpool(lines: string[]): void {
+    queueMicrotask(this.changed);
     this.counters.linesSpooled += lines.length;
     this.spool.push(lines).catch((err: unknown) => {
       this.counters.linesFailed += lines.length;

@@ -23,6 +23,9 @@ export interface WriterThreadState {
 }
 
 export type FromWriterThread =
+  /** The writer is constructed: the settings were accepted. */
+  | { t: 'ready' }
+  /** Sent whenever the counters change (a batch written, failed or spooled). */
   | ({ t: 'state' } & WriterThreadState)
   | ({ t: 'flushed'; id: number } & WriterThreadState)
   /** One pino JSON line, re-logged by the gateway's logger. */

@@ -13,9 +13,6 @@ import type {
   WriterThreadState,
 } from './writer-protocol.js';
 
-/** How often counters are mirrored to the gateway's thread when they change. */
-const STATE_EVERY_MS = 100;
-
 const utf8 = new TextDecoder();
 const port = parentPort;
 if (!port) throw new Error('writer-thread.js runs as a worker thread of ThreadedInfluxWriter');
@@ -26,16 +23,15 @@ const logger = pino(
   { level: logLevel, base: undefined },
   { write: (line: string) => post({ t: 'log', line }) },
 );
-const writer = new InfluxWriter({ ...options, logger });
-
 const state = (): WriterThreadState => ({ stats: { ...writer.stats }, spooledLines: writer.spooledLines });
-let last = '';
-const timer = setInterval(() => {
-  const s = state();
-  const key = JSON.stringify(s);
-  if (key !== last) post({ t: 'state', ...s });
-  last = key;
-}, STATE_EVERY_MS);
+// A setting the client refuses throws here: the thread ends before `ready`, and the gateway's
+// ThreadedInfluxWriter rejects its `ready` with this error instead of restarting.
+const writer: InfluxWriter = new InfluxWriter({
+  ...options,
+  logger,
+  onChange: () => post({ t: 'state', ...state() }),
+});
+post({ t: 'ready' });
 
 port.on('message', (msg: ToWriterThread) => {
   switch (msg.t) {
@@ -47,7 +43,6 @@ port.on('message', (msg: ToWriterThread) => {
       void writer.flush().then(() => post({ t: 'flushed', id: msg.id, ...state() }));
       return;
     case 'stop':
-      clearInterval(timer);
       void writer.stop().then(() => {
         post({ t: 'flushed', id: msg.id, ...state() });
         port.close();

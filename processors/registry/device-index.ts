@@ -47,11 +47,11 @@ export class DeviceIndex implements DeviceReader {
     if (old.hj212 && this.#byMn.get(old.hj212.mn) === id) this.#byMn.delete(old.hj212.mn);
   }
 
-  /** Takes ownership of the records (freshly parsed by the caller): frozen in place, not copied. */
   #compact(d: DeviceRecord): DeviceRecord {
     return compactRecord(d, this.#strings);
   }
 
+  /** Takes ownership of the records (freshly parsed by the caller): frozen in place, not copied. */
   replaceAll(devices: Iterable<DeviceRecord>): void {
     this.#byId.clear();
     this.#byMn.clear();

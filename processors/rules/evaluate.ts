@@ -49,8 +49,8 @@ export type Verdict = Observation | 'unknown' | 'no_change';
  * One condition or event rule against the bound context: the highest level that holds, or whether
  * the incident may clear. Event rules: a non-matching event says nothing (`no_change`) unless the
  * rule's `clear` matches it; the incident otherwise ends by `resolveAfter`. `quiet`: the caller
- * knows there is no incident to clear, so when no level holds the answer is `no_change` without
- * evaluating `clear` or the value (the common case on a stream of normal readings).
+ * knows there is no incident to clear, so when no level holds the answer is `no_change`, without
+ * building an observation or evaluating its value (the common case on a stream of normal readings).
  */
 export function observe(r: CompiledRule, ctx: Record<string, unknown>, quiet = false): Verdict {
   let known = false;
@@ -68,7 +68,12 @@ export function observe(r: CompiledRule, ctx: Record<string, unknown>, quiet = f
     }
   }
   if (!known) return 'unknown';
-  if (quiet) return 'no_change';
+  if (quiet) {
+    // Still evaluated for a condition rule, so a `clear` that can never be decided shows up in
+    // the unevaluable count before an incident that could never clear fires.
+    if (r.kind !== 'event' && r.clear && evalBool(r.clear, ctx) === undefined) return 'unknown';
+    return 'no_change';
+  }
   if (r.kind === 'event') {
     return r.clear && evalBool(r.clear, ctx) === true ? { rank: -1, cleared: true } : 'no_change';
   }

@@ -121,6 +121,7 @@ function envFor(windows: readonly WindowSpec[]): Environment {
     .join(',');
   let env = envs.get(key);
   if (env === undefined) {
+    if (envs.size >= 1000) envs.clear(); // bounded across hot reloads; a miss only clones again
     env = base.clone();
     for (const w of windows) env.registerVariable(w.name, 'double');
     envs.set(key, env);

@@ -26,4 +26,12 @@ describe('OwnEchoFilter (MQTT 3.1.1 has no No Local)', () => {
     expect(f.isEcho('devices/d1/command', Buffer.from('old'))).toBe(false);
     expect(f.isEcho('devices/d2/command', Buffer.from('new'))).toBe(true);
   });
+
+  it('never takes a device message for an echo that is over a minute late', () => {
+    let now = 0;
+    const f = new OwnEchoFilter(['devices/#'], () => now);
+    f.published('devices/d1/command', 'reboot'); // the broker dropped it (ACL): no echo ever comes
+    now = 3_600_000;
+    expect(f.isEcho('devices/d1/command', Buffer.from('reboot'))).toBe(false);
+  });
 });

@@ -76,7 +76,8 @@ describe('ThreadedInfluxWriter', () => {
 
     const first = threadOf(writer);
     await first.terminate();
-    await waitFor('a new thread', () => threadOf(writer!) !== first);
+    await waitFor('a new thread', () => threadOf(writer!) !== undefined && threadOf(writer!) !== first);
+    expect(writer.stats.lastError?.message).toMatch(/writer thread exited/); // /healthz reports it
     expect(logs.entries.find((e) => e.msg === 'tsdb writer thread exited; restarting it')).toMatchObject({
       level: 50,
       lost: 0,
@@ -90,5 +91,36 @@ describe('ThreadedInfluxWriter', () => {
       (s) => s[0]?.values.length === 2,
     );
     expect(series?.values).toEqual([1, 2]);
+  });
+
+  it('rejects ready, once, when the thread cannot start; no restart loop', async () => {
+    const logs = captureLogs();
+    writer = new ThreadedInfluxWriter({
+      url: 'ftp://127.0.0.1:1', // the influx client refuses it (the config schema would too)
+      org: 'gridgate',
+      bucket: 'test',
+      batchSize: 100,
+      flushIntervalMs: 100,
+      maxRetries: 1,
+      maxBufferLines: 1000,
+      logger: logs.logger,
+    });
+    await expect(writer.ready).rejects.toThrow(/tsdb writer could not start: .*protocol/i);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(logs.entries.filter((e) => e.msg === 'tsdb writer thread failed')).toHaveLength(1);
+    expect(writer.stats.lastError?.message).toMatch(/could not start/);
+    writer.write(reading('x', Date.now(), 1));
+    await writer.flush();
+    expect(writer.stats.linesFailed).toBe(1);
+  });
+
+  it('lets a flush during stop wait for the stop', async () => {
+    writer = make();
+    const device = `fg-${randomUUID()}`;
+    writer.write(reading(device, Date.now() - 60_000, 1));
+    const stopped = writer.stop();
+    await writer.flush();
+    expect(writer.stats.linesWritten).toBe(1);
+    await stopped;
   });
 });

@@ -40,7 +40,7 @@ describe('loadConfig', () => {
 
   it('lists every problem at once, with file, line and path, and refuses to start', () => {
     const p = file(
-      'http:\n  port: 99999\ntsdb:\n  batchSize: "many"\n  flushIntervalMs: 1\nmqtt:\n  url: localhost\nbogus: 1\n',
+      'http:\n  port: 99999\ntsdb:\n  url: ftp://db:21\n  batchSize: "many"\n  flushIntervalMs: 1\nmqtt:\n  url: localhost\nbogus: 1\n',
     );
     let err: unknown;
     try {
@@ -51,10 +51,11 @@ describe('loadConfig', () => {
     expect(err).toBeInstanceOf(GridgateError);
     const e = err as GridgateError;
     expect(e.code).toBe('GG_ERR_CONFIG_INVALID');
-    expect(e.details).toHaveLength(5);
+    expect(e.details).toHaveLength(6);
     const all = e.details.join('\n');
     expect(all).toMatch(/gridgate\.yaml:2:\d+ http\.port/);
-    expect(all).toMatch(/gridgate\.yaml:4:\d+ tsdb\.batchSize/);
+    expect(all).toMatch(/gridgate\.yaml:4:\d+ tsdb\.url: must be an http:\/\/ or https:\/\/ URL/);
+    expect(all).toMatch(/gridgate\.yaml:5:\d+ tsdb\.batchSize/);
     expect(all).toMatch(/tsdb\.flushIntervalMs/);
     expect(all).toMatch(/mqtt\.url: must be a broker URL/);
     expect(all).toMatch(/unknown key\(s\) 'bogus'/);
