@@ -53,7 +53,7 @@ try {
     durationS: Number(args.get('duration') ?? 15),
     offeredRate: Number(args.get('rate') ?? 150_000),
     fleetFile,
-    workers: Number(args.get('workers') ?? 1),
+    workers: (args.get('workers') ?? '1,2').split(',').map(Number),
     log: (m) => console.error(`[bench ${Math.round((Date.now() - started) / 1000)}s] ${m}`),
   };
   let max = 0;

@@ -136,9 +136,8 @@ export async function scaleScenario(
 }
 
 /**
- * Through the registry's HTTP import (RedisRegistry.importRows), in chunks: one `devices.import`
- * of 100,000 rows at start overflows the stack (see the bench report), so the bench imports the
- * way an operator with a large inventory would today.
+ * Through the registry's HTTP import (RedisRegistry.importRows), in chunks, the way an operator
+ * with a large inventory would.
  */
 async function importInChunks(httpUrl: string, devices: DeviceRecord[], chunk: number): Promise<number> {
   const t0 = performance.now();
