@@ -101,7 +101,8 @@ export interface DeviceAuth {
     username: string | undefined,
     password: Buffer | undefined,
   ): Promise<boolean | { code: ConnackRefusal }>;
-  authorizePublish(client: Client, packet: PublishPacket): Promise<boolean>;
+  /** Synchronous: every publish asks, and the answer is in memory (no promise per message). */
+  authorizePublish(client: Client, packet: PublishPacket): boolean;
   authorizeSubscribe(client: Client, sub: Subscription): Promise<boolean>;
   readonly stats: DeviceAuthStats;
 }
@@ -211,7 +212,7 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       return true;
     },
 
-    async authorizePublish(client, packet) {
+    authorizePublish(client, packet) {
       const session = sessions.get(client);
       const deny = (reason: PublishDenial) => {
         stats.publishDenied[reason]++;

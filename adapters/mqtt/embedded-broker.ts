@@ -45,7 +45,8 @@ export interface EmbeddedBrokerOptions extends IngressHooks {
     password: Buffer | undefined,
   ): Promise<boolean | { code: ConnackRefusal }>;
   /** Default: allow (except $SYS/, reserved). false closes the connection (MQTT-3.3.5-2: no error is returned). */
-  authorizePublish?(client: Client, packet: PublishPacket): Promise<boolean>;
+  /** May answer synchronously (the hot path: one call per message) or with a promise. */
+  authorizePublish?(client: Client, packet: PublishPacket): boolean | Promise<boolean>;
   /** Default: allow. false answers the subscription with failure 0x80. */
   authorizeSubscribe?(client: Client, sub: Subscription): Promise<boolean>;
 }
@@ -336,10 +337,18 @@ export class EmbeddedBroker implements MqttIngress {
       sizeCheck();
       return;
     }
-    hook(client, packet).then(
-      (ok) => (ok ? sizeCheck() : done(new Error(`publish to ${packet.topic} not authorized`))),
-      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
-    );
+    const verdict = (ok: boolean) =>
+      ok ? sizeCheck() : done(new Error(`publish to ${packet.topic} not authorized`));
+    const failed = (err: unknown) => done(err instanceof Error ? err : new Error(String(err)));
+    let answer: boolean | Promise<boolean>;
+    try {
+      answer = hook(client, packet);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (typeof answer === 'boolean') verdict(answer);
+    else answer.then(verdict, failed);
   }
 
   private authorizeSubscribe(

@@ -200,6 +200,33 @@ describe('EmbeddedBroker', () => {
     expect(c.connected).toBe(true);
   });
 
+  it.each([
+    ['synchronously', (ok: boolean) => ok],
+    ['with a promise', (ok: boolean) => Promise.resolve(ok)],
+    [
+      'by throwing',
+      (ok: boolean) => {
+        if (!ok) throw new Error('acl store unavailable');
+        return true;
+      },
+    ],
+  ])(
+    'takes a publish the authorizePublish hook allows and refuses one it denies, answering %s',
+    async (_how, answer) => {
+      await startBroker({
+        authorizePublish: (_c, packet) => answer(packet.topic === 'devices/d1/telemetry'),
+      });
+      const c = await client('d1');
+      await c.publishAsync('devices/d1/telemetry', '{"v":1}', { qos: 1 });
+      await waitFor('the allowed message', () => messages.length === 1);
+      // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection of a refused publish.
+      const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+      c.publish('devices/d2/telemetry', '{"v":2}', { qos: 1 });
+      await closed;
+      expect(messages.map((m) => m.topic)).toEqual(['devices/d1/telemetry']);
+    },
+  );
+
   it('serves MQTT over TLS when given a certificate and key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gg-tls-'));
     try {
