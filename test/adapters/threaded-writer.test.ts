@@ -26,9 +26,9 @@ describe('ThreadedInfluxWriter', () => {
     writer = undefined;
   });
 
-  const make = (logs = captureLogs()) =>
+  const make = (logs = captureLogs(), url = inject('vmUrl')) =>
     new ThreadedInfluxWriter({
-      url: inject('vmUrl'),
+      url,
       org: 'gridgate',
       bucket: 'test',
       batchSize: 100,
@@ -95,16 +95,7 @@ describe('ThreadedInfluxWriter', () => {
 
   it('rejects ready, once, when the thread cannot start; no restart loop', async () => {
     const logs = captureLogs();
-    writer = new ThreadedInfluxWriter({
-      url: 'ftp://127.0.0.1:1', // the influx client refuses it (the config schema would too)
-      org: 'gridgate',
-      bucket: 'test',
-      batchSize: 100,
-      flushIntervalMs: 100,
-      maxRetries: 1,
-      maxBufferLines: 1000,
-      logger: logs.logger,
-    });
+    writer = make(logs, 'ftp://127.0.0.1:1'); // the influx client refuses it (the config schema would too)
     await expect(writer.ready).rejects.toThrow(/tsdb writer could not start: .*protocol/i);
     await new Promise((r) => setTimeout(r, 500));
     expect(logs.entries.filter((e) => e.msg === 'tsdb writer thread failed')).toHaveLength(1);
