@@ -1,13 +1,5 @@
 import type { Reading } from '../../processors/types.js';
-import { escapeMeasurement, fieldKey, tagString } from './line-protocol.js';
-
-/** `measurement,tags` as UTF-8, per device and measurement, valid while the device's tag string is the same. */
-interface Prefixes {
-  tags: string;
-  readonly byMeasurement: Map<string, Uint8Array>;
-}
-const PREFIXES = new Map<string, Prefixes>();
-const MAX_CACHED_DEVICES = 20_000;
+import { cachedTags, escapeMeasurement, fieldKey } from './line-protocol.js';
 
 /**
  * Readings encoded straight into UTF-8 line protocol, `\n`-terminated, the bytes toLine() would
@@ -88,18 +80,13 @@ export class LineBuffer {
   }
 }
 
+/** `measurement,tags` as UTF-8, kept in the device's tag-cache entry (line-protocol.ts). */
 function prefixOf(r: Reading): Uint8Array {
-  const tags = tagString(r.device, r.tags);
-  let p = PREFIXES.get(r.device);
-  if (p === undefined || p.tags !== tags) {
-    if (p === undefined && PREFIXES.size >= MAX_CACHED_DEVICES) PREFIXES.clear();
-    p = { tags, byMeasurement: new Map() };
-    PREFIXES.set(r.device, p);
-  }
-  let bytes = p.byMeasurement.get(r.measurement);
+  const tags = cachedTags(r.device, r.tags);
+  let bytes = tags.prefixes.get(r.measurement);
   if (bytes === undefined) {
-    bytes = Buffer.from(`${escapeMeasurement(r.measurement)}${tags}`);
-    p.byMeasurement.set(r.measurement, bytes);
+    bytes = Buffer.from(`${escapeMeasurement(r.measurement)}${tags.str}`);
+    tags.prefixes.set(r.measurement, bytes);
   }
   return bytes;
 }

@@ -57,12 +57,14 @@ export function fieldKey(name: string): FieldKey {
  * copy), so checking the values against the last set is cheaper than sorting and escaping again.
  * Bounded: past MAX_CACHED_DEVICES the cache starts over (correct, only slower, for larger fleets).
  */
-interface CachedTags {
+export interface CachedTags {
   /** The tags object it was built from: a device's readings share one frozen object, so identity is the fast check. */
   readonly obj: Readonly<Record<string, string>>;
   readonly keys: readonly string[];
   readonly values: readonly string[];
   readonly str: string;
+  /** `measurement,tags` as UTF-8 per measurement (LineBuffer); goes with the entry when the tags change. */
+  readonly prefixes: Map<string, Uint8Array>;
 }
 const TAGS_BY_DEVICE = new Map<string, CachedTags>();
 const MAX_CACHED_DEVICES = 20_000;
@@ -83,11 +85,16 @@ function sameTags(c: CachedTags, tags: Readonly<Record<string, string>>): boolea
 }
 
 export function tagString(device: string, tags: Readonly<Record<string, string>>): string {
+  return cachedTags(device, tags).str;
+}
+
+/** The device's cache entry, made again when its tags differ from the cached ones. */
+export function cachedTags(device: string, tags: Readonly<Record<string, string>>): CachedTags {
   const cached = TAGS_BY_DEVICE.get(device);
   if (cached !== undefined) {
     // A frozen object cannot have changed since it was cached; anything else is compared by value.
-    if (cached.obj === tags && Object.isFrozen(tags)) return cached.str;
-    if (sameTags(cached, tags)) return cached.str;
+    if (cached.obj === tags && Object.isFrozen(tags)) return cached;
+    if (sameTags(cached, tags)) return cached;
   }
   let str = '';
   const keys = Object.keys(tags).sort();
@@ -100,8 +107,9 @@ export function tagString(device: string, tags: Readonly<Record<string, string>>
     str += `,${escapeKey(k)}=${escapeKey(v)}`;
   }
   if (cached === undefined && TAGS_BY_DEVICE.size >= MAX_CACHED_DEVICES) TAGS_BY_DEVICE.clear();
-  TAGS_BY_DEVICE.set(device, { obj: tags, keys, values, str });
-  return str;
+  const entry = { obj: tags, keys, values, str, prefixes: new Map<string, Uint8Array>() };
+  TAGS_BY_DEVICE.set(device, entry);
+  return entry;
 }
 
 /** undefined when the reading has no finite field (a line needs at least one). */
