@@ -5,7 +5,7 @@
  * per thread: the ingest thread's is summarized). Prints the summary (bench/profile-summary.ts)
  * and the profile's path.
  *
- *   node dist/bench/profile.js [--duration 15] [--qos 0] [--devices 1000] [--rate 150000] [--broker mosquitto]
+ *   node dist/bench/profile.js [--duration 15] [--qos 0] [--devices 1000] [--rate 150000] [--workers 1] [--broker mosquitto]
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,7 @@ try {
       rate: Number(args.get('rate') ?? 150_000),
       durationS: Number(args.get('duration') ?? 15),
       qos: args.get('qos') === '1' ? 1 : 0,
+      workers: Number(args.get('workers') ?? 1),
     },
   );
   await gw.stop();

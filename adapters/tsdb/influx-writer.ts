@@ -1,14 +1,14 @@
-import { HttpError, InfluxDB, type WriteApi, type WriteOptions } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB, type SendOptions, type Transport } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { GridgateError } from '../../processors/errors.js';
 import type { Device, Reading, ReadingSink } from '../../processors/types.js';
 import { routeInfluxClientLogs } from './client-log.js';
-import { toLine } from './line-protocol.js';
-import { MemorySpool, type Spool } from './spool.js';
+import { LineBuffer } from './line-buffer.js';
+import { type RetryTuning, retryDelay, retryTuning } from './retry-delay.js';
+import { type LineBatch, MemorySpool, type Spool } from './spool.js';
+import { postLines } from './write-request.js';
 
-export type RetryTuning = Partial<
-  Pick<WriteOptions, 'minRetryDelay' | 'maxRetryDelay' | 'retryJitter' | 'maxRetryTime' | 'exponentialBase'>
->;
+export type { RetryTuning } from './retry-delay.js';
 
 export interface InfluxWriterOptions {
   /** Base URL of any server with the v2 write API (InfluxDB 2/3, VictoriaMetrics). */
@@ -20,9 +20,9 @@ export interface InfluxWriterOptions {
   flushIntervalMs: number;
   /** gzip request bodies over 1 kB; default true. */
   gzip?: boolean;
-  /** Retries by the client after the first failed attempt, before a batch goes to the spool. */
+  /** Retries after the first failed attempt, before a batch goes to the spool. */
   maxRetries: number;
-  /** Lines the client's retry buffer holds; overflow goes to the spool. */
+  /** Lines that may wait for a retry at once; a failed batch beyond that goes to the spool. */
   maxBufferLines: number;
   logger: Logger;
   /** Where batches go once retries are exhausted. Default: MemorySpool(spoolMaxLines). */
@@ -69,20 +69,40 @@ export interface TsdbWriter extends ReadingSink {
   stop(): Promise<void>;
 }
 
+interface Attempt extends LineBatch {
+  /** Failed attempts so far. */
+  failures: number;
+  /** No retry after this (epoch ms): maxRetryTime from the first attempt. */
+  expires: number;
+}
+
 /**
- * Readings -> batched, gzipped line protocol through the influx client's WriteApi (precision ms).
- * Transient failures (network, 429, 5xx) are retried by the client; when retries run out the batch
- * goes to a Spool and is re-sent once a write succeeds again (or on the spool timer). Never throws
- * into the pipeline.
+ * Readings -> batches of line protocol (precision ms) POSTed through the influx client's transport
+ * (write-request.ts), batchSize lines or flushIntervalMs, whichever comes first. Transient failures
+ * (network, 429, 5xx) are retried with the client's backoff (retry-delay.ts); a batch whose
+ * retries run out, or that finds the retry buffer full, goes to a Spool and is re-sent once a
+ * write succeeds again (or on the spool timer). A 4xx other than 429 means the data itself was
+ * refused: counted as failed, never retried. Never throws into the pipeline.
  */
 export class InfluxWriter implements TsdbWriter {
-  private readonly api: WriteApi;
+  private readonly transport: Transport;
+  private readonly path: string;
+  private readonly sendOptions: SendOptions;
+  private readonly retry: Required<RetryTuning>;
   private readonly spool: Spool;
   private readonly log: Logger;
-  private timer: NodeJS.Timeout | undefined;
+  /** Lines from write(), encoded here; chunks from writeBytes() wait beside them. */
+  private readonly encoder = new LineBuffer(64 * 1024);
+  private chunks: Uint8Array[] = [];
+  private pendingLines = 0;
+  private batchTimer: NodeJS.Timeout | undefined;
+  /** Batches waiting for their retry, and how many lines they hold. */
+  private readonly waiting = new Map<Attempt, NodeJS.Timeout>();
+  private waitingLines = 0;
+  private spoolTimer: NodeJS.Timeout | undefined;
   private draining = false;
   private stopped = false;
-  /** Lines handed to the client, and those it has finished with (written, spooled or dropped). */
+  /** Lines sent, and those finished with (written, spooled or dropped). */
   private submitted = 0;
   private settled = 0;
   private readonly counters = {
@@ -98,32 +118,21 @@ export class InfluxWriter implements TsdbWriter {
     this.log = opts.logger.child({ component: 'influx-writer' });
     routeInfluxClientLogs(this.log);
     this.spool = opts.spool ?? new MemorySpool(opts.spoolMaxLines ?? 100_000);
-    const self = this;
-    this.api = new InfluxDB({
+    this.retry = retryTuning(opts.retry);
+    // The client checks the URL and options here: a bad one throws before anything is sent.
+    this.transport = new InfluxDB({
       url: opts.url,
       token: opts.token,
       timeout: opts.timeoutMs ?? 10_000,
-    }).getWriteApi(opts.org, opts.bucket, 'ms', {
-      batchSize: opts.batchSize,
-      flushInterval: opts.flushIntervalMs,
+    }).transport;
+    this.path = `/api/v2/write?org=${encodeURIComponent(opts.org)}&bucket=${encodeURIComponent(opts.bucket)}&precision=ms`;
+    this.sendOptions = {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
       gzipThreshold: opts.gzip === false ? Number.POSITIVE_INFINITY : 1000,
-      maxRetries: opts.maxRetries,
-      maxBufferLines: opts.maxBufferLines,
-      ...opts.retry,
-      writeFailed(error, lines, attempt, expires) {
-        return self.onFailed(error, lines, attempt, expires);
-      },
-      writeSuccess(lines) {
-        self.onSuccess(lines);
-      },
-      writeRetrySkipped(entry) {
-        self.settled += entry.lines.length;
-        self.log.warn({ lines: entry.lines.length }, 'influx retry buffer full; batch moved to spool');
-        self.toSpool(entry.lines);
-      },
-    });
-    this.timer = setInterval(() => this.drainSpool(), opts.spoolRetryMs ?? 10_000);
-    this.timer.unref();
+    };
+    this.spoolTimer = setInterval(() => this.drainSpool(), opts.spoolRetryMs ?? 10_000);
+    this.spoolTimer.unref();
   }
 
   get stats(): Readonly<InfluxWriterStats> {
@@ -136,99 +145,165 @@ export class InfluxWriter implements TsdbWriter {
   }
 
   write(reading: Reading, _device?: Device): void {
-    const line = toLine(reading);
-    if (line === undefined) this.counters.readingsSkipped++;
-    else this.writeLines([line]);
+    if (this.stopped) {
+      if (LineBuffer.hasLine(reading)) this.counters.linesFailed++;
+      else this.counters.readingsSkipped++;
+      return;
+    }
+    if (this.encoder.append(reading)) this.added(1);
+    else this.counters.readingsSkipped++;
   }
 
-  /** Lines already in line protocol (precision ms), e.g. built on another thread. */
-  writeLines(lines: readonly string[]): void {
-    if (this.stopped) this.counters.linesFailed += lines.length;
-    else this.send(lines);
+  /** Lines already encoded (LineBuffer's format: UTF-8, each ending in \n), e.g. on another thread. */
+  writeBytes(chunk: Uint8Array, lines: number): void {
+    if (lines === 0) return;
+    if (this.stopped) {
+      this.counters.linesFailed += lines;
+      return;
+    }
+    if (this.pendingLines > 0 && this.pendingLines + lines > this.opts.batchSize) this.cut();
+    this.takeEncoded();
+    this.chunks.push(chunk);
+    this.added(lines);
   }
 
-  private send(lines: readonly string[]): void {
-    this.submitted += lines.length;
-    this.api.writeRecords(lines as string[]);
-  }
-
-  /** Send what is buffered, and the retry buffer too. Failures are counted, never thrown. */
+  /** Send what is buffered and what waits for a retry. Failures are counted, never thrown. */
   async flush(): Promise<void> {
-    // Full batches went out on their own; wait for those too (bounded by one request timeout).
-    // Each round also sends the retry buffer at once, so retries run out instead of waiting.
+    this.cut();
+    for (const [attempt, timer] of this.waiting) {
+      clearTimeout(timer);
+      this.unwait(attempt);
+      void this.send(attempt);
+    }
+    // Bounded by one request timeout: batches already sent, and the retries just started.
     const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
-    for (;;) {
-      try {
-        await this.api.flush(true);
-      } catch (err) {
-        this.log.debug({ err }, 'influx flush incomplete; failed lines are retried or spooled');
-      }
-      if (this.settled >= this.submitted || Date.now() >= deadline) return;
+    while (this.settled < this.submitted && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 
-  /** Flush, then close the client. Lines still waiting in the retry buffer or spool are logged as lost. */
+  /** Flush, then stop. What still waits for a retry, or sits in the spool, is logged as lost. */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
+    clearInterval(this.spoolTimer);
+    this.spoolTimer = undefined;
     await this.flush();
     this.stopped = true;
-    await this.api.close().catch((err: unknown) => this.log.debug({ err }, 'influx close'));
+    for (const [attempt, timer] of this.waiting) {
+      clearTimeout(timer);
+      this.unwait(attempt);
+      this.settled += attempt.lines;
+      this.counters.linesFailed += attempt.lines;
+    }
     if (this.spool.lines > 0)
       this.log.warn({ lines: this.spool.lines }, 'influx writer stopped with spooled lines unsent');
   }
 
-  private onFailed(
-    error: Error,
-    lines: string[],
-    attempt: number,
-    expires: number,
-  ): Promise<void> | undefined {
+  private added(lines: number): void {
+    this.pendingLines += lines;
+    if (this.pendingLines >= this.opts.batchSize) this.cut();
+    else if (this.batchTimer === undefined) {
+      this.batchTimer = setTimeout(() => this.cut(), this.opts.flushIntervalMs);
+    }
+  }
+
+  /** Lines encoded by write() join the chunks, in order. */
+  private takeEncoded(): void {
+    if (this.encoder.lines === 0) return;
+    const { buffer, byteLength } = this.encoder.take();
+    this.chunks.push(new Uint8Array(buffer, 0, byteLength));
+  }
+
+  /** The buffered lines become one batch, sent now. */
+  private cut(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (this.pendingLines === 0) return;
+    this.takeEncoded();
+    const body = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : Buffer.concat(this.chunks);
+    const lines = this.pendingLines;
+    this.chunks = [];
+    this.pendingLines = 0;
+    void this.submit({ body, lines });
+  }
+
+  private submit(batch: LineBatch): Promise<boolean> {
+    this.submitted += batch.lines;
+    return this.send({ ...batch, failures: 0, expires: Date.now() + this.retry.maxRetryTime });
+  }
+
+  /** One attempt; true when it was written. A failure has already been retried, spooled or dropped. */
+  private send(attempt: Attempt): Promise<boolean> {
+    return postLines(this.transport, this.path, this.sendOptions, attempt.body).then(
+      () => {
+        this.settled += attempt.lines;
+        this.counters.linesWritten += attempt.lines;
+        queueMicrotask(this.changed);
+        if (this.spool.lines > 0) this.drainSpool();
+        return true;
+      },
+      (err: Error) => {
+        this.failed(attempt, err);
+        return false;
+      },
+    );
+  }
+
+  private failed(attempt: Attempt, error: Error): void {
     this.counters.batchesFailed++;
     queueMicrotask(this.changed);
     const info = describe(error);
     this.counters.lastError = info;
+    attempt.failures++;
     // Same rule as the client: an HTTP status below 429 means the data itself was refused.
     const retriable = !(error instanceof HttpError) || error.statusCode >= 429;
-    const final = !retriable || attempt > this.opts.maxRetries || expires <= Date.now() || this.stopped;
+    const retry =
+      retriable &&
+      !this.stopped &&
+      attempt.failures <= this.opts.maxRetries &&
+      attempt.expires > Date.now() &&
+      this.waitingLines + attempt.lines <= this.opts.maxBufferLines;
     this.log.warn(
       {
         err: new GridgateError('GG_ERR_TSDB_WRITE', `write to ${this.opts.url} failed`, [], { cause: error }),
         statusCode: info.statusCode,
         body: info.body,
         cause: info.message,
-        attempt,
-        lines: lines.length,
-        next: final ? (retriable ? 'spool' : 'drop') : 'retry',
+        attempt: attempt.failures,
+        lines: attempt.lines,
+        next: retry ? 'retry' : retriable ? 'spool' : 'drop',
       },
       'time-series write failed',
     );
-    if (!final) return undefined; // the client retries with backoff
-    this.settled += lines.length;
-    if (retriable) this.toSpool(lines);
-    else this.counters.linesFailed += lines.length;
-    // Handled: the client must neither retry nor log it again.
-    return Promise.resolve();
+    if (retry) {
+      const delay = retryDelay(error, attempt.failures, this.retry);
+      this.waitingLines += attempt.lines;
+      this.waiting.set(
+        attempt,
+        setTimeout(() => {
+          this.unwait(attempt);
+          void this.send(attempt);
+        }, delay),
+      );
+      return;
+    }
+    this.settled += attempt.lines;
+    if (retriable) this.toSpool(attempt);
+    else this.counters.linesFailed += attempt.lines;
   }
 
-  private onSuccess(lines: string[]): void {
-    this.settled += lines.length;
-    queueMicrotask(this.changed);
-    this.counters.linesWritten += lines.length;
-    if (this.spool.lines > 0) this.drainSpool();
+  private unwait(attempt: Attempt): void {
+    if (this.waiting.delete(attempt)) this.waitingLines -= attempt.lines;
   }
 
   /** After the callbacks above have done their counting. */
   private readonly changed = (): void => this.opts.onChange?.();
 
-  private toSpool(lines: string[]): void {
-    queueMicrotask(this.changed);
-    this.counters.linesSpooled += lines.length;
-    this.spool.push(lines).catch((err: unknown) => {
-      this.counters.linesFailed += lines.length;
-      this.log.error({ err, lines: lines.length }, 'spool push failed; lines lost');
+  private toSpool(batch: LineBatch): void {
+    this.counters.linesSpooled += batch.lines;
+    this.spool.push({ body: batch.body, lines: batch.lines }).catch((err: unknown) => {
+      this.counters.linesFailed += batch.lines;
+      this.log.error({ err, lines: batch.lines }, 'spool push failed; lines lost');
     });
   }
 
@@ -242,16 +317,8 @@ export class InfluxWriter implements TsdbWriter {
           await this.spool.push(batch);
           return;
         }
-        this.log.info({ lines: batch.length }, 're-sending spooled lines');
-        const failuresBefore = this.counters.batchesFailed;
-        this.send(batch);
-        try {
-          await this.api.flush();
-        } catch {
-          return; // still down; the failed batch is already in the client's retry path
-        }
-        // With maxRetries 0 a failed batch goes straight back to the spool: stop, or this loops.
-        if (this.counters.batchesFailed > failuresBefore) return;
+        this.log.info({ lines: batch.lines }, 're-sending spooled lines');
+        if (!(await this.submit(batch))) return;
       }
     };
     run()

@@ -1,12 +1,18 @@
+/** Line protocol ready to send: UTF-8, each line ending in `\n`, and how many lines that is. */
+export interface LineBatch {
+  readonly body: Uint8Array;
+  readonly lines: number;
+}
+
 /**
- * Where line-protocol batches go when the database stays down past the client's retries, to be
+ * Where line-protocol batches go when the database stays down past the writer's retries, to be
  * re-sent once it is back. The in-memory one is bounded; a disk spool (later issue) implements the
  * same interface.
  */
 export interface Spool {
-  push(lines: string[]): Promise<void>;
+  push(batch: LineBatch): Promise<void>;
   /** Yields and removes batches, oldest first; a batch the consumer cannot send it pushes back. */
-  drain(): AsyncIterable<string[]>;
+  drain(): AsyncIterable<LineBatch>;
   /** Lines currently held. */
   readonly lines: number;
   /** Lines discarded because the spool was full. */
@@ -15,7 +21,7 @@ export interface Spool {
 
 /** Keeps at most `maxLines`; when full, the oldest batches are dropped (newest data matters most). */
 export class MemorySpool implements Spool {
-  private readonly batches: string[][] = [];
+  private readonly batches: LineBatch[] = [];
   private held = 0;
   private dropped = 0;
 
@@ -29,23 +35,23 @@ export class MemorySpool implements Spool {
     return this.dropped;
   }
 
-  async push(lines: string[]): Promise<void> {
-    if (lines.length === 0) return;
-    this.batches.push(lines);
-    this.held += lines.length;
+  async push(batch: LineBatch): Promise<void> {
+    if (batch.lines === 0) return;
+    this.batches.push(batch);
+    this.held += batch.lines;
     while (this.held > this.maxLines) {
       const oldest = this.batches.shift();
       if (!oldest) break;
-      this.held -= oldest.length;
-      this.dropped += oldest.length;
+      this.held -= oldest.lines;
+      this.dropped += oldest.lines;
     }
   }
 
-  async *drain(): AsyncIterable<string[]> {
+  async *drain(): AsyncIterable<LineBatch> {
     for (;;) {
       const batch = this.batches.shift();
       if (!batch) return;
-      this.held -= batch.length;
+      this.held -= batch.lines;
       yield batch;
     }
   }

@@ -6,7 +6,7 @@ import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo
 import { LineBuffer } from './line-buffer.js';
 import type { FromWriterThread, ToWriterThread, WriterThreadState } from './writer-protocol.js';
 
-/** Lines handed to the thread at once at most; fewer wait at most HAND_OVER_MS. */
+/** Lines handed to the thread at once at most (and never more than a batch); fewer wait at most HAND_OVER_MS. */
 const MAX_LINES_PER_POST = 2000;
 /**
  * A hand-over costs a few µs however small (postMessage, a buffer), and a socket read can be a
@@ -102,7 +102,7 @@ export class ThreadedInfluxWriter implements TsdbWriter {
       this.skipped++;
       return;
     }
-    if (this.pending.lines >= MAX_LINES_PER_POST) this.handOver();
+    if (this.pending.lines >= Math.min(MAX_LINES_PER_POST, this.opts.batchSize)) this.handOver();
     else if (!this.scheduled) {
       this.scheduled = true;
       setTimeout(this.handOver, HAND_OVER_MS);
@@ -144,7 +144,7 @@ export class ThreadedInfluxWriter implements TsdbWriter {
       return;
     }
     this.handed += lines;
-    this.worker.postMessage({ t: 'lines', buffer, byteLength } satisfies ToWriterThread, [buffer]);
+    this.worker.postMessage({ t: 'lines', buffer, byteLength, lines } satisfies ToWriterThread, [buffer]);
   };
 
   private request(t: 'flush' | 'stop'): Promise<void> {

@@ -11,7 +11,7 @@ export type WriterThreadOptions = Omit<InfluxWriterOptions, 'logger' | 'spool'> 
 
 export type ToWriterThread =
   /** UTF-8 lines, each ending in \n, in the first byteLength bytes of a transferred buffer (LineBuffer). */
-  | { t: 'lines'; buffer: ArrayBuffer; byteLength: number }
+  | { t: 'lines'; buffer: ArrayBuffer; byteLength: number; lines: number }
   /** Send what is buffered; answered by `flushed` with the same id. */
   | { t: 'flush'; id: number }
   /** Flush and close the client; answered by `flushed`, then the thread ends. */

@@ -1,7 +1,7 @@
 /**
- * Worker-thread entry of ThreadedInfluxWriter: an InfluxWriter fed with ready-made lines. The
- * influx client's per-line work, the HTTP requests, gzip, retries and the spool run here, on a core
- * of their own, instead of on the thread that takes MQTT messages in.
+ * Worker-thread entry of ThreadedInfluxWriter: an InfluxWriter fed with ready-made line-protocol
+ * bytes. Batching, the HTTP requests, gzip, retries and the spool run here, on a core of their own,
+ * instead of on the thread that takes MQTT messages in.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
@@ -13,7 +13,6 @@ import type {
   WriterThreadState,
 } from './writer-protocol.js';
 
-const utf8 = new TextDecoder();
 const port = parentPort;
 if (!port) throw new Error('writer-thread.js runs as a worker thread of ThreadedInfluxWriter');
 const post = (msg: FromWriterThread) => port.postMessage(msg);
@@ -36,8 +35,7 @@ post({ t: 'ready' });
 port.on('message', (msg: ToWriterThread) => {
   switch (msg.t) {
     case 'lines':
-      // Without the last \n, so that split gives no empty line at the end.
-      writer.writeLines(utf8.decode(new Uint8Array(msg.buffer, 0, msg.byteLength - 1)).split('\n'));
+      writer.writeBytes(new Uint8Array(msg.buffer, 0, msg.byteLength), msg.lines);
       return;
     case 'flush':
       void writer.flush().then(() => post({ t: 'flushed', id: msg.id, ...state() }));

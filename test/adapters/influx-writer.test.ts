@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -151,5 +153,98 @@ describe.each(WRITERS)('$name', ({ create }) => {
     await writer.stop();
     writer.write(readings('x', Date.now())[0]!);
     expect(writer.stats.linesFailed).toBe(1);
+  });
+});
+
+/** A real HTTP server standing in for the database: answers each write with the next status. */
+async function scriptedServer(statuses: number[], headers: Record<string, string> = {}) {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(parts).toString());
+      const status = statuses.shift() ?? 204;
+      res.writeHead(status, status === 204 ? {} : { 'content-type': 'application/json', ...headers });
+      res.end(
+        status === 204 ? undefined : JSON.stringify({ code: 'invalid', message: `scripted ${status}` }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, bodies, close: () => new Promise((r) => server.close(r)) };
+}
+
+describe.each(WRITERS)('$name against a scripted server', ({ create }) => {
+  let writer: TsdbWriter | undefined;
+  let close: (() => Promise<unknown>) | undefined;
+  afterEach(async () => {
+    await writer?.stop();
+    writer = undefined;
+    await close?.();
+  });
+  const make = (url: string, extra: Partial<InfluxWriterOptions> = {}) =>
+    create({
+      url,
+      org: 'gridgate',
+      bucket: 'test',
+      batchSize: 100,
+      flushIntervalMs: 100,
+      maxRetries: 2,
+      maxBufferLines: 1000,
+      gzip: false,
+      logger: captureLogs().logger,
+      retry: { minRetryDelay: 20, maxRetryDelay: 50, retryJitter: 0 },
+      ...extra,
+    });
+
+  it('drops (and counts) a batch the database refuses as invalid, without retrying or spooling it', async () => {
+    const server = await scriptedServer([400]);
+    close = server.close;
+    const logs = captureLogs();
+    writer = make(server.url, { logger: logs.logger });
+    for (const r of readings('bad-1', Date.now())) writer.write(r);
+    await writer.flush();
+    expect(writer.stats).toMatchObject({
+      linesWritten: 0,
+      linesFailed: 3,
+      linesSpooled: 0,
+      batchesFailed: 1,
+    });
+    expect(writer.stats.lastError).toMatchObject({
+      statusCode: 400,
+      body: expect.stringContaining('scripted 400'),
+    });
+    expect(logs.entries.find((e) => e.msg === 'time-series write failed')).toMatchObject({ next: 'drop' });
+    expect(server.bodies).toHaveLength(1);
+  });
+
+  it('retries a 503 (with the Retry-After the client reads) and sends the same lines again', async () => {
+    const server = await scriptedServer([503], { 'retry-after': '30' });
+    close = server.close;
+    writer = make(server.url);
+    const t0 = Date.now();
+    for (const r of readings('retry-1', t0)) writer.write(r);
+    await writer.flush();
+    await waitFor('the retry to succeed', () => writer!.stats.linesWritten === 3);
+    expect(writer.stats).toMatchObject({ batchesFailed: 1, linesFailed: 0, linesSpooled: 0 });
+    expect(server.bodies).toHaveLength(2);
+    expect(server.bodies[1]).toBe(server.bodies[0]);
+    expect(server.bodies[0]?.trimEnd().split('\n')).toHaveLength(3);
+    expect(server.bodies[0]).toContain(`water_level_m=1.25,rain_mm=0.5 ${t0}\n`);
+  });
+
+  it('keeps every batch within batchSize lines, and loses none', async () => {
+    const server = await scriptedServer([]);
+    close = server.close;
+    writer = make(server.url, { batchSize: 40 });
+    const t0 = Date.now();
+    for (let i = 0; i < 250; i++) writer.write(readings(`dev-${i}`, t0 + i)[0]!);
+    await writer.flush();
+    expect(writer.stats.linesWritten).toBe(250);
+    const sizes = server.bodies.map((b) => b.trimEnd().split('\n').length);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(40);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(250);
   });
 });

@@ -1,0 +1,31 @@
+import { DEFAULT_WriteOptions, getRetryDelay, type WriteOptions } from '@influxdata/influxdb-client';
+
+/** The influx client's retry settings, same names and defaults (DEFAULT_WriteOptions). */
+export type RetryTuning = Partial<
+  Pick<WriteOptions, 'minRetryDelay' | 'maxRetryDelay' | 'retryJitter' | 'maxRetryTime' | 'exponentialBase'>
+>;
+
+export function retryTuning(t: RetryTuning = {}): Required<RetryTuning> {
+  const d = DEFAULT_WriteOptions;
+  return {
+    minRetryDelay: t.minRetryDelay ?? d.minRetryDelay,
+    maxRetryDelay: t.maxRetryDelay ?? d.maxRetryDelay,
+    retryJitter: t.retryJitter ?? d.retryJitter,
+    maxRetryTime: t.maxRetryTime ?? d.maxRetryTime,
+    exponentialBase: t.exponentialBase ?? d.exponentialBase,
+  };
+}
+
+/**
+ * Delay before retry number `failedAttempts` (1 = after the first failure), as the client's own
+ * write API computes it: the server's Retry-After when it sent one, else minRetryDelay times
+ * exponentialBase per further attempt, capped at maxRetryDelay; plus up to retryJitter at random.
+ */
+export function retryDelay(error: Error, failedAttempts: number, t: Required<RetryTuning>): number {
+  const jitter = Math.round(Math.random() * t.retryJitter);
+  const told = getRetryDelay(error);
+  if (told > 0) return told + jitter;
+  let delay = Math.max(t.minRetryDelay, 1);
+  for (let i = 1; i < failedAttempts && delay < t.maxRetryDelay; i++) delay *= t.exponentialBase;
+  return Math.min(delay, t.maxRetryDelay) + jitter;
+}
