@@ -49,6 +49,10 @@ export const configSchema = z.strictObject({
         .describe(
           'external mode: 4 = MQTT 3.1.1 (every broker; measured ~9% faster with mosquitto), 5 = MQTT 5 (No Local, session expiry)',
         ),
+      thread: z
+        .boolean()
+        .default(true)
+        .describe('external mode: run the MQTT client (socket, parsing, acks) on a worker thread'),
       auth: z
         .strictObject({
           required: z

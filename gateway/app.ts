@@ -249,6 +249,7 @@ export class Gateway {
         username: cfg.mqtt.username,
         password: cfg.mqtt.password,
         protocolVersion: cfg.mqtt.protocolVersion,
+        thread: cfg.mqtt.thread,
       });
     } else {
       const tls = cfg.mqtt.embedded.tls;

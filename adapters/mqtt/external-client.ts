@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions } from 'mqtt';
 import { OwnEchoFilter } from './own-echo.js';
+import { type BrokerConnection, ThreadedMqttConnection } from './threaded-connection.js';
 import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
 
 export interface ExternalBrokerClientOptions extends IngressHooks {
@@ -22,6 +23,11 @@ export interface ExternalBrokerClientOptions extends IngressHooks {
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   keepaliveSeconds?: number;
+  /**
+   * Run the mqtt.js client (socket, parsing, acks) on a worker thread; messages reach onMessage
+   * on this thread in batches (threaded-connection.ts). Default false.
+   */
+  thread?: boolean;
 }
 
 export interface ExternalClientStats {
@@ -44,12 +50,14 @@ export interface ExternalClientStats {
  * unless `persistent_client_expiration` is set); with 5 it expires after sessionExpirySeconds.
  */
 export class ExternalBrokerClient implements MqttIngress {
-  private client: MqttClient | undefined;
+  private client: BrokerConnection | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
   private stopping = false;
   private lastError: Error | undefined;
   private readonly now: () => number;
+  /** Set while start() waits: called once connected and subscribed. */
+  private onUp: (() => void) | undefined;
   readonly clientId: string;
   readonly stats: ExternalClientStats = {
     messages: 0,
@@ -103,10 +111,12 @@ export class ExternalBrokerClient implements MqttIngress {
         ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds ?? 7 * 24 * 3600 } }
         : {}),
     };
-    const client = mqtt.connect(this.opts.url, options);
+    const client: BrokerConnection = this.opts.thread
+      ? new ThreadedMqttConnection(this.opts.url, options)
+      : mqtt.connect(this.opts.url, options);
     this.client = client;
     this.wire(client);
-    await this.waitConnected(client);
+    await this.waitConnected();
   }
 
   async stop(): Promise<void> {
@@ -129,15 +139,16 @@ export class ExternalBrokerClient implements MqttIngress {
     await client.publishAsync(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
   }
 
-  private waitConnected(client: MqttClient): Promise<void> {
+  private waitConnected(): Promise<void> {
     const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       const onConnect = () => {
         clearTimeout(timer);
+        this.onUp = undefined;
         resolve();
       };
       const timer = setTimeout(() => {
-        client.off('connect', onConnect);
+        this.onUp = undefined;
         const cause = this.lastError;
         const reason = cause ? `: ${cause.message}` : '';
         void this.stop().finally(() =>
@@ -149,13 +160,13 @@ export class ExternalBrokerClient implements MqttIngress {
           ),
         );
       }, timeoutMs);
-      client.once('connect', onConnect);
+      this.onUp = onConnect;
     });
   }
 
-  private wire(client: MqttClient): void {
+  private wire(client: BrokerConnection): void {
     const log = this.opts.logger;
-    client.on('connect', (connack: IConnackPacket) => {
+    client.on('connect', (connack) => {
       this.attempts = 0;
       this.stats.connects++;
       log.info(
@@ -163,7 +174,9 @@ export class ExternalBrokerClient implements MqttIngress {
         'mqtt connected',
       );
       // A broker that lost (or never had) our session has no subscriptions for us [MQTT-3.2.2-2].
-      if (!connack.sessionPresent) this.subscribe(client);
+      // start() resolves once they are in place (SUBACK), so nothing sent after it is missed.
+      if (connack.sessionPresent) this.onUp?.();
+      else void this.subscribe(client).then(() => this.onUp?.());
     });
     client.on('message', (topic, payload) => this.ingest(topic, payload));
     client.on('error', (err) => {
@@ -178,17 +191,21 @@ export class ExternalBrokerClient implements MqttIngress {
     });
   }
 
-  private subscribe(client: MqttClient): void {
+  private subscribe(client: BrokerConnection): Promise<void> {
     this.stats.resubscribes++;
     const nl = this.opts.protocolVersion === 5;
     const filters = Object.fromEntries(this.opts.topics.map((t) => [t, { qos: 1 as const, nl }]));
-    client.subscribe(filters, (err) => {
-      // A SUBACK code of 0x80 or above (MQTT 3.1.1 §3.9.3, MQTT 5.0 §3.9.3) comes back as err.code.
-      if (err) this.opts.logger.error({ err, topics: this.opts.topics }, 'mqtt subscribe failed or refused');
+    return new Promise((resolve) => {
+      client.subscribe(filters, (err) => {
+        // A SUBACK code of 0x80 or above (MQTT 3.1.1 §3.9.3, MQTT 5.0 §3.9.3) comes back as err.code.
+        if (err)
+          this.opts.logger.error({ err, topics: this.opts.topics }, 'mqtt subscribe failed or refused');
+        resolve();
+      });
     });
   }
 
-  private scheduleReconnect(client: MqttClient): void {
+  private scheduleReconnect(client: BrokerConnection): void {
     if (this.reconnectTimer || this.stopping) return;
     const min = this.opts.reconnectMinMs ?? 500;
     const max = this.opts.reconnectMaxMs ?? 30_000;

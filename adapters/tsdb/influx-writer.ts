@@ -102,6 +102,8 @@ export class InfluxWriter implements TsdbWriter {
   private spoolTimer: NodeJS.Timeout | undefined;
   private draining = false;
   private stopped = false;
+  /** flush() calls under way: failures then skip the backoff and go to the spool. */
+  private flushing = 0;
   /** Lines sent, and those finished with (written, spooled or dropped). */
   private submitted = 0;
   private settled = 0;
@@ -167,33 +169,43 @@ export class InfluxWriter implements TsdbWriter {
     this.added(lines);
   }
 
-  /** Send what is buffered and what waits for a retry. Failures are counted, never thrown. */
+  /**
+   * Send what is buffered and what waits for a retry, and wait for the answers (bounded by one
+   * request timeout). A batch that fails meanwhile is not given another backoff: it goes to the
+   * spool at once, so a flush (and stop) against a dead database returns quickly and loses nothing.
+   * Failures are counted, never thrown.
+   */
   async flush(): Promise<void> {
-    this.cut();
-    for (const [attempt, timer] of this.waiting) {
-      clearTimeout(timer);
-      this.unwait(attempt);
-      void this.send(attempt);
-    }
-    // Bounded by one request timeout: batches already sent, and the retries just started.
-    const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
-    while (this.settled < this.submitted && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    this.flushing++;
+    try {
+      this.cut();
+      for (const [attempt, timer] of this.waiting) {
+        clearTimeout(timer);
+        this.unwait(attempt);
+        void this.send(attempt);
+      }
+      const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
+      while (this.settled < this.submitted && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      this.flushing--;
     }
   }
 
-  /** Flush, then stop. What still waits for a retry, or sits in the spool, is logged as lost. */
+  /** Flush, then stop. What the spool still holds is logged as unsent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     clearInterval(this.spoolTimer);
     this.spoolTimer = undefined;
     await this.flush();
     this.stopped = true;
+    // Only a retry scheduled after the flush gave up waiting (a request slower than the timeout).
     for (const [attempt, timer] of this.waiting) {
       clearTimeout(timer);
       this.unwait(attempt);
       this.settled += attempt.lines;
-      this.counters.linesFailed += attempt.lines;
+      this.toSpool(attempt);
     }
     if (this.spool.lines > 0)
       this.log.warn({ lines: this.spool.lines }, 'influx writer stopped with spooled lines unsent');
@@ -257,11 +269,14 @@ export class InfluxWriter implements TsdbWriter {
     attempt.failures++;
     // Same rule as the client: an HTTP status below 429 means the data itself was refused.
     const retriable = !(error instanceof HttpError) || error.statusCode >= 429;
+    // The retry must also start before maxRetryTime runs out, as with the client's own write API.
+    const delay = retryDelay(error, attempt.failures, this.retry);
     const retry =
       retriable &&
       !this.stopped &&
+      this.flushing === 0 &&
       attempt.failures <= this.opts.maxRetries &&
-      attempt.expires > Date.now() &&
+      Date.now() + delay < attempt.expires &&
       this.waitingLines + attempt.lines <= this.opts.maxBufferLines;
     this.log.warn(
       {
@@ -276,15 +291,13 @@ export class InfluxWriter implements TsdbWriter {
       'time-series write failed',
     );
     if (retry) {
-      const delay = retryDelay(error, attempt.failures, this.retry);
       this.waitingLines += attempt.lines;
-      this.waiting.set(
-        attempt,
-        setTimeout(() => {
-          this.unwait(attempt);
-          void this.send(attempt);
-        }, delay),
-      );
+      const timer = setTimeout(() => {
+        this.unwait(attempt);
+        void this.send(attempt);
+      }, delay);
+      timer.unref();
+      this.waiting.set(attempt, timer);
       return;
     }
     this.settled += attempt.lines;

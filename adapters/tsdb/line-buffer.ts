@@ -36,10 +36,9 @@ export class LineBuffer {
   append(r: Reading): boolean {
     const prefix = prefixOf(r);
     const fields = r.fields;
-    let worst = prefix.length + 32;
-    for (const name in fields) worst += name.length * 3 + 34;
-    this.#reserve(worst);
-    const buf = this.#buf;
+    // Room for the prefix and the timestamp; each field checks its own below.
+    this.#reserve(prefix.length + 40);
+    let buf = this.#buf;
     const start = this.#off;
     buf.set(prefix, start);
     let off = start + prefix.length;
@@ -49,15 +48,26 @@ export class LineBuffer {
       const v = fields[name]!;
       if (!Number.isFinite(v)) continue;
       const k = fieldKey(name);
-      if (off !== first) buf[off++] = 0x2c;
       const kb = k.bytes;
+      // A key, a comma, a number (at most 25 characters as JS writes it), `i`, and the timestamp after.
+      if (off + kb.length + 64 > buf.length) {
+        this.#off = off;
+        this.#reserve(kb.length + 64);
+        buf = this.#buf;
+      }
+      if (off !== first) buf[off++] = 0x2c;
       for (let i = 0; i < kb.length; i++) buf[off++] = kb[i]!;
-      off = ascii(buf, off, String(k.int ? Math.round(v) : v));
-      if (k.int) buf[off++] = 0x69;
+      if (k.int) {
+        off = number(buf, off, Math.round(v));
+        buf[off++] = 0x69;
+      } else off = number(buf, off, v);
     }
-    if (off === first) return false;
+    if (off === first) {
+      this.#off = start;
+      return false;
+    }
     buf[off++] = 0x20;
-    off = ascii(buf, off, String(Math.round(r.time)));
+    off = number(buf, off, Math.round(r.time));
     buf[off++] = 0x0a;
     this.#off = off;
     this.#lines++;
@@ -91,8 +101,34 @@ function prefixOf(r: Reading): Uint8Array {
   return bytes;
 }
 
-/** A number's string form is ASCII: one byte per character. */
-function ascii(buf: Uint8Array, off: number, s: string): number {
+/**
+ * A finite number as JS writes it (String(v)), in ASCII. Integers below 2^53 (counts, dB, epoch-ms
+ * timestamps: most values) are written digit by digit without making a string; others go through
+ * String(), whose form (exponent, shortest round-trip digits) line protocol accepts as is.
+ */
+function number(buf: Uint8Array, off: number, v: number): number {
+  if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
+    if (v < 0) {
+      buf[off++] = 0x2d;
+      v = -v;
+    }
+    if (v < 10) {
+      buf[off++] = 0x30 + v;
+      return off;
+    }
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
+    let end = off + digits;
+    const last = end;
+    while (v >= 10) {
+      const q = Math.floor(v / 10);
+      buf[--end] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    buf[--end] = 0x30 + v;
+    return last;
+  }
+  const s = String(v);
   for (let i = 0; i < s.length; i++) buf[off++] = s.charCodeAt(i);
   return off;
 }

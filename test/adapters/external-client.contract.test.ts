@@ -6,9 +6,14 @@ import { ExternalBrokerClient } from '../../adapters/mqtt/external-client.js';
 import { startMosquitto } from '../../scripts/services.js';
 import { mqttIngressContract } from './mqtt-ingress.contract.js';
 
-describe.each([4, 5] as const)(
-  'MqttIngress contract: ExternalBrokerClient (MQTT v%i) against mosquitto',
-  (version) => {
+describe.each([
+  { version: 4, thread: true },
+  { version: 4, thread: false },
+  { version: 5, thread: true },
+  { version: 5, thread: false },
+] as const)(
+  'MqttIngress contract: ExternalBrokerClient (MQTT v$version, client thread $thread) against mosquitto',
+  ({ version, thread }) => {
     mqttIngressContract(async (hooks) => {
       const dir = await mkdtemp(join(tmpdir(), 'gg-mosq-'));
       const mosquitto = await startMosquitto(dir);
@@ -18,6 +23,7 @@ describe.each([4, 5] as const)(
         topics: ['devices/#'],
         clientId: `gridgate-test-${process.pid}`,
         protocolVersion: version,
+        thread,
         connectTimeoutMs: 5000,
       });
       return {

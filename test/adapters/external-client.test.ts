@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ExternalBrokerClient,
@@ -80,6 +81,44 @@ describe('ExternalBrokerClient against a real mosquitto', () => {
     }
     expect(messages[0]).toMatchObject({ deviceId: 'r1', kind: 'event', topic: 'devices/r1/event' });
     expect(gw.stats.connects).toBe(2);
+  });
+
+  it('with the client on its own thread, delivers a QoS 1 burst in order to a slow consumer', async () => {
+    const n = 3000;
+    gw = make({
+      thread: true,
+      clientId: `gridgate-burst-${process.pid}`,
+      onMessage: (m) => {
+        const until = performance.now() + 0.05; // 50 µs of work per message
+        while (performance.now() < until);
+        messages.push(m);
+      },
+    });
+    await gw.start();
+    const dev = await mqtt.connectAsync(mosquitto.url, { clientId: 'burst-dev' });
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        dev.publishAsync('devices/burst/telemetry', JSON.stringify({ i, pad: 'x'.repeat(200) }), { qos: 1 }),
+      ),
+    );
+    await dev.endAsync();
+    await waitFor('every message', () => messages.length === n, 20_000);
+    const order = messages.map((m) => (JSON.parse(m.payload.toString()) as { i: number }).i);
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(gw.stats.messages).toBe(n);
+  });
+
+  it('replaces a client thread that dies, reconnects and goes on receiving', async () => {
+    const logs = captureLogs();
+    gw = make({ thread: true, logger: logs.logger, clientId: `gridgate-dies-${process.pid}` });
+    await gw.start();
+    // The thread is private; ending it from outside stands in for a crash inside it.
+    const conn = (gw as unknown as { client: { worker: { terminate(): Promise<number> } } }).client;
+    await conn.worker.terminate();
+    await waitFor('a reconnect', () => gw!.stats.connects === 2, 10_000);
+    expect(logs.entries.some((e) => e.msg === 'mqtt connection closed; will reconnect')).toBe(true);
+    await mosquittoPub(mosquitto.port, 'devices/after/telemetry', '{"ok":1}', { clientId: 'after', qos: 1 });
+    await waitFor('the message after the restart', () => messages.some((m) => m.deviceId === 'after'));
   });
 
   it('start() rejects with the URL and the cause when no broker answers', async () => {

@@ -123,7 +123,7 @@ describe.each(WRITERS)('$name', ({ create }) => {
     const device = `fg-${randomUUID()}`;
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 3 * 60_000;
     for (const r of readings(device, t0)) expect(() => writer!.write(r)).not.toThrow();
-    await expect(writer.flush()).resolves.toBeUndefined();
+    // Sent by the batch timer (flushIntervalMs), retried once after its backoff, then spooled.
     await waitFor('the batch to reach the spool', () => writer!.stats.linesSpooled >= 3);
 
     const s = writer.stats;
@@ -220,19 +220,31 @@ describe.each(WRITERS)('$name against a scripted server', ({ create }) => {
     expect(server.bodies).toHaveLength(1);
   });
 
-  it('retries a 503 (with the Retry-After the client reads) and sends the same lines again', async () => {
-    const server = await scriptedServer([503], { 'retry-after': '30' });
+  it('retries a 503 after the Retry-After it names (seconds) and sends the same lines again', async () => {
+    const server = await scriptedServer([503], { 'retry-after': '1' });
     close = server.close;
     writer = make(server.url);
     const t0 = Date.now();
     for (const r of readings('retry-1', t0)) writer.write(r);
-    await writer.flush();
+    await waitFor('the first attempt to fail', () => writer!.stats.batchesFailed === 1);
+    const failedAt = Date.now();
     await waitFor('the retry to succeed', () => writer!.stats.linesWritten === 3);
+    expect(Date.now() - failedAt).toBeGreaterThanOrEqual(900);
     expect(writer.stats).toMatchObject({ batchesFailed: 1, linesFailed: 0, linesSpooled: 0 });
     expect(server.bodies).toHaveLength(2);
     expect(server.bodies[1]).toBe(server.bodies[0]);
     expect(server.bodies[0]?.trimEnd().split('\n')).toHaveLength(3);
     expect(server.bodies[0]).toContain(`water_level_m=1.25,rain_mm=0.5 ${t0}\n`);
+  });
+
+  it('spools a failing batch during flush and stop instead of waiting out its backoff', async () => {
+    const server = await scriptedServer([503, 503, 503]);
+    close = server.close;
+    writer = make(server.url, { maxRetries: 5, retry: { minRetryDelay: 60_000, maxRetryDelay: 60_000 } });
+    for (const r of readings('flush-1', Date.now())) writer.write(r);
+    await writer.flush();
+    expect(writer.stats).toMatchObject({ linesWritten: 0, linesSpooled: 3, linesFailed: 0 });
+    expect(writer.spooledLines).toBe(3);
   });
 
   it('keeps every batch within batchSize lines, and loses none', async () => {
