@@ -58,16 +58,16 @@ export class LineBuffer {
       if (off !== first) buf[off++] = 0x2c;
       for (let i = 0; i < kb.length; i++) buf[off++] = kb[i]!;
       if (k.int) {
-        off = number(buf, off, Math.round(v));
+        off = writeNumber(buf, off, Math.round(v));
         buf[off++] = 0x69;
-      } else off = number(buf, off, v);
+      } else off = writeNumber(buf, off, v);
     }
     if (off === first) {
       this.#off = start;
       return false;
     }
     buf[off++] = 0x20;
-    off = number(buf, off, Math.round(r.time));
+    off = writeNumber(buf, off, Math.round(r.time));
     buf[off++] = 0x0a;
     this.#off = off;
     this.#lines++;
@@ -102,33 +102,58 @@ function prefixOf(r: Reading): Uint8Array {
 }
 
 /**
- * A finite number as JS writes it (String(v)), in ASCII. Integers below 2^53 (counts, dB, epoch-ms
- * timestamps: most values) are written digit by digit without making a string; others go through
- * String(), whose form (exponent, shortest round-trip digits) line protocol accepts as is.
+ * A finite number as JS writes it (String(v)), in ASCII, without making a string for the usual
+ * values: integers below 2^53 (counts, dB, epoch-ms timestamps) digit by digit, and decimals with
+ * up to three places below 10^9 (1.25 m, 40.5 µg/m³) as an integer and a point. A decimal takes that path only
+ * when v is exactly the double nearest to n / 10^k with the fewest places k that give it back, which
+ * is the number String(v) writes (ECMAScript Number::toString: the shortest digits that round-trip).
+ * Anything else (more places, exponents, -0) goes through String().
  */
-function number(buf: Uint8Array, off: number, v: number): number {
-  if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
-    if (v < 0) {
-      buf[off++] = 0x2d;
-      v = -v;
-    }
-    if (v < 10) {
-      buf[off++] = 0x30 + v;
+export function writeNumber(buf: Uint8Array, off: number, v: number): number {
+  if (Number.isSafeInteger(v)) {
+    if (v !== 0 || !Object.is(v, -0)) return integer(buf, off, v);
+  } else if (v > -1e9 && v < 1e9 && (v >= 1e-3 || v <= -1e-3)) {
+    for (let k = 1, scale = 10; k <= 3; k++, scale *= 10) {
+      const n = Math.round(v * scale);
+      if (n / scale !== v) continue;
+      let a = n < 0 ? -n : n;
+      if (n < 0) buf[off++] = 0x2d;
+      const whole = Math.floor(a / scale);
+      off = integer(buf, off, whole);
+      buf[off++] = 0x2e;
+      a -= whole * scale;
+      for (let d = scale / 10; d >= 1; d /= 10) {
+        const digit = Math.floor(a / d);
+        buf[off++] = 0x30 + digit;
+        a -= digit * d;
+      }
       return off;
     }
-    let digits = 1;
-    for (let p = 10; p <= v; p *= 10) digits++;
-    let end = off + digits;
-    const last = end;
-    while (v >= 10) {
-      const q = Math.floor(v / 10);
-      buf[--end] = 0x30 + (v - q * 10);
-      v = q;
-    }
-    buf[--end] = 0x30 + v;
-    return last;
   }
   const s = String(v);
   for (let i = 0; i < s.length; i++) buf[off++] = s.charCodeAt(i);
   return off;
+}
+
+/** A safe integer's decimal digits. */
+function integer(buf: Uint8Array, off: number, v: number): number {
+  if (v < 0) {
+    buf[off++] = 0x2d;
+    v = -v;
+  }
+  if (v < 10) {
+    buf[off++] = 0x30 + v;
+    return off;
+  }
+  let digits = 1;
+  for (let p = 10; p <= v; p *= 10) digits++;
+  let end = off + digits;
+  const last = end;
+  while (v >= 10) {
+    const q = Math.floor(v / 10);
+    buf[--end] = 0x30 + (v - q * 10);
+    v = q;
+  }
+  buf[--end] = 0x30 + v;
+  return last;
 }
