@@ -25,7 +25,8 @@ export interface ExternalBrokerClientOptions extends IngressHooks {
   keepaliveSeconds?: number;
   /**
    * Run the mqtt.js client (socket, parsing, acks) on a worker thread; messages reach onMessage
-   * on this thread in batches (threaded-connection.ts). Default false.
+   * on this thread in batches (threaded-connection.ts). Default false here; the gateway's
+   * `mqtt.thread` setting defaults to true.
    */
   thread?: boolean;
 }
@@ -56,8 +57,8 @@ export class ExternalBrokerClient implements MqttIngress {
   private stopping = false;
   private lastError: Error | undefined;
   private readonly now: () => number;
-  /** Set while start() waits: called once connected and subscribed. */
-  private onUp: (() => void) | undefined;
+  /** Set while start() waits: called once connected and subscribed, with the error if the broker refused. */
+  private onUp: ((refused?: Error) => void) | undefined;
   readonly clientId: string;
   readonly stats: ExternalClientStats = {
     messages: 0,
@@ -142,10 +143,21 @@ export class ExternalBrokerClient implements MqttIngress {
   private waitConnected(): Promise<void> {
     const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
-      const onConnect = () => {
+      const onConnect = (refused?: Error) => {
         clearTimeout(timer);
         this.onUp = undefined;
-        resolve();
+        if (!refused) {
+          resolve();
+          return;
+        }
+        void this.stop().finally(() =>
+          reject(
+            new Error(
+              `MQTT broker ${this.safeUrl} refused the subscription to ${this.opts.topics.join(', ')} for ${this.clientId}: ${refused.message}. Check the broker's ACL for this client.`,
+              { cause: refused },
+            ),
+          ),
+        );
       };
       const timer = setTimeout(() => {
         this.onUp = undefined;
@@ -176,7 +188,7 @@ export class ExternalBrokerClient implements MqttIngress {
       // A broker that lost (or never had) our session has no subscriptions for us [MQTT-3.2.2-2].
       // start() resolves once they are in place (SUBACK), so nothing sent after it is missed.
       if (connack.sessionPresent) this.onUp?.();
-      else void this.subscribe(client).then(() => this.onUp?.());
+      else void this.subscribe(client).then((err) => this.onUp?.(err));
     });
     client.on('message', (topic, payload) => this.ingest(topic, payload));
     client.on('error', (err) => {
@@ -191,7 +203,8 @@ export class ExternalBrokerClient implements MqttIngress {
     });
   }
 
-  private subscribe(client: BrokerConnection): Promise<void> {
+  /** Resolves once the broker answered: with the error when it refused (or the connection dropped first). */
+  private subscribe(client: BrokerConnection): Promise<Error | undefined> {
     this.stats.resubscribes++;
     const nl = this.opts.protocolVersion === 5;
     const filters = Object.fromEntries(this.opts.topics.map((t) => [t, { qos: 1 as const, nl }]));
@@ -200,7 +213,7 @@ export class ExternalBrokerClient implements MqttIngress {
         // A SUBACK code of 0x80 or above (MQTT 3.1.1 §3.9.3, MQTT 5.0 §3.9.3) comes back as err.code.
         if (err)
           this.opts.logger.error({ err, topics: this.opts.topics }, 'mqtt subscribe failed or refused');
-        resolve();
+        resolve(err ?? undefined);
       });
     });
   }

@@ -29,13 +29,15 @@ const batch = new MessageBatchWriter();
 let scheduled = false;
 let inFlight = 0;
 let held: (() => void) | undefined;
+/** After `end`: nothing more is taken in (or acknowledged), and what was taken in is handed over. */
+let ending = false;
 
 // mqtt.js calls `log` several times per packet; it must be a no-op function (not cloneable, so set here).
 const client = mqtt.connect(url, { ...options, log: () => {} });
 
 function handOver(): void {
   scheduled = false;
-  if (batch.count === 0 || inFlight >= MAX_IN_FLIGHT) return;
+  if (batch.count === 0 || (inFlight >= MAX_IN_FLIGHT && !ending)) return;
   const { buffer, byteLength } = batch.take();
   inFlight++;
   post({ t: 'msgs', buffer, byteLength }, [buffer]);
@@ -52,6 +54,8 @@ client.on('message', (topic: string, payload: Buffer) => {
 // Called by mqtt.js after each 'message', before the next packet is parsed (and, for QoS 1, before
 // the PUBACK): holding the callback pauses the client.
 client.handleMessage = (_packet: IPublishPacket, callback: (err?: Error) => void) => {
+  // While ending, never: a QoS 1 message not acknowledged stays with the broker for the next session.
+  if (ending) return;
   if (batch.bytes <= highWaterBytes) callback();
   else held = () => callback();
 };
@@ -59,13 +63,17 @@ client.handleMessage = (_packet: IPublishPacket, callback: (err?: Error) => void
 function release(): void {
   const go = held;
   held = undefined;
-  go?.();
+  if (!ending) go?.();
 }
 
 client.on('connect', (connack: IConnackPacket) =>
   post({ t: 'connect', sessionPresent: connack.sessionPresent }),
 );
-client.on('close', () => post({ t: 'close' }));
+client.on('close', () => {
+  // A held callback belongs to the connection that closed; acking it on the next could ack another message.
+  held = undefined;
+  post({ t: 'close' });
+});
 client.on('error', (err) => post({ t: 'error', error: wire(err) }));
 
 const reply = (id: number) => (err?: Error | null) =>
@@ -93,7 +101,10 @@ port.on('message', (msg: ToIoThread) => {
       client.reconnect();
       return;
     case 'end':
-      release();
+      ending = true;
+      held = undefined;
+      // Everything taken in (and so acknowledged) goes to the gateway's thread before the reply.
+      handOver();
       client.end(msg.force, {}, () => {
         handOver();
         post({ t: 'reply', id: msg.id });

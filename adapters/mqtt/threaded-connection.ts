@@ -31,6 +31,7 @@ export interface BrokerConnection {
  * messages, some 60 ms of work for this thread at full load.
  */
 const HIGH_WATER_BYTES = 1024 * 1024;
+const END_TIMEOUT_MS = 5000;
 
 /**
  * An mqtt.js client on a worker thread (mqtt-io-thread.ts), behind the part of MqttClient's
@@ -38,8 +39,9 @@ const HIGH_WATER_BYTES = 1024 * 1024;
  * one gets the messages in batches and emits them as 'message', as mqtt.js would. A thread that
  * dies is reported as an error and a close; reconnect() starts a new one.
  *
- * QoS 1 messages are acknowledged to the broker once handed to this thread, not once processed:
- * a crash can lose what was handed over and not yet processed (about 3 × HIGH_WATER_BYTES at most).
+ * QoS 1 messages are acknowledged to the broker once the thread has taken them in, not once
+ * processed: a crash can lose what was taken in and not yet processed (a few MB at most). A clean
+ * endAsync() loses nothing: it delivers all of it first, and the thread acknowledges nothing more.
  */
 export class ThreadedMqttConnection extends EventEmitter implements BrokerConnection {
   connected = false;
@@ -47,8 +49,8 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
   private nextId = 1;
   private readonly replies = new Map<number, (error?: WireError) => void>();
   private ending = false;
-  /** Received batches, processed one per event-loop turn. */
-  private readonly batches: { buffer: ArrayBuffer; byteLength: number }[] = [];
+  /** Received batches and the thread each came from, processed one per event-loop turn. */
+  private readonly batches: { buffer: ArrayBuffer; byteLength: number; from: Worker }[] = [];
 
   constructor(
     private readonly url: string,
@@ -83,14 +85,27 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     else this.worker = this.spawn();
   }
 
+  /**
+   * Ends the connection (as mqtt.js's endAsync), then hands on every message the thread took in:
+   * those were acknowledged to the broker, so they are delivered before this resolves. A thread
+   * that does not end within END_TIMEOUT_MS (mqtt.js waiting for a publish on a dead connection)
+   * is terminated.
+   */
   async endAsync(force = false): Promise<void> {
     this.ending = true;
     const worker = this.worker;
-    if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    await Promise.race([this.call({ t: 'end', id: 0, force }).catch(() => undefined), exited]);
-    await worker.terminate();
-    this.worker = undefined;
+    if (worker) {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, END_TIMEOUT_MS);
+      });
+      await Promise.race([this.call({ t: 'end', id: 0, force }).catch(() => undefined), exited, timeout]);
+      clearTimeout(timer);
+      await worker.terminate();
+      this.worker = undefined;
+    }
+    while (this.batches.length > 0) this.drain();
   }
 
   private call(msg: ToIoThread & { id: number }): Promise<void> {
@@ -125,14 +140,15 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     return worker;
   }
 
-  private readonly drain = (worker: Worker): void => {
+  private readonly drain = (): void => {
     const b = this.batches.shift();
     if (!b) return;
     try {
       readMessageBatch(b.buffer, b.byteLength, (topic, payload) => this.emit('message', topic, payload));
     } finally {
-      if (this.worker === worker) worker.postMessage({ t: 'done', bytes: b.byteLength } satisfies ToIoThread);
-      if (this.batches.length > 0) setImmediate(this.drain, worker);
+      // Only the thread that sent it counts it; a replaced thread is gone.
+      if (this.worker === b.from) b.from.postMessage({ t: 'done', bytes: b.byteLength } satisfies ToIoThread);
+      if (this.batches.length > 0) setImmediate(this.drain);
     }
   };
 
@@ -141,8 +157,8 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
       case 'msgs':
         // Not in this callback: the port would hand over the next batch in the same turn, and the
         // thread's other I/O (HTTP API, timers) would wait behind a stream of batches.
-        this.batches.push(msg);
-        if (this.batches.length === 1) setImmediate(this.drain, worker);
+        this.batches.push({ buffer: msg.buffer, byteLength: msg.byteLength, from: worker });
+        if (this.batches.length === 1) setImmediate(this.drain);
         return;
       case 'connect':
         this.connected = true;

@@ -5,12 +5,35 @@ import { LOCATION_KEYS, type LocationPath } from '../types.js';
  * devices at which the clause last held and when. The location is active when every clause holds
  * at some device of it within the window.
  */
+const SCOPES = new WeakMap<LocationPath, Map<keyof LocationPath, { key: string; location: LocationPath }>>();
+
 export class CorrelationState {
   private readonly byLocation = new Map<string, Map<string, number>[]>();
   private readonly firstAt = new Map<string, number>();
 
-  /** `鼓楼区/南街街道/三坊社区` for scope `community`, and the location path with deeper levels blank. */
+  /**
+   * `鼓楼区/南街街道/三坊社区` for scope `community`, and the location path with deeper levels blank.
+   * Remembered per location object (a device's location is one object until the registry replaces
+   * it): this runs for every reading a correlation rule sees. Callers must not change the result.
+   */
   static scopeOf(loc: LocationPath, scope: keyof LocationPath): { key: string; location: LocationPath } {
+    let byScope = SCOPES.get(loc);
+    if (byScope === undefined) {
+      byScope = new Map();
+      SCOPES.set(loc, byScope);
+    }
+    let s = byScope.get(scope);
+    if (s === undefined) {
+      s = CorrelationState.scopeOfUncached(loc, scope);
+      byScope.set(scope, s);
+    }
+    return s;
+  }
+
+  private static scopeOfUncached(
+    loc: LocationPath,
+    scope: keyof LocationPath,
+  ): { key: string; location: LocationPath } {
     const depth = LOCATION_KEYS.indexOf(scope);
     const location: LocationPath = { district: '', street: '', community: '', grid: '' };
     const parts: string[] = [];

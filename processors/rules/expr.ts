@@ -1,6 +1,7 @@
 import { type ASTNode, Environment, serialize } from '@marcbachmann/cel-js';
 import { ACCESS_EVENTS, isMetricName, METRICS } from '../metrics/catalogue.js';
 import { parseDuration } from './duration.js';
+import { fastExpr, SLOW } from './fast-expr.js';
 
 /**
  * Rule expressions are CEL (cel-spec, via @marcbachmann/cel-js): parsed and type-checked once, no
@@ -35,6 +36,8 @@ export interface CompiledExpr {
   events: string[];
   /** For `value OP threshold` (or the first conjunct of an `&&`): the parts a summary shows. */
   comparison?: { op: Comparison; value: CompiledExpr; threshold: CompiledExpr };
+  /** Evaluated by a JavaScript closure (fast-expr.ts) rather than the CEL interpreter. */
+  native?: boolean;
   /** The metric the expression is about, when it is a bare metric or a window over one. */
   metric?: string;
   windowFn?: WindowFn;
@@ -64,8 +67,12 @@ export function windowVarName(fn: WindowFn, source: string, durationMs: number):
   return `__w_${fn}_${source}_${durationMs}`;
 }
 
-/** Compile one expression; throws ExprError with a message a rule author can act on. */
-export function compileExpr(text: string): CompiledExpr {
+/**
+ * Compile one expression; throws ExprError with a message a rule author can act on. Expressions of
+ * the common shapes also get a plain JavaScript closure (fast-expr.ts) that answers as CEL does;
+ * `fast: false` keeps them on the CEL interpreter (the test suite compares the two).
+ */
+export function compileExpr(text: string, fast = true): CompiledExpr {
   const quoted = quoteDurations(text);
   let ast: ASTNode;
   try {
@@ -104,7 +111,7 @@ export function compileExpr(text: string): CompiledExpr {
   for (const c of cuts.sort((a, b) => b.start - a.start)) {
     rewritten = rewritten.slice(0, c.start) + c.name + rewritten.slice(c.end);
   }
-  return finish(text, rewritten, windows);
+  return finish(text, rewritten, windows, fast);
 }
 
 /**
@@ -129,7 +136,12 @@ function envFor(windows: readonly WindowSpec[]): Environment {
   return env;
 }
 
-function finish(source: string, rewritten: string, allWindows: Map<string, WindowSpec>): CompiledExpr {
+function finish(
+  source: string,
+  rewritten: string,
+  allWindows: Map<string, WindowSpec>,
+  fast: boolean,
+): CompiledExpr {
   const used = [...allWindows.values()].filter((w) => rewritten.includes(w.name));
   const env = envFor(used);
   let parsed: ReturnType<Environment['parse']>;
@@ -151,7 +163,15 @@ function finish(source: string, rewritten: string, allWindows: Map<string, Windo
     if (w.isEvent) events.push(w.source);
     else metrics.add(w.source);
   }
-  const out: CompiledExpr = { source, run: parsed, windows: used, metrics: [...metrics], events };
+  const quick = fast ? fastExpr(parsed.ast) : undefined;
+  const run = quick
+    ? (ctx: Record<string, unknown>) => {
+        const v = quick(ctx);
+        return v === SLOW ? parsed(ctx) : v;
+      }
+    : parsed;
+  const out: CompiledExpr = { source, run, windows: used, metrics: [...metrics], events };
+  if (quick) out.native = true;
   const ast = parsed.ast;
   if (ast.op === 'id') {
     const name = ast.args as string;
@@ -165,8 +185,8 @@ function finish(source: string, rewritten: string, allWindows: Map<string, Windo
   if (cmp) {
     out.comparison = {
       op: cmp.op,
-      value: finish(restore(serialize(cmp.left), allWindows), serialize(cmp.left), allWindows),
-      threshold: finish(restore(serialize(cmp.right), allWindows), serialize(cmp.right), allWindows),
+      value: finish(restore(serialize(cmp.left), allWindows), serialize(cmp.left), allWindows, fast),
+      threshold: finish(restore(serialize(cmp.right), allWindows), serialize(cmp.right), allWindows, fast),
     };
   }
   return out;
