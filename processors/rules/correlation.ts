@@ -24,7 +24,8 @@ export class CorrelationState {
     }
     let s = byScope.get(scope);
     if (s === undefined) {
-      s = CorrelationState.scopeOfUncached(loc, scope);
+      const fresh = CorrelationState.scopeOfUncached(loc, scope);
+      s = Object.freeze({ key: fresh.key, location: Object.freeze(fresh.location) });
       byScope.set(scope, s);
     }
     return s;

@@ -100,7 +100,10 @@ function num(n: ASTNode): Fn | undefined {
       const inner = n.args as ASTNode;
       if (inner.op !== 'value') return undefined;
       const v = numberLiteral(inner);
-      return v === undefined ? undefined : () => -v;
+      if (v === undefined) return undefined;
+      // -0 as an int literal is 0 in CEL; as a double it stays -0.
+      const neg = typeof inner.args === 'bigint' ? -v + 0 : -v;
+      return () => neg;
     }
     case 'id': {
       const name = n.args as string;
@@ -150,7 +153,11 @@ function mapField(n: ASTNode): Fn | undefined {
   return (c) => {
     let v: unknown = c[root];
     for (const k of path) {
-      if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Map) return SLOW;
+      // Only what CEL itself treats as a map: a plain object (it looks at the constructor, so an
+      // own `constructor` key, an array, a Map or a class instance goes to CEL).
+      if (v === null || typeof v !== 'object') return SLOW;
+      const ctor = (v as { constructor?: unknown }).constructor;
+      if (ctor !== Object && ctor !== undefined) return SLOW;
       if (!Object.hasOwn(v, k)) return undefined;
       v = (v as Record<string, unknown>)[k];
     }

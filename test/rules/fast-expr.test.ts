@@ -20,6 +20,7 @@ const EXPRESSIONS = [
   'device.attrs.danger_level_m > 3 && device.attrs.warning_level_m <= -2',
   'device.attrs.danger_level_m == 3.5 || device.attrs.warning_level_m != 20.0',
   '-5 < aqi && aqi - 0.5 > pm10_ugm3 + 1.5',
+  '-0 < aqi || -0.0 > pm10_ugm3',
   "access.event != 'denied' && tags.door == '1'",
   'avg(pm10_ugm3, 15m) > 80 && max(noise_dba, 1h) > 70',
 ];
@@ -49,6 +50,8 @@ function context(e: CompiledExpr): Record<string, unknown> {
   for (const n of names) if (rand() < 0.85) ctx[n] = pick(NUMBERS);
   if (rand() < 0.9) {
     const attrs: Record<string, unknown> = {};
+    // A device attribute may be named anything, `constructor` too (CEL then no longer sees a map).
+    if (rand() < 0.1) Object.defineProperty(attrs, 'constructor', { value: pick(NUMBERS), enumerable: true });
     for (const k of ['danger_level_m', 'warning_level_m'])
       if (rand() < 0.8) attrs[k] = rand() < 0.9 ? pick(NUMBERS) : pick(STRINGS);
     ctx.device = rand() < 0.9 ? { attrs } : {};
