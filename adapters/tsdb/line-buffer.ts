@@ -141,19 +141,32 @@ function integer(buf: Uint8Array, off: number, v: number): number {
     buf[off++] = 0x2d;
     v = -v;
   }
-  if (v < 10) {
-    buf[off++] = 0x30 + v;
-    return off;
+  if (v < SMI) return digits(buf, off, v);
+  // Above 2^31 (epoch-ms timestamps): the high part, then the low nine digits zero-padded, each in
+  // small-integer arithmetic (v < 2^53, so the high part is below 2^31 too).
+  const high = Math.floor(v / 1e9);
+  let low = v - high * 1e9;
+  off = digits(buf, off, high);
+  for (let end = off + 9; end > off; ) {
+    const q = (low / 10) | 0;
+    buf[--end] = 0x30 + (low - q * 10);
+    low = q;
   }
-  let digits = 1;
-  for (let p = 10; p <= v; p *= 10) digits++;
-  let end = off + digits;
-  const last = end;
+  return off + 9;
+}
+
+const SMI = 2 ** 31;
+
+/** 0 <= v < 2^31. */
+function digits(buf: Uint8Array, off: number, v: number): number {
+  let n = 1;
+  for (let p = 10; p <= v; p *= 10) n++;
+  let end = off + n;
   while (v >= 10) {
-    const q = Math.floor(v / 10);
+    const q = (v / 10) | 0;
     buf[--end] = 0x30 + (v - q * 10);
     v = q;
   }
   buf[--end] = 0x30 + v;
-  return last;
+  return off + n;
 }
