@@ -64,7 +64,7 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     filters: Record<string, { qos: 0 | 1 | 2; nl?: boolean }>,
     cb: (err: Error | null | undefined) => void,
   ): void {
-    this.call({ t: 'subscribe', id: 0, filters }).then(
+    this.call({ t: 'subscribe', filters }).then(
       () => cb(null),
       (err: Error) => cb(err),
     );
@@ -76,7 +76,7 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     opts: { qos: 0 | 1 | 2; retain: boolean },
   ): Promise<void> {
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    await this.call({ t: 'publish', id: 0, topic, payload: bytes, qos: opts.qos, retain: opts.retain });
+    await this.call({ t: 'publish', topic, payload: bytes, qos: opts.qos, retain: opts.retain });
   }
 
   reconnect(): void {
@@ -100,7 +100,7 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, END_TIMEOUT_MS);
       });
-      await Promise.race([this.call({ t: 'end', id: 0, force }).catch(() => undefined), exited, timeout]);
+      await Promise.race([this.call({ t: 'end', force }).catch(() => undefined), exited, timeout]);
       clearTimeout(timer);
       await worker.terminate();
       this.worker = undefined;
@@ -108,7 +108,8 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     while (this.batches.length > 0) this.drain();
   }
 
-  private call(msg: ToIoThread & { id: number }): Promise<void> {
+  /** A request the thread answers with a `reply` of the same id. */
+  private call(msg: WithoutId<Extract<ToIoThread, { id: number }>>): Promise<void> {
     const worker = this.worker;
     if (!worker) return Promise.reject(new Error('mqtt connection thread is not running'));
     const id = this.nextId++;
@@ -180,6 +181,8 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     }
   }
 }
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 function toError(e: WireError): Error {
   return Object.assign(new Error(e.message), e.code === undefined ? {} : { code: e.code });

@@ -39,23 +39,24 @@ const WRITERS = [
   { name: 'ThreadedInfluxWriter', create: (o: InfluxWriterOptions) => new ThreadedInfluxWriter(o) },
 ];
 
+const options = (url: string, extra: Partial<InfluxWriterOptions>): InfluxWriterOptions => ({
+  url,
+  org: 'gridgate',
+  bucket: 'test',
+  batchSize: 100,
+  flushIntervalMs: 200,
+  maxRetries: 2,
+  maxBufferLines: 1000,
+  logger: captureLogs().logger,
+  ...extra,
+});
+
 describe.each(WRITERS)('$name', ({ create }) => {
   let writer: TsdbWriter | undefined;
   let extraVm: RunningService | undefined;
   let vmDir: string | undefined;
 
-  const make = (url: string, extra: Partial<InfluxWriterOptions> = {}) =>
-    create({
-      url,
-      org: 'gridgate',
-      bucket: 'test',
-      batchSize: 100,
-      flushIntervalMs: 200,
-      maxRetries: 2,
-      maxBufferLines: 1000,
-      logger: captureLogs().logger,
-      ...extra,
-    });
+  const make = (url: string, extra: Partial<InfluxWriterOptions> = {}) => create(options(url, extra));
 
   afterEach(async () => {
     await writer?.stop();
@@ -185,19 +186,14 @@ describe.each(WRITERS)('$name against a scripted server', ({ create }) => {
     await close?.();
   });
   const make = (url: string, extra: Partial<InfluxWriterOptions> = {}) =>
-    create({
-      url,
-      org: 'gridgate',
-      bucket: 'test',
-      batchSize: 100,
-      flushIntervalMs: 100,
-      maxRetries: 2,
-      maxBufferLines: 1000,
-      gzip: false,
-      logger: captureLogs().logger,
-      retry: { minRetryDelay: 20, maxRetryDelay: 50, retryJitter: 0 },
-      ...extra,
-    });
+    create(
+      options(url, {
+        flushIntervalMs: 100,
+        gzip: false,
+        retry: { minRetryDelay: 20, maxRetryDelay: 50, retryJitter: 0 },
+        ...extra,
+      }),
+    );
 
   it('drops (and counts) a batch the database refuses as invalid, without retrying or spooling it', async () => {
     const server = await scriptedServer([400]);

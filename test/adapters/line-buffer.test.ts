@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LineBuffer, writeNumber } from '../../adapters/tsdb/line-buffer.js';
 import { toLine } from '../../adapters/tsdb/line-protocol.js';
 import type { Reading } from '../../processors/types.js';
+import { seededRandom } from '../support/random.js';
 
 const tags = {
   device: 'fg-1',
@@ -86,14 +87,7 @@ describe('writeNumber', () => {
   };
 
   it('writes what String() writes, for 300,000 values of every kind', () => {
-    // Seeded (xorshift) so a failure names a value that fails again.
-    let seed = 0x9e3779b9;
-    const rand = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) / 2 ** 32;
-    };
+    const rand = seededRandom(0x9e3779b9);
     const values = [
       0,
       -0,

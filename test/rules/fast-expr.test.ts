@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type CompiledExpr, compileExpr, evalBool, evalNumber } from '../../processors/rules/expr.js';
+import { seededRandom } from '../support/random.js';
 
 // The shipped rules' expressions (config/rules) and shapes around them.
 const EXPRESSIONS = [
@@ -25,14 +26,7 @@ const EXPRESSIONS = [
   'avg(pm10_ugm3, 15m) > 80 && max(noise_dba, 1h) > 70',
 ];
 
-// Seeded (xorshift): a failure names a context that fails again.
-let seed = 0x2545f491;
-const rand = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 2 ** 32;
-};
+const rand = seededRandom(0x2545f491);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
 const NUMBERS = [100, 100.5, 99.99, 0, -0, -5, -2, 2, 3, 3.5, 70, 150.0001, 20, 0.3, Number.NaN, 1e9];
 const STRINGS = ['door_forced', 'door_closed', 'denied', '1', '2', ''];
