@@ -57,6 +57,8 @@ export class ExternalBrokerClient implements MqttIngress {
   private stopping = false;
   private lastError: Error | undefined;
   private readonly now: () => number;
+  /** A SUBSCRIBE of ours the broker has not confirmed (the connection dropped first, or it refused). */
+  private subscribePending = false;
   /** Set while start() waits: called once connected and subscribed, with the error if the broker refused. */
   private onUp: ((refused?: Error) => void) | undefined;
   readonly clientId: string;
@@ -186,9 +188,16 @@ export class ExternalBrokerClient implements MqttIngress {
         'mqtt connected',
       );
       // A broker that lost (or never had) our session has no subscriptions for us [MQTT-3.2.2-2].
-      // start() resolves once they are in place (SUBACK), so nothing sent after it is missed.
-      if (connack.sessionPresent) this.onUp?.();
-      else void this.subscribe(client).then((err) => this.onUp?.(err));
+      // Nor may one whose SUBSCRIBE was cut off by a dropped connection: the session it created
+      // at CONNECT is present, the subscriptions perhaps not. start() resolves once they are in
+      // place (SUBACK), so nothing sent after it is missed; a refusal fails it; a drop before the
+      // SUBACK waits for the reconnect, which subscribes again.
+      if (connack.sessionPresent && !this.subscribePending) this.onUp?.();
+      else {
+        void this.subscribe(client).then((err) => {
+          if (err === undefined || refused(err)) this.onUp?.(err);
+        });
+      }
     });
     client.on('message', (topic, payload) => this.ingest(topic, payload));
     client.on('error', (err) => {
@@ -206,13 +215,20 @@ export class ExternalBrokerClient implements MqttIngress {
   /** Resolves once the broker answered: with the error when it refused (or the connection dropped first). */
   private subscribe(client: BrokerConnection): Promise<Error | undefined> {
     this.stats.resubscribes++;
+    this.subscribePending = true;
     const nl = this.opts.protocolVersion === 5;
     const filters = Object.fromEntries(this.opts.topics.map((t) => [t, { qos: 1 as const, nl }]));
     return new Promise((resolve) => {
       client.subscribe(filters, (err) => {
         // A SUBACK code of 0x80 or above (MQTT 3.1.1 §3.9.3, MQTT 5.0 §3.9.3) comes back as err.code.
-        if (err)
-          this.opts.logger.error({ err, topics: this.opts.topics }, 'mqtt subscribe failed or refused');
+        if (!err) this.subscribePending = false;
+        else if (refused(err))
+          this.opts.logger.error({ err, topics: this.opts.topics }, 'mqtt broker refused the subscription');
+        else
+          this.opts.logger.warn(
+            { err: err.message },
+            'mqtt subscribe cut off; subscribing again on reconnect',
+          );
         resolve(err ?? undefined);
       });
     });
@@ -265,6 +281,11 @@ export class ExternalBrokerClient implements MqttIngress {
       this.opts.logger.error({ err }, 'mqtt ingress callback threw');
     }
   }
+}
+
+/** A SUBACK failure code (0x80 and up) as mqtt.js reports it; other errors (a closed connection) have none. */
+function refused(err: Error): boolean {
+  return typeof (err as { code?: unknown }).code === 'number';
 }
 
 /** `mqtt://user:pass@host` -> `mqtt://user:***@host`: credentials never reach a log line. */

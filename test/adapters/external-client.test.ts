@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -150,6 +151,52 @@ describe('ExternalBrokerClient against a real mosquitto', () => {
     await mosquittoPub(mosquitto.port, 'devices/after/telemetry', '{"ok":1}', { clientId: 'after', qos: 1 });
     await waitFor('the message after the restart', () => messages.some((m) => m.deviceId === 'after'));
   });
+
+  it.each([false, true])(
+    'subscribes again when a dropped connection cut off its SUBSCRIBE (client thread %s)',
+    async (thread) => {
+      // A TCP proxy in front of mosquitto: on the first connection it passes the CONNECT and the
+      // CONNACK, then drops the connection at the client's next packet, the SUBSCRIBE. The broker
+      // keeps the session it made at CONNECT, so the reconnect finds sessionPresent true.
+      let connections = 0;
+      const proxy = createNetServer((client) => {
+        const first = ++connections === 1;
+        const upstream = connect(mosquitto.port, '127.0.0.1');
+        let chunks = 0;
+        client.on('data', (d) => {
+          if (first && ++chunks > 1) {
+            client.destroy();
+            upstream.destroy();
+          } else upstream.write(d);
+        });
+        upstream.on('data', (d) => client.write(d));
+        for (const [a, b] of [
+          [client, upstream],
+          [upstream, client],
+        ] as const) {
+          a.on('error', () => b.destroy());
+          a.on('close', () => b.destroy());
+        }
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = proxy.address() as AddressInfo;
+        gw = make({
+          url: `mqtt://127.0.0.1:${port}`,
+          thread,
+          clientId: `gridgate-cut-${thread}-${process.pid}`,
+        });
+        await gw.start();
+        expect(connections).toBe(2);
+        await mosquittoPub(mosquitto.port, 'devices/cut/telemetry', '{"ok":1}', { clientId: 'cut', qos: 1 });
+        await waitFor('the message', () => messages.some((m) => m.deviceId === 'cut'));
+      } finally {
+        await gw?.stop();
+        gw = undefined;
+        proxy.close();
+      }
+    },
+  );
 
   it('start() rejects with the URL and the cause when no broker answers', async () => {
     const port = await freePort();
