@@ -21,8 +21,8 @@ export type ToIoThread =
   | { t: 'publish'; id: number; topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean }
   | { t: 'reconnect' }
   | { t: 'end'; id: number; force: boolean }
-  /** A batch (of `bytes`) was processed: the next may come. */
-  | { t: 'done'; bytes: number };
+  /** A batch was processed: the next may come. */
+  | { t: 'done' };
 
 export type FromIoThread =
   | { t: 'connect'; sessionPresent: boolean }

@@ -28,7 +28,7 @@ const MAX_IN_FLIGHT = 2;
 const batch = new MessageBatchWriter();
 let scheduled = false;
 let inFlight = 0;
-let held: (() => void) | undefined;
+let held: ((err?: Error) => void) | undefined;
 /** After `end`: nothing more is taken in (or acknowledged), and what was taken in is handed over. */
 let ending = false;
 
@@ -57,13 +57,13 @@ client.handleMessage = (_packet: IPublishPacket, callback: (err?: Error) => void
   // While ending, never: a QoS 1 message not acknowledged stays with the broker for the next session.
   if (ending) return;
   if (batch.bytes <= highWaterBytes) callback();
-  else held = () => callback();
+  else held = callback;
 };
 
 function release(): void {
   const go = held;
   held = undefined;
-  if (!ending) go?.();
+  go?.();
 }
 
 client.on('connect', (connack: IConnackPacket) =>

@@ -148,7 +148,7 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
       readMessageBatch(b.buffer, b.byteLength, (topic, payload) => this.emit('message', topic, payload));
     } finally {
       // Only the thread that sent it counts it; a replaced thread is gone.
-      if (this.worker === b.from) b.from.postMessage({ t: 'done', bytes: b.byteLength } satisfies ToIoThread);
+      if (this.worker === b.from) b.from.postMessage({ t: 'done' } satisfies ToIoThread);
       if (this.batches.length > 0) setImmediate(this.drain);
     }
   };

@@ -179,11 +179,7 @@ export class InfluxWriter implements TsdbWriter {
     this.flushing++;
     try {
       this.cut();
-      for (const [attempt, timer] of this.waiting) {
-        clearTimeout(timer);
-        this.unwait(attempt);
-        void this.send(attempt);
-      }
+      for (const attempt of this.takeWaiting()) void this.send(attempt);
       const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
       while (this.settled < this.submitted && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 10));
@@ -201,9 +197,7 @@ export class InfluxWriter implements TsdbWriter {
     await this.flush();
     this.stopped = true;
     // Only a retry scheduled after the flush gave up waiting (a request slower than the timeout).
-    for (const [attempt, timer] of this.waiting) {
-      clearTimeout(timer);
-      this.unwait(attempt);
+    for (const attempt of this.takeWaiting()) {
       this.settled += attempt.lines;
       this.toSpool(attempt);
     }
@@ -303,6 +297,15 @@ export class InfluxWriter implements TsdbWriter {
     this.settled += attempt.lines;
     if (retriable) this.toSpool(attempt);
     else this.counters.linesFailed += attempt.lines;
+  }
+
+  /** Every batch waiting for a retry, its timer cancelled. */
+  private takeWaiting(): Attempt[] {
+    for (const timer of this.waiting.values()) clearTimeout(timer);
+    const all = [...this.waiting.keys()];
+    this.waiting.clear();
+    this.waitingLines = 0;
+    return all;
   }
 
   private unwait(attempt: Attempt): void {

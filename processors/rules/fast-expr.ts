@@ -24,6 +24,9 @@ const COMPARE: Record<string, (a: number, b: number) => boolean> = {
   '!=': (a, b) => a !== b,
 };
 
+/** The map-typed variables of the rule context (expr.ts); every other variable is a double. */
+const MAP_VARIABLES = new Set(['device', 'access', 'tags']);
+
 export function fastExpr(ast: ASTNode): ((ctx: Record<string, unknown>) => Value) | undefined {
   return bool(ast) ?? num(ast);
 }
@@ -77,6 +80,11 @@ function comparison(n: ASTNode): Fn | undefined {
   }
   // CEL has no double == int (nor !=): left to CEL, which reports it.
   if ((n.op === '==' || n.op === '!=') && (isIntLiteral(l) || isIntLiteral(r))) return undefined;
+  return numeric(l, r, cmp);
+}
+
+/** `op` over two number operands; an operand that is missing or not a number decides as above. */
+function numeric(l: ASTNode, r: ASTNode, op: (x: number, y: number) => number | boolean): Fn | undefined {
   const a = num(l);
   const b = num(r);
   if (!a || !b) return undefined;
@@ -85,7 +93,7 @@ function comparison(n: ASTNode): Fn | undefined {
     if (typeof x !== 'number') return x === undefined ? undefined : SLOW;
     const y = b(c);
     if (typeof y !== 'number') return y === undefined ? undefined : SLOW;
-    return cmp(x, y);
+    return op(x, y);
   };
 }
 
@@ -107,7 +115,7 @@ function num(n: ASTNode): Fn | undefined {
     }
     case 'id': {
       const name = n.args as string;
-      if (name === 'device' || name === 'access' || name === 'tags') return undefined;
+      if (MAP_VARIABLES.has(name)) return undefined;
       return (c) => {
         const v = c[name];
         return typeof v === 'number' ? v : v === undefined ? undefined : SLOW;
@@ -120,17 +128,7 @@ function num(n: ASTNode): Fn | undefined {
       const [l, r] = n.args as [ASTNode, ASTNode];
       // Only double literals: CEL raises an error on double + int, which is not worth copying.
       if (isIntLiteral(l) || isIntLiteral(r)) return undefined;
-      const a = num(l);
-      const b = num(r);
-      if (!a || !b) return undefined;
-      const plus = n.op === '+';
-      return (c) => {
-        const x = a(c);
-        if (typeof x !== 'number') return x === undefined ? undefined : SLOW;
-        const y = b(c);
-        if (typeof y !== 'number') return y === undefined ? undefined : SLOW;
-        return plus ? x + y : x - y;
-      };
+      return numeric(l, r, n.op === '+' ? (x, y) => x + y : (x, y) => x - y);
     }
     default:
       return undefined;
@@ -149,7 +147,7 @@ function mapField(n: ASTNode): Fn | undefined {
   }
   if (cur.op !== 'id' || path.length === 0) return undefined;
   const root = cur.args as string;
-  if (root !== 'device' && root !== 'access' && root !== 'tags') return undefined;
+  if (!MAP_VARIABLES.has(root)) return undefined;
   return (c) => {
     let v: unknown = c[root];
     for (const k of path) {
