@@ -13,12 +13,28 @@ export interface LatestEntry {
   lastEvent?: { event: string; door?: string; time: number };
 }
 
+/** What is kept per device: the values as parallel arrays, in the order metrics first came. */
+interface Slot {
+  readonly device: string;
+  readonly family: Family;
+  readonly model: string;
+  time: number;
+  seenAt: number;
+  online: boolean | undefined;
+  lastEvent: LatestEntry['lastEvent'];
+  readonly names: string[];
+  readonly values: number[];
+  readonly times: number[];
+}
+
 /**
  * The newest canonical values per device: what an installer checks on site and what the demo's live
- * summary shows. One map write per field; no history.
+ * summary shows. No history. Values are kept in three arrays per device rather than an object per
+ * metric: write() runs for every reading, and each small object it would touch is a likely cache
+ * miss at full load. get() and all() build LatestEntry snapshots.
  */
 export class LatestReadings implements ReadingSink {
-  private readonly byDevice = new Map<string, LatestEntry>();
+  private readonly byDevice = new Map<string, Slot>();
   /** Access events since start, by canonical event. */
   readonly eventCounts: Record<string, number> = {};
   private readonly clock: () => number;
@@ -27,52 +43,84 @@ export class LatestReadings implements ReadingSink {
     this.clock = clock;
   }
 
-  write(reading: Reading, device: Device): void {
-    let entry = this.byDevice.get(device.id);
-    if (!entry) {
-      entry = {
+  write(reading: Reading, device: Device, at?: number): void {
+    let slot = this.byDevice.get(device.id);
+    if (!slot) {
+      slot = {
         device: device.id,
         family: device.family,
         model: device.model,
         time: 0,
         seenAt: 0,
-        values: {},
+        online: undefined,
+        lastEvent: undefined,
+        names: [],
+        values: [],
+        times: [],
       };
-      this.byDevice.set(device.id, entry);
+      this.byDevice.set(device.id, slot);
     }
-    entry.seenAt = this.clock();
-    if (reading.time > entry.time) entry.time = reading.time;
+    slot.seenAt = at ?? this.clock();
+    const t = reading.time;
+    if (t > slot.time) slot.time = t;
     if (reading.measurement === 'access') {
       const event = reading.tags.event;
       if (event) {
-        entry.lastEvent = { event, door: reading.tags.door, time: reading.time };
+        slot.lastEvent = { event, door: reading.tags.door, time: t };
         this.eventCounts[event] = (this.eventCounts[event] ?? 0) + 1;
       }
       return;
     }
-    for (const name in reading.fields) {
-      const value = reading.fields[name] as number;
-      const prev = entry.values[name];
-      if (!prev) entry.values[name] = { value, time: reading.time };
-      else if (prev.time <= reading.time) {
-        // In place: this runs for every field of every reading.
-        prev.value = value;
-        prev.time = reading.time;
+    const { names, values, times } = slot;
+    const fields = reading.fields;
+    // A reading's fields usually follow each other in `names` as they did the first time: check
+    // the next slot before searching.
+    let next = 0;
+    for (const name in fields) {
+      let i = names[next] === name ? next : names.indexOf(name);
+      if (i === -1) {
+        i = names.length;
+        names.push(name);
+        values.push(fields[name] as number);
+        times.push(t);
+      } else if (times[i]! <= t) {
+        values[i] = fields[name] as number;
+        times[i] = t;
       }
+      next = i + 1;
     }
-    const online = reading.fields.online;
-    if (online !== undefined) entry.online = online === 1;
+    const online = fields.online;
+    if (online !== undefined) slot.online = online === 1;
   }
 
   get(id: string): LatestEntry | undefined {
-    return this.byDevice.get(id);
+    const slot = this.byDevice.get(id);
+    return slot && entryOf(slot);
   }
 
-  all(): IterableIterator<LatestEntry> {
-    return this.byDevice.values();
+  *all(): IterableIterator<LatestEntry> {
+    for (const slot of this.byDevice.values()) yield entryOf(slot);
   }
 
   get size(): number {
     return this.byDevice.size;
   }
+}
+
+function entryOf(slot: Slot): LatestEntry {
+  const values: LatestEntry['values'] = {};
+  for (let i = 0; i < slot.names.length; i++) {
+    values[slot.names[i]!] = { value: slot.values[i]!, time: slot.times[i]! };
+  }
+  const entry: LatestEntry = {
+    device: slot.device,
+    family: slot.family,
+    model: slot.model,
+    time: slot.time,
+    seenAt: slot.seenAt,
+    values,
+  };
+  if (slot.online !== undefined) entry.online = slot.online;
+  if (slot.lastEvent !== undefined) entry.lastEvent = slot.lastEvent;
+  return entry;
 }

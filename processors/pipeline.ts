@@ -133,7 +133,8 @@ export class Pipeline {
     try {
       const device = this.#devices.get(deviceId);
       if (!device || device.state === 'retired') return;
-      this.#deliver(connectivityReading(device, online, at ?? this.#clock.now()), device);
+      const now = this.#clock.now();
+      this.#deliver(connectivityReading(device, online, at ?? now), device, now);
     } catch (err) {
       this.#logError(`connectivity:${deviceId}`, err, { deviceId }, 'connectivity update failed');
     }
@@ -198,16 +199,16 @@ export class Pipeline {
         continue;
       }
       if (device.calibration !== undefined) calibrate(reading, device.calibration);
-      this.#deliver(reading, device);
+      this.#deliver(reading, device, now);
     }
   }
 
-  #deliver(reading: Reading, device: Device): void {
+  #deliver(reading: Reading, device: Device, now: number): void {
     this.counters.readings++;
     const sinks = this.#sinks;
     for (let i = 0; i < sinks.length; i++) {
       try {
-        (sinks[i] as ReadingSink).write(reading, device);
+        (sinks[i] as ReadingSink).write(reading, device, now);
       } catch (err) {
         this.counters.sinkErrors++;
         this.#logError(

@@ -80,8 +80,12 @@ export interface Reading {
 }
 
 export interface ReadingSink {
-  /** Must not throw; a sink's own failure is its own to count and log. */
-  write(reading: Reading, device: Device): void;
+  /**
+   * Must not throw; a sink's own failure is its own to count and log. `at`: when the gateway
+   * handled the reading (its clock, read once per message by the pipeline), for sinks that keep a
+   * "last seen"; absent from callers outside the pipeline.
+   */
+  write(reading: Reading, device: Device, at?: number): void;
 }
 
 export interface Clock {

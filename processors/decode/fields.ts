@@ -3,14 +3,21 @@ import type { DecodeReject } from './types.js';
 
 /** Field access shared by the JSON and status decoders. Paths are pre-split by `metric()`. */
 
-/** The value at `path`, or undefined when any step is missing. Own properties only, so `constructor` or `__proto__` never resolve to something inherited. */
+/**
+ * The value at `path`, or undefined when any step is missing. Own properties only, so `constructor`
+ * or `__proto__` never resolve to something inherited: what a parsed JSON value inherits is either
+ * a function (no JSON value is one) or, through `__proto__`, the prototype, so only that name needs
+ * the own-property check (a builtin call per step otherwise, on every field of every message).
+ */
 export function readPath(root: unknown, path: FieldPath): unknown {
   let v: unknown = root;
   for (let i = 0; i < path.length; i++) {
     if (v === null || typeof v !== 'object') return undefined;
     const key = path[i] as string;
-    if (!Object.hasOwn(v, key)) return undefined;
-    v = (v as Record<string, unknown>)[key];
+    const next = (v as Record<string, unknown>)[key];
+    if (next === undefined || typeof next === 'function') return undefined;
+    if (key === '__proto__' && !Object.hasOwn(v, key)) return undefined;
+    v = next;
   }
   return v;
 }

@@ -12,10 +12,22 @@ export function calibrationAt(
   if (!steps) return undefined;
   let found: CalibrationStep | undefined;
   for (const s of steps) {
-    if (Date.parse(s.from) <= timeMs) found = s;
+    if (fromMs(s) <= timeMs) found = s;
     else break;
   }
   return found;
+}
+
+/** Each step's `from` parsed once: steps are immutable parts of a device record. */
+const FROM_MS = new WeakMap<CalibrationStep, number>();
+
+function fromMs(step: CalibrationStep): number {
+  let at = FROM_MS.get(step);
+  if (at === undefined) {
+    at = Date.parse(step.from);
+    FROM_MS.set(step, at);
+  }
+  return at;
 }
 
 /** canonical value -> calibrated value (`value * scale + offset`, in the metric's canonical unit). */
@@ -33,10 +45,12 @@ export function calibrate(
   reading: { fields: Record<string, number>; time: number },
   calibration: Readonly<Record<string, readonly CalibrationStep[]>>,
 ): void {
-  for (const name in reading.fields) {
+  // Over the device's calibrated metrics (usually none), not over every field of every reading.
+  const fields = reading.fields;
+  for (const name in calibration) {
     const steps = calibration[name];
-    if (steps !== undefined && steps.length > 0) {
-      reading.fields[name] = applyCalibration(reading.fields[name] as number, steps, reading.time);
+    if (steps !== undefined && steps.length > 0 && Object.hasOwn(fields, name)) {
+      fields[name] = applyCalibration(fields[name] as number, steps, reading.time);
     }
   }
 }

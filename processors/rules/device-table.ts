@@ -10,13 +10,33 @@ export interface DeviceState {
   /** Windows by `[by values|]variable name`. */
   windows: Map<string, SampleWindow>;
   lastSeen: number;
+  /** lastSeen moved since the store last took it. */
+  seenDirty: boolean;
   /**
    * The rules whose selector matches this device, per trigger key (`metric` or `@event`), for the
    * rule set and device record they were computed from: a reading then costs in proportion to
    * the rules that apply to its device (1,000 rules scoped by district cost a reading only its
    * district's). Rebuilt lazily after a reload or a registry change.
    */
-  triggers?: { index: object; device: Device; byKey: Map<string, readonly number[]> };
+  triggers: TriggerCache | undefined;
+}
+
+export interface TriggerCache {
+  index: object;
+  device: Device;
+  byKey: Map<string, readonly number[]>;
+  /** Per measurement: the rules the last reading's fields triggered, kept while the next has the same fields. */
+  plans: TriggerPlan[];
+}
+
+export interface TriggerPlan {
+  measurement: string;
+  /** The reading's field names, in order. */
+  keys: readonly string[];
+  /** Whether it carried an event (which triggers `@event` rules). */
+  event: boolean;
+  /** Rule positions in the index, each once. */
+  positions: readonly number[];
 }
 
 /**
@@ -28,7 +48,8 @@ export class DeviceTable {
   private readonly restoredSeen = new Map<string, number>();
   private readonly restoredWindows = new Map<string, Record<string, WindowSnapshot>>();
   private readonly persistedWindows = new Set<string>();
-  private readonly seenDirty = new Set<string>();
+  /** States whose lastSeen moved since the last takeSeen(). */
+  private seenDirty: DeviceState[] = [];
 
   constructor(private readonly directory?: DeviceDirectory) {}
 
@@ -52,6 +73,8 @@ export class DeviceTable {
         ctx: { device },
         windows,
         lastSeen: this.restoredSeen.get(device.id) ?? Number.NEGATIVE_INFINITY,
+        seenDirty: false,
+        triggers: undefined,
       };
       this.restoredSeen.delete(device.id);
       this.restoredWindows.delete(device.id);
@@ -66,7 +89,11 @@ export class DeviceTable {
   seen(ds: DeviceState, at: number): void {
     if (at <= ds.lastSeen) return;
     ds.lastSeen = at;
-    this.seenDirty.add(ds.device.id);
+    // A flag on the state, not a set insert (a string hash) for every reading.
+    if (!ds.seenDirty) {
+      ds.seenDirty = true;
+      this.seenDirty.push(ds);
+    }
   }
 
   device(id: string): Device | undefined {
@@ -86,16 +113,16 @@ export class DeviceTable {
   }
 
   get hasSeenChanges(): boolean {
-    return this.seenDirty.size > 0;
+    return this.seenDirty.length > 0;
   }
 
   takeSeen(): [string, number][] {
     const out: [string, number][] = [];
-    for (const d of this.seenDirty) {
-      const s = this.states.get(d);
-      if (s) out.push([d, s.lastSeen]);
+    for (const ds of this.seenDirty) {
+      ds.seenDirty = false;
+      out.push([ds.device.id, ds.lastSeen]);
     }
-    this.seenDirty.clear();
+    this.seenDirty = [];
     return out;
   }
 

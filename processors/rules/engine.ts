@@ -12,7 +12,7 @@ import {
 import { buildEvent } from './alert-event.js';
 import type { CompiledRule } from './compile.js';
 import { CorrelationState } from './correlation.js';
-import { type DeviceState, DeviceTable } from './device-table.js';
+import { type DeviceState, DeviceTable, type TriggerCache, type TriggerPlan } from './device-table.js';
 import { bindWindows, observe } from './evaluate.js';
 import { evalBool } from './expr.js';
 import { type Incident, isOpen, type Transition } from './incident.js';
@@ -91,6 +91,8 @@ export class RuleEngine implements ReadingSink {
   private readonly correlation = new CorrelationState();
   private readonly shadow: AlertEvent[] = [];
   private readonly ruleEvals = new Map<string, { n: number; at: number }>();
+  /** The same records by position in the current index. */
+  private evalsByPos: ({ n: number; at: number } | undefined)[] = [];
   private readingSeq = 0;
   private lastWindowSnapshot = Number.NEGATIVE_INFINITY;
   private flushing: Promise<void> = Promise.resolve();
@@ -165,18 +167,41 @@ export class RuleEngine implements ReadingSink {
       const now = reading.time;
       this.devices.seen(ds, now);
       const ctx = ds.ctx;
-      for (const k in reading.fields) ctx[k] = reading.fields[k];
+      const fields = reading.fields;
+      const idx = this.index;
+      const cache = this.triggerCache(idx, ds, device);
+      // The fields go into the context and are checked against the plan of the last reading of
+      // this measurement in one pass: a device's readings of a measurement have the same fields.
+      // (A short array scanned by identity, and key lists shared by all devices: this runs for
+      // every reading, and each object it reaches is a likely cache miss.)
+      const plans = cache.plans;
+      let plan: TriggerPlan | undefined;
+      for (let i = 0; i < plans.length; i++) {
+        if (plans[i]!.measurement === reading.measurement) {
+          plan = plans[i];
+          break;
+        }
+      }
+      const keys = plan?.keys;
+      let same = keys !== undefined;
+      let n = 0;
+      for (const k in fields) {
+        ctx[k] = fields[k];
+        if (same && keys![n] !== k) same = false;
+        n++;
+      }
+      const event = reading.tags.event !== undefined;
+      if (!same || n !== keys!.length || plan!.event !== event) {
+        const fresh = this.plan(idx, cache, device, reading.measurement, Object.keys(fields), event);
+        if (plan) plans[plans.indexOf(plan)] = fresh;
+        else plans.push(fresh);
+        plan = fresh;
+      }
       ctx.access = reading.tags;
       ctx.tags = reading.tags;
       const seq = ++this.readingSeq;
-      const idx = this.index;
-      for (const k in reading.fields) {
-        for (const pos of this.applicable(idx, ds, device, k)) this.consider(idx, pos, seq, reading, ds, now);
-      }
-      if (reading.tags.event !== undefined) {
-        for (const pos of this.applicable(idx, ds, device, '@event'))
-          this.consider(idx, pos, seq, reading, ds, now);
-      }
+      const positions = plan!.positions;
+      for (let i = 0; i < positions.length; i++) this.consider(idx, positions[i]!, seq, reading, ds, now);
       // Any reading ends a no-data incident of its device.
       const dead = idx.nodata.get(device.family);
       if (dead && this.incidents.hasDevice(device.id)) {
@@ -192,13 +217,40 @@ export class RuleEngine implements ReadingSink {
     }
   }
 
-  /** Positions of the rules triggered by `key` whose selector matches the device, cached per device. */
-  private applicable(idx: RuleIndex, ds: DeviceState, device: Device, key: string): readonly number[] {
+  /** The device's trigger cache, for the rule set and device record in force (rebuilt after a reload or a registry change). */
+  private triggerCache(idx: RuleIndex, ds: DeviceState, device: Device): TriggerCache {
     let cache = ds.triggers;
     if (!cache || cache.index !== idx || cache.device !== device) {
-      cache = { index: idx, device, byKey: new Map() };
+      cache = { index: idx, device, byKey: new Map(), plans: [] };
       ds.triggers = cache;
     }
+    return cache;
+  }
+
+  /**
+   * The rules a reading with these fields (and an event, or not) triggers on this device, in the
+   * order the fields come, each once.
+   */
+  private plan(
+    idx: RuleIndex,
+    cache: TriggerCache,
+    device: Device,
+    measurement: string,
+    keys: string[],
+    event: boolean,
+  ): TriggerPlan {
+    const positions: number[] = [];
+    const add = (key: string) => {
+      for (const pos of this.applicable(idx, cache, device, key))
+        if (!positions.includes(pos)) positions.push(pos);
+    };
+    for (const k of keys) add(k);
+    if (event) add('@event');
+    return { measurement, keys: sharedKeys(keys), event, positions: positions.length > 0 ? positions : NONE };
+  }
+
+  /** Positions of the rules triggered by `key` whose selector matches the device, cached per device. */
+  private applicable(idx: RuleIndex, cache: TriggerCache, device: Device, key: string): readonly number[] {
     let hits = cache.byKey.get(key);
     if (hits === undefined) {
       hits = idx
@@ -222,11 +274,15 @@ export class RuleEngine implements ReadingSink {
     idx.marks[pos] = seq;
     const r = idx.rules[pos]!; // selector already matched: see applicable()
     this.stats.evaluations++;
-    const ev = this.ruleEvals.get(r.id);
-    if (ev) {
-      ev.n++;
-      ev.at = now;
-    } else this.ruleEvals.set(r.id, { n: 1, at: now });
+    let ev = this.evalsByPos[pos];
+    if (ev === undefined) {
+      // Kept by id across reloads; by position for the rule set in force (no lookup per evaluation).
+      ev = this.ruleEvals.get(r.id) ?? { n: 0, at: now };
+      this.ruleEvals.set(r.id, ev);
+      this.evalsByPos[pos] = ev;
+    }
+    ev.n++;
+    ev.at = now;
     try {
       if (r.kind === 'correlation') this.evalCorrelation(r, seq, reading, ds, now);
       else this.evalDeviceRule(r, seq, reading, ds, now);
@@ -402,6 +458,7 @@ export class RuleEngine implements ReadingSink {
   replaceRules(set: RuleSet | readonly CompiledRule[]): void {
     const old = this.index;
     this.index = new RuleIndex('rules' in set ? set.rules : set);
+    this.evalsByPos = [];
     const now = this.clock.now();
     for (const [key, inc] of this.incidents.entries()) {
       if (this.index.byId.has(inc.ruleId) || inc.phase === 'resolved') continue;
@@ -467,4 +524,19 @@ export class RuleEngine implements ReadingSink {
       };
     });
   }
+}
+
+/** One array per distinct field list (a model's measurement has one or a few), shared by all devices. */
+const KEY_LISTS = new Map<string, readonly string[]>();
+const MAX_KEY_LISTS = 10_000;
+
+function sharedKeys(keys: readonly string[]): readonly string[] {
+  const id = keys.join('\u0000');
+  let shared = KEY_LISTS.get(id);
+  if (shared === undefined) {
+    shared = Object.freeze([...keys]);
+    // Field names come from the models' catalogue, so this stays small; the bound is against the unexpected.
+    if (KEY_LISTS.size < MAX_KEY_LISTS) KEY_LISTS.set(id, shared);
+  }
+  return shared;
 }

@@ -70,6 +70,25 @@ describe('LineBuffer', () => {
     expect(new TextDecoder().decode(new Uint8Array(buffer, 0, byteLength))).toBe(`${expected.join('\n')}\n`);
   });
 
+  it('take() hands a nearly full buffer over whole and copies a small one out; later lines never touch either', () => {
+    const r = READINGS[0] as Reading;
+    const line = `${toLine(r)}\n`;
+    const lb = new LineBuffer(line.length * 3);
+    lb.append(r);
+    const small = lb.take(); // a third full: copied to a buffer of its own size
+    expect(small.buffer.byteLength).toBe(small.byteLength);
+    lb.append(r);
+    lb.append(r);
+    const full = lb.take(); // two thirds full: the buffer itself
+    expect(full.buffer.byteLength).toBeGreaterThan(full.byteLength);
+    for (let i = 0; i < 3; i++) lb.append(READINGS[1] as Reading);
+    lb.take();
+    const text = (t: { buffer: ArrayBuffer; byteLength: number }) =>
+      new TextDecoder().decode(new Uint8Array(t.buffer, 0, t.byteLength));
+    expect(text(small)).toBe(line);
+    expect(text(full)).toBe(line + line);
+  });
+
   it('starts empty again after take(), and says which readings make no line', () => {
     const lb = new LineBuffer();
     lb.append(READINGS[0] as Reading);

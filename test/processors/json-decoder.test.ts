@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readPath } from '../../processors/decode/fields.js';
 import { createJsonDecoder } from '../../processors/decode/json.js';
 import { maxNesting } from '../../processors/decode/json-parse.js';
 import type { DeviceModel } from '../../processors/devices/define.js';
@@ -91,6 +92,30 @@ describe('json decoder: per-field rejects keep the good fields', () => {
     expect(byMeasurement(res.readings)).toEqual({
       flood: expect.objectContaining({ fields: { water_level_m: 0.5 } }),
     });
+  });
+
+  it('readPath reads own properties only, whatever the name', () => {
+    const v = JSON.parse('{"a":{"b":1,"list":[1,2,3]},"own":{"__proto__":7,"constructor":8},"z":0,"n":null}');
+    expect(readPath(v, ['a', 'b'])).toBe(1);
+    expect(readPath(v, ['z'])).toBe(0);
+    expect(readPath(v, ['n'])).toBeNull();
+    expect(readPath(v, ['a', 'list', '1'])).toBe(2);
+    expect(readPath(v, ['a', 'list', 'length'])).toBe(3); // own on an array
+    expect(readPath(v, ['own', '__proto__'])).toBe(7); // JSON.parse makes an own property of it
+    expect(readPath(v, ['own', 'constructor'])).toBe(8);
+    for (const path of [
+      ['constructor'],
+      ['toString'],
+      ['__proto__'],
+      ['__proto__', 'toString'],
+      ['a', 'list', 'map'],
+      ['a', 'hasOwnProperty'],
+      ['a', 'b', 'x'],
+      ['n', 'x'],
+      ['missing'],
+    ]) {
+      expect(readPath(v, path), path.join('.')).toBeUndefined();
+    }
   });
 
   it('inherited properties are never read as fields', () => {

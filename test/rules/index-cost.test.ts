@@ -30,3 +30,42 @@ describe('rule evaluation is scoped to the rules whose selector matches the devi
     expect(status.find((s) => s.id === 'r9')?.evaluations ?? 0).toBe(0);
   });
 });
+
+describe('the per-measurement trigger plan follows the fields each reading carries', () => {
+  const yaml = `rules:
+  - { id: level, name: L, selector: { family: flood }, condition: "water_level_m > 3", severity: yellow }
+  - { id: rain, name: R, selector: { family: flood }, condition: "rain_mm > 50", severity: yellow }
+  - { id: both, name: B, selector: { family: flood }, condition: "water_level_m > 3 && rain_mm > 50", severity: red }
+`;
+  it('re-plans when the same measurement comes with other fields, in another order, or fewer', async () => {
+    const { e, sink } = await engine(rules(yaml));
+    const d = device();
+    e.write(reading(d, T0, { water_level_m: 1 }), d); // level, both
+    expect(e.stats.evaluations).toBe(2);
+    e.write(reading(d, T0 + MIN, { rain_mm: 80 }), d); // rain, both: not the level rule
+    expect(e.stats.evaluations).toBe(4);
+    e.write(reading(d, T0 + 2 * MIN, { rain_mm: 80, water_level_m: 4 }), d); // all three, each once
+    expect(e.stats.evaluations).toBe(7);
+    e.write(reading(d, T0 + 3 * MIN, { water_level_m: 4, rain_mm: 80 }), d); // other order: all three
+    expect(e.stats.evaluations).toBe(10);
+    e.write(reading(d, T0 + 4 * MIN, { water_level_m: 4 }), d); // fewer: level, both
+    expect(e.stats.evaluations).toBe(12);
+    await new Promise((r) => setImmediate(r));
+    expect(new Set(sink.events.map((ev) => ev.rule.id))).toEqual(new Set(['rain', 'level', 'both']));
+  });
+
+  it('an event on a measurement that came without one triggers the event rules', async () => {
+    const { e, sink } = await engine(
+      rules(`rules:
+  - { id: forced, name: F, selector: { family: access }, event: "access.event == 'door_forced'", severity: red }
+`),
+    );
+    const d = device({ id: 'AC-1', family: 'access', model: 'gatekeeper-ac100', attrs: {} });
+    e.write(reading(d, T0, { battery_v: 3.9 }), d);
+    expect(e.stats.evaluations).toBe(0);
+    e.write(reading(d, T0 + MIN, { battery_v: 3.9 }, { event: 'door_forced', door: '1' }), d);
+    expect(e.stats.evaluations).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(sink.events.map((ev) => ev.rule.id)).toEqual(['forced']);
+  });
+});
