@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import mqtt, { type IClientOptions } from 'mqtt';
 import { OwnEchoFilter } from './own-echo.js';
 import { type BrokerConnection, ThreadedMqttConnection } from './threaded-connection.js';
-import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
+import type { IngressHooks, MqttIngress, PublishOptions, RoutedTopic } from './types.js';
 
 export interface ExternalBrokerClientOptions extends IngressHooks {
   /** mqtt://, mqtts://, ws:// ... */
@@ -42,6 +42,9 @@ export interface ExternalClientStats {
   ownEchoes: number;
 }
 
+/** Topics whose route is remembered; past this the memory starts over (a flood of one-off topics). */
+const MAX_ROUTES = 1 << 18;
+
 /**
  * The gateway as a client of an external broker: QoS 1, persistent session (clean: false), so
  * readings published while the gateway is down are queued by the broker and arrive on reconnect.
@@ -71,6 +74,12 @@ export class ExternalBrokerClient implements MqttIngress {
     callbackErrors: 0,
     ownEchoes: 0,
   };
+
+  /**
+   * What `route` answered per topic (null: not a device topic). Devices send on the same few topics,
+   * and with the client thread each topic arrives as the same string, hashed once.
+   */
+  private readonly routes = new Map<string, RoutedTopic | null>();
 
   /** MQTT 3.1.1 only: what this client published on topics its own subscriptions cover. */
   private readonly echoes: OwnEchoFilter | undefined;
@@ -254,7 +263,12 @@ export class ExternalBrokerClient implements MqttIngress {
       this.stats.ownEchoes++;
       return;
     }
-    const routed = this.opts.route(topic);
+    let routed = this.routes.get(topic);
+    if (routed === undefined) {
+      routed = this.opts.route(topic) ?? null;
+      if (this.routes.size >= MAX_ROUTES) this.routes.clear();
+      this.routes.set(topic, routed);
+    }
     if (!routed) {
       this.stats.unrouted++;
       this.safe(() => this.opts.onUnrouted?.(topic, undefined, payload.length));

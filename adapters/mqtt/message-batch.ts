@@ -1,15 +1,36 @@
 /**
  * MQTT messages packed into one buffer to cross threads (mqtt-io-thread.ts -> the gateway's thread):
- * per message a u16 topic length, the topic as UTF-8, a u32 payload length, the payload. One
- * transferred buffer per batch instead of a structured clone per message.
+ * per message a u32 topic header, the topic as UTF-8 when the header says so, a u32 payload
+ * length, the payload. One transferred buffer per batch instead of a structured clone per message.
+ *
+ * Topics repeat (a device sends on the same one or two), so the writer numbers each new topic and
+ * later sends only its number; the reader keeps the strings (TopicTable). The gateway's thread then
+ * neither decodes a topic per message nor makes a new string of it, and every message of a device
+ * carries the same topic string, whose hash and routing are computed once. Both tables are bounded
+ * (MAX_TOPICS); past that, topics travel inline. The reader must see the writer's batches in order,
+ * with one table per writer.
  */
+
+// The header's top two bits say what it is, the low 30 a byte length or a topic number.
+/** The topic follows (past the table's bound). */
+const INLINE = 0;
+/** The topic follows, and takes the next number. */
+const DEFINE = 1;
+/** The number of a topic defined earlier; no bytes follow. */
+const REF = 2;
+const KIND = 2 ** 30;
+export const MAX_TOPICS = 1 << 18;
+
 export class MessageBatchWriter {
   #buf: Buffer;
   #off = 0;
   #count = 0;
+  readonly #ids = new Map<string, number>();
+  readonly #maxTopics: number;
 
-  constructor(initialBytes = 64 * 1024) {
+  constructor(initialBytes = 64 * 1024, maxTopics = MAX_TOPICS) {
     this.#buf = Buffer.allocUnsafe(initialBytes);
+    this.#maxTopics = maxTopics;
   }
 
   get count(): number {
@@ -21,12 +42,21 @@ export class MessageBatchWriter {
   }
 
   add(topic: string, payload: Uint8Array): void {
+    const id = this.#ids.get(topic);
     // A topic is at most 65,535 bytes of UTF-8 (MQTT 3.1.1 §1.5.3), so 3 bytes per UTF-16 unit is a safe bound.
-    this.#reserve(6 + topic.length * 3 + payload.length);
+    this.#reserve(8 + (id === undefined ? topic.length * 3 : 0) + payload.length);
     const buf = this.#buf;
-    const topicBytes = buf.write(topic, this.#off + 2, 'utf8');
-    buf.writeUInt16LE(topicBytes, this.#off);
-    let off = this.#off + 2 + topicBytes;
+    let off = this.#off;
+    if (id !== undefined) {
+      buf.writeUInt32LE(REF * KIND + id, off);
+      off += 4;
+    } else {
+      const define = this.#ids.size < this.#maxTopics;
+      if (define) this.#ids.set(topic, this.#ids.size);
+      const topicBytes = buf.write(topic, off + 4, 'utf8');
+      buf.writeUInt32LE((define ? DEFINE : INLINE) * KIND + topicBytes, off);
+      off += 4 + topicBytes;
+    }
     buf.writeUInt32LE(payload.length, off);
     off += 4;
     buf.set(payload, off);
@@ -34,7 +64,7 @@ export class MessageBatchWriter {
     this.#count++;
   }
 
-  /** The batch so far in an ArrayBuffer of its own (to transfer); the writer starts over. */
+  /** The batch so far in an ArrayBuffer of its own (to transfer); the writer starts over (its topic numbers stay). */
   take(): { buffer: ArrayBuffer; byteLength: number; count: number } {
     const out = {
       // allocUnsafe above the pool size (4 kB) gives a plain ArrayBuffer of its own.
@@ -55,20 +85,37 @@ export class MessageBatchWriter {
   }
 }
 
+/** The topics a writer has numbered, on the reading side: one per writer (per thread). */
+export class TopicTable {
+  readonly topics: string[] = [];
+}
+
 /** Calls `each` for every message of a batch, in order; payloads are views into the batch. */
 export function readMessageBatch(
   buffer: ArrayBuffer,
   byteLength: number,
+  table: TopicTable,
   each: (topic: string, payload: Buffer) => void,
 ): void {
   const buf = Buffer.from(buffer, 0, byteLength);
+  const topics = table.topics;
   let off = 0;
   while (off < byteLength) {
-    const topicEnd = off + 2 + buf.readUInt16LE(off);
-    const topic = buf.toString('utf8', off + 2, topicEnd);
-    const start = topicEnd + 4;
-    const end = start + buf.readUInt32LE(topicEnd);
-    each(topic, buf.subarray(start, end));
+    const head = buf.readUInt32LE(off);
+    const kind = head >>> 30;
+    const value = head & (KIND - 1);
+    off += 4;
+    let topic: string;
+    if (kind === REF) {
+      topic = topics[value] as string;
+      if (topic === undefined) throw new Error(`message batch refers to topic ${value}, never defined`);
+    } else {
+      topic = buf.toString('utf8', off, off + value);
+      off += value;
+      if (kind === DEFINE) topics.push(topic);
+    }
+    const end = off + 4 + buf.readUInt32LE(off);
+    each(topic, buf.subarray(off + 4, end));
     off = end;
   }
 }

@@ -3,7 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import type { IClientOptions } from 'mqtt';
 import { spawnSibling } from '../threads/spawn.js';
 import type { FromIoThread, IoThreadData, ToIoThread, WireError } from './io-protocol.js';
-import { readMessageBatch } from './message-batch.js';
+import { readMessageBatch, TopicTable } from './message-batch.js';
 
 /** What ExternalBrokerClient uses of an mqtt.js client; mqtt.js's MqttClient and ThreadedMqttConnection both have it. */
 export interface BrokerConnection {
@@ -50,7 +50,8 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
   private readonly replies = new Map<number, (error?: WireError) => void>();
   private ending = false;
   /** Received batches and the thread each came from, processed one per event-loop turn. */
-  private readonly batches: { buffer: ArrayBuffer; byteLength: number; from: Worker }[] = [];
+  private readonly batches: { buffer: ArrayBuffer; byteLength: number; from: Worker; topics: TopicTable }[] =
+    [];
 
   constructor(
     private readonly url: string,
@@ -126,7 +127,9 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
       highWaterBytes: HIGH_WATER_BYTES,
     };
     const worker = spawnSibling(import.meta.url, 'mqtt-io-thread', data);
-    worker.on('message', (msg: FromIoThread) => this.onThread(worker, msg));
+    // The thread numbers the topics it sends; a new thread starts its numbering afresh.
+    const topics = new TopicTable();
+    worker.on('message', (msg: FromIoThread) => this.onThread(worker, topics, msg));
     worker.on('error', (err) => {
       if (this.worker === worker) this.emit('error', err);
     });
@@ -145,7 +148,9 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     const b = this.batches.shift();
     if (!b) return;
     try {
-      readMessageBatch(b.buffer, b.byteLength, (topic, payload) => this.emit('message', topic, payload));
+      readMessageBatch(b.buffer, b.byteLength, b.topics, (topic, payload) =>
+        this.emit('message', topic, payload),
+      );
     } finally {
       // Only the thread that sent it counts it; a replaced thread is gone.
       if (this.worker === b.from) b.from.postMessage({ t: 'done' } satisfies ToIoThread);
@@ -153,12 +158,12 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     }
   };
 
-  private onThread(worker: Worker, msg: FromIoThread): void {
+  private onThread(worker: Worker, topics: TopicTable, msg: FromIoThread): void {
     switch (msg.t) {
       case 'msgs':
         // Not in this callback: the port would hand over the next batch in the same turn, and the
         // thread's other I/O (HTTP API, timers) would wait behind a stream of batches.
-        this.batches.push({ buffer: msg.buffer, byteLength: msg.byteLength, from: worker });
+        this.batches.push({ buffer: msg.buffer, byteLength: msg.byteLength, from: worker, topics });
         if (this.batches.length === 1) setImmediate(this.drain);
         return;
       case 'connect':

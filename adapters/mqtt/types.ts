@@ -7,7 +7,10 @@ export interface RoutedTopic {
   kind: MessageKind;
 }
 
-/** Injected by the gateway (from the device models' topic patterns); undefined = not a device topic. */
+/**
+ * Injected by the gateway (from the device models' topic patterns); undefined = not a device topic.
+ * A pure function of the topic: the external-broker client remembers its answers.
+ */
 export type TopicRouter = (topic: string) => RoutedTopic | undefined;
 
 export interface PublishOptions {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MessageBatchWriter, readMessageBatch } from '../../adapters/mqtt/message-batch.js';
+import { MessageBatchWriter, readMessageBatch, TopicTable } from '../../adapters/mqtt/message-batch.js';
 
-function roundTrip(w: MessageBatchWriter): { topic: string; payload: Buffer }[] {
+function roundTrip(w: MessageBatchWriter, table = new TopicTable()): { topic: string; payload: Buffer }[] {
   const { buffer, byteLength } = w.take();
   const out: { topic: string; payload: Buffer }[] = [];
-  readMessageBatch(buffer, byteLength, (topic, payload) =>
+  readMessageBatch(buffer, byteLength, table, (topic, payload) =>
     out.push({ topic, payload: Buffer.from(payload) }),
   );
   return out;
@@ -17,8 +17,9 @@ describe('message batches across threads', () => {
       { topic: 'devices/d1/telemetry', payload: Buffer.from('{"wl":1.25}') },
       { topic: 'devices/鼓楼区-泵站/event', payload: Buffer.from('门禁 告警') },
       { topic: 'devices/d2/status', payload: Buffer.alloc(0) },
-      { topic: 'devices/d3/telemetry', payload: Buffer.from([0xff, 0x00, 0xc3, 0x28]) },
+      { topic: 'devices/d1/telemetry', payload: Buffer.from([0xff, 0x00, 0xc3, 0x28]) },
       { topic: 'devices/d4/telemetry', payload: Buffer.alloc(300_000, 7) },
+      { topic: 'devices/鼓楼区-泵站/event', payload: Buffer.from('again') },
     ];
     for (const m of sent) w.add(m.topic, m.payload);
     expect(w.count).toBe(sent.length);
@@ -27,12 +28,43 @@ describe('message batches across threads', () => {
     expect(got.map((m, i) => m.payload.equals(sent[i]!.payload))).toEqual(sent.map(() => true));
   });
 
+  it('sends a repeated topic as its number, in later batches too, and the reader gives the same string back', () => {
+    const w = new MessageBatchWriter();
+    const table = new TopicTable();
+    const topic = 'devices/a-rather-long-device-identifier-0001/telemetry';
+    w.add(topic, Buffer.from('1'));
+    const first = w.take();
+    w.add(topic, Buffer.from('2'));
+    w.add(topic, Buffer.from('3'));
+    const second = w.take();
+    // The second batch carries the topic twice in 2 x (4 + 4 + 1) bytes, no topic text.
+    expect(second.byteLength).toBe(18);
+    const topics: string[] = [];
+    for (const b of [first, second]) readMessageBatch(b.buffer, b.byteLength, table, (t) => topics.push(t));
+    expect(topics).toEqual([topic, topic, topic]);
+    expect(table.topics).toEqual([topic]);
+    // Identity, not only equality: one string per topic on the reading side.
+    expect(Object.is(topics[1], table.topics[0])).toBe(true);
+  });
+
+  it('sends topics inline past its bound, and a reader with another table fails loudly rather than misroute', () => {
+    const w = new MessageBatchWriter(64, 2);
+    for (const t of ['t/1', 't/2', 't/3', 't/1', 't/3']) w.add(t, Buffer.from(t));
+    const table = new TopicTable();
+    expect(roundTrip(w, table).map((m) => m.topic)).toEqual(['t/1', 't/2', 't/3', 't/1', 't/3']);
+    expect(table.topics).toEqual(['t/1', 't/2']);
+    w.add('t/2', Buffer.from('x'));
+    const { buffer, byteLength } = w.take();
+    expect(() => readMessageBatch(buffer, byteLength, new TopicTable(), () => {})).toThrow(/never defined/);
+  });
+
   it('starts over after take()', () => {
     const w = new MessageBatchWriter();
+    const table = new TopicTable();
     w.add('a/b', Buffer.from('1'));
-    roundTrip(w);
+    roundTrip(w, table);
     expect(w.count).toBe(0);
     w.add('c/d', Buffer.from('2'));
-    expect(roundTrip(w).map((m) => m.topic)).toEqual(['c/d']);
+    expect(roundTrip(w, table).map((m) => m.topic)).toEqual(['c/d']);
   });
 });
