@@ -24,7 +24,6 @@ export interface DeviceState {
 export interface TriggerCache {
   index: object;
   device: Device;
-  byKey: Map<string, readonly number[]>;
   /** Per measurement: the rules the last reading's fields triggered, kept while the next has the same fields. */
   plans: TriggerPlan[];
 }
@@ -35,7 +34,7 @@ export interface TriggerPlan {
   keys: readonly string[];
   /** Whether it carried an event (which triggers `@event` rules). */
   event: boolean;
-  /** Rule positions in the index, each once. */
+  /** Rule positions in the index, each once; one array shared by the devices with the same list (RuleIndex.shared). */
   positions: readonly number[];
 }
 

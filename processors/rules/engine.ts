@@ -23,8 +23,6 @@ import { RuleIndex } from './rule-index.js';
 import type { SilenceStore } from './silences.js';
 import type { IncidentStore } from './store.js';
 
-const NONE: readonly number[] = Object.freeze([]);
-
 export interface RuleEngineOptions {
   rules: RuleSet | readonly CompiledRule[];
   /** Dispatch (BullMQ, MQTT). */
@@ -192,7 +190,7 @@ export class RuleEngine implements ReadingSink {
       }
       const event = reading.tags.event !== undefined;
       if (!same || n !== keys!.length || plan!.event !== event) {
-        const fresh = this.plan(idx, cache, device, reading.measurement, Object.keys(fields), event);
+        const fresh = this.plan(idx, device, reading.measurement, Object.keys(fields), event);
         if (plan) plans[plans.indexOf(plan)] = fresh;
         else plans.push(fresh);
         plan = fresh;
@@ -221,7 +219,7 @@ export class RuleEngine implements ReadingSink {
   private triggerCache(idx: RuleIndex, ds: DeviceState, device: Device): TriggerCache {
     let cache = ds.triggers;
     if (!cache || cache.index !== idx || cache.device !== device) {
-      cache = { index: idx, device, byKey: new Map(), plans: [] };
+      cache = { index: idx, device, plans: [] };
       ds.triggers = cache;
     }
     return cache;
@@ -233,7 +231,6 @@ export class RuleEngine implements ReadingSink {
    */
   private plan(
     idx: RuleIndex,
-    cache: TriggerCache,
     device: Device,
     measurement: string,
     keys: string[],
@@ -241,25 +238,13 @@ export class RuleEngine implements ReadingSink {
   ): TriggerPlan {
     const positions: number[] = [];
     const add = (key: string) => {
-      for (const pos of this.applicable(idx, cache, device, key))
-        if (!positions.includes(pos)) positions.push(pos);
+      for (const pos of idx.candidates(device.family, key, device.location.district)) {
+        if (!positions.includes(pos) && idx.rules[pos]!.matches(device)) positions.push(pos);
+      }
     };
     for (const k of keys) add(k);
     if (event) add('@event');
-    return { measurement, keys: sharedKeys(keys), event, positions: positions.length > 0 ? positions : NONE };
-  }
-
-  /** Positions of the rules triggered by `key` whose selector matches the device, cached per device. */
-  private applicable(idx: RuleIndex, cache: TriggerCache, device: Device, key: string): readonly number[] {
-    let hits = cache.byKey.get(key);
-    if (hits === undefined) {
-      hits = idx
-        .candidates(device.family, key, device.location.district)
-        .filter((pos) => idx.rules[pos]!.matches(device));
-      if (hits.length === 0) hits = NONE;
-      cache.byKey.set(key, hits);
-    }
-    return hits;
+    return { measurement, keys: sharedKeys(keys), event, positions: idx.shared(positions) };
   }
 
   private consider(

@@ -17,6 +17,7 @@ export class RuleIndex {
    */
   private readonly byDistrict = new Map<string, number[]>();
   readonly nodata = new Map<Family, CompiledRule[]>();
+  private readonly lists = new Map<string, readonly number[]>();
   /** Last reading sequence that considered each rule: dedups a rule reached through two metrics. */
   readonly marks: Float64Array;
 
@@ -54,6 +55,21 @@ export class RuleIndex {
     });
   }
 
+  /**
+   * One frozen array per distinct list of positions: the devices of a district and family trigger
+   * the same rules, so 100,000 devices hold a few dozen lists, not one each.
+   */
+  shared(positions: readonly number[]): readonly number[] {
+    if (positions.length === 0) return NONE;
+    const id = positions.join(',');
+    let list = this.lists.get(id);
+    if (list === undefined) {
+      list = Object.freeze([...positions]);
+      this.lists.set(id, list);
+    }
+    return list;
+  }
+
   triggered(family: Family, metricOrEvent: string): readonly number[] | undefined {
     return this.triggers.get(`${family}|${metricOrEvent}`);
   }
@@ -68,6 +84,8 @@ export class RuleIndex {
     return [...own, ...any].sort((a, b) => a - b);
   }
 }
+
+const NONE: readonly number[] = Object.freeze([]);
 
 function push(map: Map<string, number[]>, key: string, pos: number): void {
   const list = map.get(key);
