@@ -76,10 +76,10 @@ export class ExternalBrokerClient implements MqttIngress {
   };
 
   /**
-   * What `route` answered per topic (null: not a device topic). Devices send on the same few topics,
-   * and with the client thread each topic arrives as the same string, hashed once.
+   * What `route` answered per device topic. Devices send on the same few topics, and with the
+   * client thread each topic arrives as the same string, hashed once.
    */
-  private readonly routes = new Map<string, RoutedTopic | null>();
+  private readonly routes = new Map<string, RoutedTopic>();
 
   /** MQTT 3.1.1 only: what this client published on topics its own subscriptions cover. */
   private readonly echoes: OwnEchoFilter | undefined;
@@ -265,9 +265,12 @@ export class ExternalBrokerClient implements MqttIngress {
     }
     let routed = this.routes.get(topic);
     if (routed === undefined) {
-      routed = this.opts.route(topic) ?? null;
-      if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-      this.routes.set(topic, routed);
+      routed = this.opts.route(topic);
+      // Only device topics are remembered: a flood of one-off or huge topics must not fill this.
+      if (routed) {
+        if (this.routes.size >= MAX_ROUTES) this.routes.clear();
+        this.routes.set(topic, routed);
+      }
     }
     if (!routed) {
       this.stats.unrouted++;

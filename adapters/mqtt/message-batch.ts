@@ -6,9 +6,11 @@
  * Topics repeat (a device sends on the same one or two), so the writer numbers each new topic and
  * later sends only its number; the reader keeps the strings (TopicTable). The gateway's thread then
  * neither decodes a topic per message nor makes a new string of it, and every message of a device
- * carries the same topic string, whose hash and routing are computed once. Both tables are bounded
- * (MAX_TOPICS); past that, topics travel inline. The reader must see the writer's batches in order,
- * with one table per writer.
+ * carries the same topic string, whose hash and routing are computed once. Only short topics are
+ * numbered (a device topic is short: device ids are at most 64 characters) and both tables are
+ * bounded in total size, so a publisher sending one-off or huge topics cannot make them grow past
+ * a few MB; other topics travel inline. The reader must see the writer's batches in order, with one
+ * table per writer, and read every batch to its end (readMessageBatch does, whatever `each` does).
  */
 
 // The header's top two bits say what it is, the low 30 a byte length or a topic number.
@@ -19,18 +21,22 @@ const DEFINE = 1;
 /** The number of a topic defined earlier; no bytes follow. */
 const REF = 2;
 const KIND = 2 ** 30;
-export const MAX_TOPICS = 1 << 18;
+/** Longest topic (UTF-16 units) given a number. */
+export const MAX_NUMBERED_LENGTH = 128;
+/** Characters of numbered topics held at most (~270,000 topics of 30 characters). */
+export const MAX_NUMBERED_CHARS = 8_000_000;
 
 export class MessageBatchWriter {
   #buf: Buffer;
   #off = 0;
   #count = 0;
   readonly #ids = new Map<string, number>();
-  readonly #maxTopics: number;
+  #chars = 0;
+  readonly #maxChars: number;
 
-  constructor(initialBytes = 64 * 1024, maxTopics = MAX_TOPICS) {
+  constructor(initialBytes = 64 * 1024, maxChars = MAX_NUMBERED_CHARS) {
     this.#buf = Buffer.allocUnsafe(initialBytes);
-    this.#maxTopics = maxTopics;
+    this.#maxChars = maxChars;
   }
 
   get count(): number {
@@ -51,8 +57,11 @@ export class MessageBatchWriter {
       buf.writeUInt32LE(REF * KIND + id, off);
       off += 4;
     } else {
-      const define = this.#ids.size < this.#maxTopics;
-      if (define) this.#ids.set(topic, this.#ids.size);
+      const define = topic.length <= MAX_NUMBERED_LENGTH && this.#chars + topic.length <= this.#maxChars;
+      if (define) {
+        this.#ids.set(topic, this.#ids.size);
+        this.#chars += topic.length;
+      }
       const topicBytes = buf.write(topic, off + 4, 'utf8');
       buf.writeUInt32LE((define ? DEFINE : INLINE) * KIND + topicBytes, off);
       off += 4 + topicBytes;
@@ -90,13 +99,22 @@ export class TopicTable {
   readonly topics: string[] = [];
 }
 
-/** Calls `each` for every message of a batch, in order; payloads are views into the batch. */
+/**
+ * Calls `each` for every message of a batch, in order; payloads are views into the batch. The whole
+ * batch is read even when `each` throws (the topics it defines must reach the table, or later
+ * numbers would name the wrong topics): the first error from `each` then goes to `onError`, which
+ * by default throws it once the batch is read.
+ */
 export function readMessageBatch(
   buffer: ArrayBuffer,
   byteLength: number,
   table: TopicTable,
   each: (topic: string, payload: Buffer) => void,
+  onError: (err: unknown) => void = (err) => {
+    throw err;
+  },
 ): void {
+  let failed: { err: unknown } | undefined;
   const buf = Buffer.from(buffer, 0, byteLength);
   const topics = table.topics;
   let off = 0;
@@ -115,7 +133,12 @@ export function readMessageBatch(
       if (kind === DEFINE) topics.push(topic);
     }
     const end = off + 4 + buf.readUInt32LE(off);
-    each(topic, buf.subarray(off + 4, end));
+    try {
+      each(topic, buf.subarray(off + 4, end));
+    } catch (err) {
+      failed ??= { err };
+    }
     off = end;
   }
+  if (failed) onError(failed.err);
 }

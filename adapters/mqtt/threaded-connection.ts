@@ -148,8 +148,13 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     const b = this.batches.shift();
     if (!b) return;
     try {
-      readMessageBatch(b.buffer, b.byteLength, b.topics, (topic, payload) =>
-        this.emit('message', topic, payload),
+      readMessageBatch(
+        b.buffer,
+        b.byteLength,
+        b.topics,
+        (topic, payload) => this.emit('message', topic, payload),
+        // A listener that threw: reported, and the rest of the batch (and its topics) still read.
+        (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
       );
     } finally {
       // Only the thread that sent it counts it; a replaced thread is gone.

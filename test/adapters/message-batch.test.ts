@@ -47,13 +47,53 @@ describe('message batches across threads', () => {
     expect(Object.is(topics[1], table.topics[0])).toBe(true);
   });
 
-  it('sends topics inline past its bound, and a reader with another table fails loudly rather than misroute', () => {
-    const w = new MessageBatchWriter(64, 2);
-    for (const t of ['t/1', 't/2', 't/3', 't/1', 't/3']) w.add(t, Buffer.from(t));
+  it('numbers only short topics, within a total size; the rest travel inline', () => {
+    const w = new MessageBatchWriter(64, 6); // room for two 3-character topics
+    const long = `devices/${'x'.repeat(200)}/telemetry`;
+    for (const t of ['t/1', 't/2', 't/3', 't/1', 't/3', long, long]) w.add(t, Buffer.from(t.slice(0, 3)));
     const table = new TopicTable();
-    expect(roundTrip(w, table).map((m) => m.topic)).toEqual(['t/1', 't/2', 't/3', 't/1', 't/3']);
+    expect(roundTrip(w, table).map((m) => m.topic)).toEqual(['t/1', 't/2', 't/3', 't/1', 't/3', long, long]);
     expect(table.topics).toEqual(['t/1', 't/2']);
+  });
+
+  it('a listener that throws loses no topic numbers: the batch is read to its end and the error reported once', () => {
+    const w = new MessageBatchWriter();
+    const table = new TopicTable();
+    for (const t of ['a/1', 'b/2', 'c/3']) w.add(t, Buffer.from(t));
+    const first = w.take();
+    const errors: unknown[] = [];
+    const seen: string[] = [];
+    readMessageBatch(
+      first.buffer,
+      first.byteLength,
+      table,
+      (topic) => {
+        seen.push(topic);
+        if (topic !== 'c/3') throw new Error(`listener failed on ${topic}`);
+      },
+      (err) => errors.push(err),
+    );
+    expect(seen).toEqual(['a/1', 'b/2', 'c/3']);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['listener failed on a/1']);
+    w.add('c/3', Buffer.from('again'));
+    w.add('d/4', Buffer.from('new'));
+    expect(roundTrip(w, table).map((m) => `${m.topic}:${m.payload}`)).toEqual(['c/3:again', 'd/4:new']);
+    // Without onError the first error is thrown, after the batch was read.
+    w.add('e/5', Buffer.from('x'));
+    const third = w.take();
+    expect(() =>
+      readMessageBatch(third.buffer, third.byteLength, table, () => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(table.topics).toEqual(['a/1', 'b/2', 'c/3', 'd/4', 'e/5']);
+  });
+
+  it('a reader with another table fails loudly rather than misroute', () => {
+    const w = new MessageBatchWriter();
     w.add('t/2', Buffer.from('x'));
+    w.take();
+    w.add('t/2', Buffer.from('y'));
     const { buffer, byteLength } = w.take();
     expect(() => readMessageBatch(buffer, byteLength, new TopicTable(), () => {})).toThrow(/never defined/);
   });

@@ -90,14 +90,22 @@ export function mqttIngressContract(factory: IngressFactory): void {
     expect(messages.every((m) => m.deviceId === 'd2')).toBe(true);
   });
 
-  it('reports a publish on a topic the router does not know, and does not hand it on', async () => {
+  it('reports a publish on a topic the router does not know, and does not hand it on (each time)', async () => {
     const c = await device('d3');
-    await c.publishAsync('devices/d3/firmware', Buffer.alloc(17), { qos: 1 });
-    await c.publishAsync('devices/d3/telemetry', '{}', { qos: 1 });
-    await waitFor('the routed message', () => messages.length === 1);
-    await waitFor('the unrouted report', () => unrouted.length === 1);
-    expect(unrouted[0]).toEqual({ topic: 'devices/d3/firmware', size: 17 });
-    expect(messages.map((m) => m.topic)).toEqual(['devices/d3/telemetry']);
+    for (let i = 0; i < 2; i++) {
+      await c.publishAsync('devices/d3/firmware', Buffer.alloc(17 + i), { qos: 1 });
+      await c.publishAsync('devices/d3/telemetry', `{"n":${i}}`, { qos: 1 });
+    }
+    await waitFor('the routed messages', () => messages.length === 2);
+    await waitFor('the unrouted reports', () => unrouted.length === 2);
+    expect(unrouted).toEqual([
+      { topic: 'devices/d3/firmware', size: 17 },
+      { topic: 'devices/d3/firmware', size: 18 },
+    ]);
+    expect(messages.map((m) => [m.topic, m.deviceId, m.kind, m.payload.toString()])).toEqual([
+      ['devices/d3/telemetry', 'd3', 'telemetry', '{"n":0}'],
+      ['devices/d3/telemetry', 'd3', 'telemetry', '{"n":1}'],
+    ]);
   });
 
   it("delivers the gateway's own publish to subscribers, never to onMessage", async () => {

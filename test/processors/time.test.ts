@@ -143,5 +143,9 @@ describe('ISO 8601 parsing against the regular-expression reader it replaced', (
     expect(parseDeviceTime('0000-02-29T00:00:00Z', 'iso8601')).toBeDefined(); // year 0 is a leap year
     expect(parseDeviceTime('1900-02-29T00:00:00Z', 'iso8601')).toBeUndefined();
     expect(parseDeviceTime('2000-02-29T00:00:00Z', 'iso8601')).toBe(Date.UTC(2000, 1, 29));
+    expect(parseDeviceTime('00260101080000', 'local_compact')).toBe(d.getTime());
+    // The longest accepted shape (35 characters); trailing characters are refused.
+    expect(parseDeviceTime('2026-01-01T00:00:00.123456789+08:00', 'iso8601')).toBeDefined();
+    expect(parseDeviceTime(`2026-01-01T00:00:00.123456789+08:00${' '.repeat(6)}`, 'iso8601')).toBeUndefined();
   });
 });

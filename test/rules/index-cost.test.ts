@@ -69,3 +69,28 @@ describe('the per-measurement trigger plan follows the fields each reading carri
     expect(sink.events.map((ev) => ev.rule.id)).toEqual(['forced']);
   });
 });
+
+describe('evaluation counts per rule survive a reload that moves the rules around', () => {
+  it('keeps counting by rule id, not by position', async () => {
+    const a = (id: string, m: string) =>
+      `  - { id: ${id}, name: ${id}, selector: { family: flood }, condition: "${m} > 100", severity: yellow }`;
+    const { e } = await engine(rules(`rules:\n${a('level', 'water_level_m')}\n${a('rain', 'rain_mm')}\n`));
+    const d = device();
+    e.write(reading(d, T0, { water_level_m: 1, rain_mm: 1 }), d);
+    e.write(reading(d, T0 + MIN, { water_level_m: 1 }), d);
+    const count = () => Object.fromEntries(e.rulesStatus().map((s) => [s.id, s.evaluations]));
+    expect(count()).toEqual({ level: 2, rain: 1 });
+    // Reordered, one removed, one added: positions change.
+    e.replaceRules(
+      rules(
+        `rules:\n${a('new', 'water_level_m')}\n${a('rain', 'rain_mm')}\n${a('level', 'water_level_m')}\n`,
+      ),
+    );
+    e.write(reading(d, T0 + 2 * MIN, { water_level_m: 1, rain_mm: 1 }), d);
+    expect(count()).toEqual({ new: 1, rain: 2, level: 3 });
+    e.replaceRules(rules(`rules:\n${a('level', 'water_level_m')}\n`));
+    e.write(reading(d, T0 + 3 * MIN, { water_level_m: 1, rain_mm: 1 }), d);
+    expect(count()).toEqual({ level: 4 });
+    expect(e.rulesStatus()[0]?.lastEvaluatedAt).toBe(T0 + 3 * MIN);
+  });
+});
