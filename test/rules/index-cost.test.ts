@@ -94,3 +94,24 @@ describe('evaluation counts per rule survive a reload that moves the rules aroun
     expect(e.rulesStatus()[0]?.lastEvaluatedAt).toBe(T0 + 3 * MIN);
   });
 });
+
+describe('the context keeps the latest value of each metric across measurements', () => {
+  it('a rule over two measurements sees the latest of each', async () => {
+    const { e, sink } = await engine(
+      rules(`rules:
+  - { id: loud-dust, name: L, selector: { family: dust }, condition: "pm10_ugm3 > 100 && noise_dba > 70", severity: yellow }
+`),
+    );
+    const d = device({ id: 'DS-1', family: 'dust', model: 'clearsite-ds7', attrs: {} });
+    const at = (m: string, t: number, fields: Record<string, number>) => ({
+      ...reading(d, t, fields),
+      measurement: m as 'dust',
+    });
+    e.write(at('dust', T0, { pm10_ugm3: 150, temp_c: 20 }), d);
+    e.write(at('noise', T0 + MIN, { noise_dba: 60 }), d);
+    e.write(at('noise', T0 + 2 * MIN, { noise_dba: 80 }), d);
+    await new Promise((r) => setImmediate(r));
+    expect(sink.events.map((ev) => `${ev.rule.id}:${ev.type}`)).toEqual(['loud-dust:alert.firing']);
+    expect(e.stats.evaluations).toBe(3);
+  });
+});
