@@ -17,6 +17,7 @@ import { bindWindows, observe } from './evaluate.js';
 import { evalBool } from './expr.js';
 import { type Incident, isOpen, type Transition } from './incident.js';
 import { IncidentTable } from './incident-table.js';
+import { internList } from './interned.js';
 import { type Identity, type Observation, step } from './lifecycle.js';
 import type { RuleSet } from './parse.js';
 import { RuleIndex } from './rule-index.js';
@@ -76,6 +77,10 @@ export interface EngineStats {
 }
 
 const REFIRE_COUNTS_AS_FLAP_MS = 3_600_000;
+
+/** Field lists (a model's measurement has one or a few) shared by all devices; bounded against the unexpected. */
+const KEY_LISTS = new Map<string, readonly string[]>();
+const MAX_KEY_LISTS = 10_000;
 
 /**
  * Evaluates rules on the reading stream and drives incidents through their lifecycle. `write` never
@@ -244,7 +249,12 @@ export class RuleEngine implements ReadingSink {
     };
     for (const k of keys) add(k);
     if (event) add('@event');
-    return { measurement, keys: sharedKeys(keys), event, positions: idx.shared(positions) };
+    return {
+      measurement,
+      keys: internList(KEY_LISTS, keys, MAX_KEY_LISTS),
+      event,
+      positions: idx.shared(positions),
+    };
   }
 
   private consider(
@@ -509,19 +519,4 @@ export class RuleEngine implements ReadingSink {
       };
     });
   }
-}
-
-/** One array per distinct field list (a model's measurement has one or a few), shared by all devices. */
-const KEY_LISTS = new Map<string, readonly string[]>();
-const MAX_KEY_LISTS = 10_000;
-
-function sharedKeys(keys: readonly string[]): readonly string[] {
-  const id = keys.join('\u0000');
-  let shared = KEY_LISTS.get(id);
-  if (shared === undefined) {
-    shared = Object.freeze([...keys]);
-    // Field names come from the models' catalogue, so this stays small; the bound is against the unexpected.
-    if (KEY_LISTS.size < MAX_KEY_LISTS) KEY_LISTS.set(id, shared);
-  }
-  return shared;
 }

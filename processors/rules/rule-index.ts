@@ -1,5 +1,6 @@
 import { FAMILIES, type Family } from '../types.js';
 import type { CompiledRule } from './compile.js';
+import { internList } from './interned.js';
 
 /**
  * Rules indexed at load by family and by the metric (or `@event`) that triggers them, so a reading
@@ -60,14 +61,7 @@ export class RuleIndex {
    * the same rules, so 100,000 devices hold a few dozen lists, not one each.
    */
   shared(positions: readonly number[]): readonly number[] {
-    if (positions.length === 0) return NONE;
-    const id = positions.join(',');
-    let list = this.lists.get(id);
-    if (list === undefined) {
-      list = Object.freeze([...positions]);
-      this.lists.set(id, list);
-    }
-    return list;
+    return positions.length === 0 ? NONE : internList(this.lists, positions);
   }
 
   triggered(family: Family, metricOrEvent: string): readonly number[] | undefined {
