@@ -134,7 +134,7 @@ function isDigit(c: number): boolean {
  * undefined when it is not a real date (31 February) or time. Arithmetic only: days from the civil
  * date as in H. Hinnant's `days_from_civil`, no Date object.
  */
-export function civilToEpoch(
+function civilToEpoch(
   year: number,
   month: number,
   day: number,

@@ -22,9 +22,9 @@ const DEFINE = 1;
 const REF = 2;
 const KIND = 2 ** 30;
 /** Longest topic (UTF-16 units) given a number. */
-export const MAX_NUMBERED_LENGTH = 128;
+const MAX_NUMBERED_LENGTH = 128;
 /** Characters of numbered topics held at most (~270,000 topics of 30 characters). */
-export const MAX_NUMBERED_CHARS = 8_000_000;
+const MAX_NUMBERED_CHARS = 8_000_000;
 
 export class MessageBatchWriter {
   #buf: Buffer;

@@ -13,7 +13,7 @@ export interface DeviceState {
   /** lastSeen moved since the store last took it. */
   seenDirty: boolean;
   /**
-   * The rules whose selector matches this device, per trigger key (`metric` or `@event`), for the
+   * The rules whose selector matches this device, per measurement and field list (plans), for the
    * rule set and device record they were computed from: a reading then costs in proportion to
    * the rules that apply to its device (1,000 rules scoped by district cost a reading only its
    * district's). Rebuilt lazily after a reload or a registry change.

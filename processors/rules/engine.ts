@@ -265,8 +265,6 @@ export class RuleEngine implements ReadingSink {
     ds: DeviceState,
     now: number,
   ): void {
-    if (idx.marks[pos] === seq) return;
-    idx.marks[pos] = seq;
     const r = idx.rules[pos]!; // selector already matched: see applicable()
     this.stats.evaluations++;
     let ev = this.evalsByPos[pos];

@@ -19,12 +19,9 @@ export class RuleIndex {
   private readonly byDistrict = new Map<string, number[]>();
   readonly nodata = new Map<Family, CompiledRule[]>();
   private readonly lists = new Map<string, readonly number[]>();
-  /** Last reading sequence that considered each rule: dedups a rule reached through two metrics. */
-  readonly marks: Float64Array;
 
   constructor(rules: readonly CompiledRule[]) {
     this.rules = rules;
-    this.marks = new Float64Array(rules.length).fill(-1);
     rules.forEach((r, pos) => {
       this.byId.set(r.id, r);
       const families = r.spec.selector.family ?? FAMILIES;
