@@ -29,6 +29,27 @@ export function openConnection(input: RedisConnectionInput, kind: 'producer' | '
   return { client, owned: true };
 }
 
+/**
+ * Resolves when the client is first ready, or after `timeoutMs` (whatever its state then). A
+ * producer fails commands fast while disconnected, which is right during an outage but not in the
+ * moment after start, while the first connection is still being made: callers that send their
+ * own commands await this once per call (it is settled after the first connection, so an outage
+ * later still fails at once).
+ */
+export function firstReady(client: Redis, timeoutMs = 5000): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    timer.unref();
+    client.once('ready', done);
+  });
+}
+
 export async function closeConnection(c: OwnedConnection): Promise<void> {
   if (!c.owned) return;
   try {

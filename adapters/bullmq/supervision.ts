@@ -21,6 +21,7 @@ import { GridgateError } from '../../processors/errors.js';
 import { type Clock, systemClock } from '../../processors/types.js';
 import {
   closeConnection,
+  firstReady,
   type OwnedConnection,
   openConnection,
   type RedisConnectionInput,
@@ -82,6 +83,8 @@ export class Supervision {
   private readonly workerConn: OwnedConnection | undefined;
   private readonly queue: Queue<DeadlineData>;
   private worker: Worker<DeadlineData> | undefined;
+  /** Settled once the producer connection was first ready (or gave up waiting): see firstReady. */
+  private readonly ready: Promise<void>;
   private readonly ackKeyPrefix: string;
   private readonly ackTtlS: number;
   private readonly clock: Clock;
@@ -89,6 +92,7 @@ export class Supervision {
   constructor(private readonly opts: SupervisionOptions) {
     this.log = opts.logger.child({ component: 'supervision' });
     this.conn = openConnection(opts.connection, 'producer');
+    this.ready = firstReady(this.conn.client);
     this.conn.client.on('error', (err: Error) =>
       this.log.debug({ err: err.message }, 'redis connection error'),
     );
@@ -175,6 +179,7 @@ export class Supervision {
     const fields = Object.entries(rec).flat();
     // Atomically: the first ack of this lifecycle stands (concurrent acks, or gateways sharing
     // Redis, all get that one back); an ack of an earlier lifecycle is replaced.
+    await this.ready;
     const existing = (await this.conn.client.eval(
       ACK_SCRIPT,
       1,
@@ -200,6 +205,7 @@ export class Supervision {
   }
 
   async getAck(incidentId: string): Promise<AckRecord | undefined> {
+    await this.ready;
     const h = await this.conn.client.hgetall(this.ackKeyPrefix + incidentId);
     if (!h.by || !h.at || !h.incidentStartedAt) return undefined;
     return {

@@ -157,6 +157,25 @@ describe('ack and supervision (督办)', () => {
     expect(escalated.id).toBe(`${again.id}.ack-overdue`);
   });
 
+  it('an ack sent before the connection is first up waits for it instead of failing', async () => {
+    const e = sampleEvent();
+    const ackKeyPrefix = `${uniqueName('ack')}:`;
+    const supervision = new Supervision({
+      connection: redisUrl,
+      logger: silent,
+      sink: { emit: async () => {} },
+      getIncident: async (id) => (id === e.incidentId ? e : undefined),
+      queue: uniqueName('supervision'),
+      ackKeyPrefix,
+      worker: false,
+    });
+    cleanups.push(() => supervision.stop());
+    // Same tick as the constructor: the producer connection (no offline queue) is not up yet.
+    const ack = await supervision.ack(e.incidentId, 'ops');
+    expect(ack.by).toBe('ops');
+    expect(await supervision.isAcked(e.incidentId)).toBe(true);
+  });
+
   it('ack of an unknown incident is GG_ERR_NOT_FOUND', async () => {
     const s = await setup();
     const err = await s.supervision.ack('no-such-incident', 'ops').catch((e: unknown) => e);
