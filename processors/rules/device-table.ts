@@ -1,4 +1,5 @@
 import type { Device, DeviceDirectory } from '../types.js';
+import type { CompiledRule } from './compile.js';
 import type { IncidentSnapshot } from './store.js';
 import { SampleWindow, type WindowSnapshot } from './windows.js';
 
@@ -14,18 +15,17 @@ export interface DeviceState {
   seenDirty: boolean;
   /**
    * The rules whose selector matches this device, per measurement and field list (plans), for the
-   * rule set and device record they were computed from: a reading then costs in proportion to
-   * the rules that apply to its device (1,000 rules scoped by district cost a reading only its
-   * district's). Rebuilt lazily after a reload or a registry change.
+   * rule set (`planIndex`) and device record (`planDevice`) they were computed from: a reading then
+   * costs in proportion to the rules that apply to its device (1,000 rules scoped by district cost
+   * a reading only its district's). Rebuilt lazily after a reload or a registry change. Kept on the
+   * state itself, not in an object of its own: each object a reading reaches is a likely cache miss.
    */
-  triggers: TriggerCache | undefined;
-}
-
-export interface TriggerCache {
-  index: object;
-  device: Device;
+  planIndex: object | undefined;
+  planDevice: Device | undefined;
   /** Per measurement: the rules the last reading's fields triggered, kept while the next has the same fields. */
   plans: TriggerPlan[];
+  /** The no-data rules of the device's family in that rule set: any reading ends their incidents. */
+  nodata: readonly CompiledRule[] | undefined;
 }
 
 export interface TriggerPlan {
@@ -73,7 +73,10 @@ export class DeviceTable {
         windows,
         lastSeen: this.restoredSeen.get(device.id) ?? Number.NEGATIVE_INFINITY,
         seenDirty: false,
-        triggers: undefined,
+        planIndex: undefined,
+        planDevice: undefined,
+        plans: [],
+        nodata: undefined,
       };
       this.restoredSeen.delete(device.id);
       this.restoredWindows.delete(device.id);

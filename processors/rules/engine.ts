@@ -12,7 +12,7 @@ import {
 import { buildEvent } from './alert-event.js';
 import type { CompiledRule } from './compile.js';
 import { CorrelationState } from './correlation.js';
-import { type DeviceState, DeviceTable, type TriggerCache, type TriggerPlan } from './device-table.js';
+import { type DeviceState, DeviceTable, type TriggerPlan } from './device-table.js';
 import { bindWindows, observe } from './evaluate.js';
 import { evalBool } from './expr.js';
 import { type Incident, isOpen, type Transition } from './incident.js';
@@ -97,6 +97,11 @@ export class RuleEngine implements ReadingSink {
   /** The same records by position in the current index. */
   private evalsByPos: ({ n: number; at: number } | undefined)[] = [];
   private readingSeq = 0;
+  /**
+   * Whether the device of the reading being evaluated has no incident: looked up once per reading
+   * (not once per rule), and again after an incident changed (undefined = look it up).
+   */
+  private quiet: boolean | undefined;
   private lastWindowSnapshot = Number.NEGATIVE_INFINITY;
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -172,12 +177,18 @@ export class RuleEngine implements ReadingSink {
       const ctx = ds.ctx;
       const fields = reading.fields;
       const idx = this.index;
-      const cache = this.triggerCache(idx, ds, device);
+      if (ds.planIndex !== idx || ds.planDevice !== device) {
+        // A reload or a registry change: plans are made again as readings come.
+        ds.planIndex = idx;
+        ds.planDevice = device;
+        ds.plans = [];
+        ds.nodata = idx.nodata.get(device.family);
+      }
       // The fields go into the context and are checked against the plan of the last reading of
       // this measurement in one pass: a device's readings of a measurement have the same fields.
       // (A short array scanned by identity, and key lists shared by all devices: this runs for
       // every reading, and each object it reaches is a likely cache miss.)
-      const plans = cache.plans;
+      const plans = ds.plans;
       let plan: TriggerPlan | undefined;
       for (let i = 0; i < plans.length; i++) {
         if (plans[i]!.measurement === reading.measurement) {
@@ -203,11 +214,12 @@ export class RuleEngine implements ReadingSink {
       ctx.access = reading.tags;
       ctx.tags = reading.tags;
       const seq = ++this.readingSeq;
+      this.quiet = undefined;
       const positions = plan!.positions;
       for (let i = 0; i < positions.length; i++) this.consider(idx, positions[i]!, seq, reading, ds, now);
       // Any reading ends a no-data incident of its device.
-      const dead = idx.nodata.get(device.family);
-      if (dead && this.incidents.hasDevice(device.id)) {
+      const dead = ds.nodata;
+      if (dead !== undefined && !(this.quiet ??= !this.incidents.hasDevice(device.id))) {
         for (const r of dead) {
           const inc = this.incidents.get(`${r.id}|${device.id}`);
           if (inc && inc.phase !== 'resolved') {
@@ -218,16 +230,6 @@ export class RuleEngine implements ReadingSink {
     } catch (err) {
       this.opts.logger?.error({ err, device: device.id }, 'rule evaluation failed');
     }
-  }
-
-  /** The device's trigger cache, for the rule set and device record in force (rebuilt after a reload or a registry change). */
-  private triggerCache(idx: RuleIndex, ds: DeviceState, device: Device): TriggerCache {
-    let cache = ds.triggers;
-    if (!cache || cache.index !== idx || cache.device !== device) {
-      cache = { index: idx, device, plans: [] };
-      ds.triggers = cache;
-    }
-    return cache;
   }
 
   /**
@@ -289,7 +291,7 @@ export class RuleEngine implements ReadingSink {
     let by = '';
     for (const tag of r.spec.by) by += `|${reading.tags[tag] ?? ''}`;
     if (!bindWindows(r, ds, by, reading, seq, now)) return;
-    const quiet = !this.incidents.hasDevice(ds.device.id);
+    const quiet = (this.quiet ??= !this.incidents.hasDevice(ds.device.id));
     const verdict = observe(r, ds.ctx, quiet);
     if (verdict === 'unknown') {
       this.stats.unevaluable++;
@@ -391,6 +393,7 @@ export class RuleEngine implements ReadingSink {
     if (!incident) return;
     if (incident !== prev) {
       this.incidents.set(key, incident);
+      this.quiet = undefined;
       if (prevResolvedAt !== undefined && now - prevResolvedAt < REFIRE_COUNTS_AS_FLAP_MS)
         this.countFlap(r.id);
     } else if (prevPhase === 'resolving' && incident.phase === 'firing' && obs && obs.rank >= 0) {
