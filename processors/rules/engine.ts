@@ -219,7 +219,7 @@ export class RuleEngine implements ReadingSink {
       for (let i = 0; i < positions.length; i++) this.consider(idx, positions[i]!, seq, reading, ds, now);
       // Any reading ends a no-data incident of its device.
       const dead = ds.nodata;
-      if (dead !== undefined && !(this.quiet ??= !this.incidents.hasDevice(device.id))) {
+      if (dead !== undefined && !this.isQuiet(device.id)) {
         for (const r of dead) {
           const inc = this.incidents.get(`${r.id}|${device.id}`);
           if (inc && inc.phase !== 'resolved') {
@@ -287,11 +287,17 @@ export class RuleEngine implements ReadingSink {
     }
   }
 
+  /** Whether the device of the reading being evaluated has no incident (see `quiet`). */
+  private isQuiet(deviceId: string): boolean {
+    if (this.quiet === undefined) this.quiet = !this.incidents.hasDevice(deviceId);
+    return this.quiet;
+  }
+
   private evalDeviceRule(r: CompiledRule, seq: number, reading: Reading, ds: DeviceState, now: number): void {
     let by = '';
     for (const tag of r.spec.by) by += `|${reading.tags[tag] ?? ''}`;
     if (!bindWindows(r, ds, by, reading, seq, now)) return;
-    const quiet = (this.quiet ??= !this.incidents.hasDevice(ds.device.id));
+    const quiet = this.isQuiet(ds.device.id);
     const verdict = observe(r, ds.ctx, quiet);
     if (verdict === 'unknown') {
       this.stats.unevaluable++;
