@@ -125,7 +125,7 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
           }
           if (got === undefined) alertMissed++;
           else alertLat.push(got - sentAt);
-          // ~400 probes per level: enough that p99 is a percentile (with ~90 it was the maximum).
+          // ~250-400 probes per level: enough that p99 is a percentile (with ~90 it was the maximum).
           await sleep(ALERT_PROBE_GAP_MS);
         }
       })();
