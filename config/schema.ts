@@ -81,7 +81,20 @@ export const configSchema = z.strictObject({
             .describe('non-device clients, e.g. downstream systems subscribing to alerts/#'),
         })
         .prefault({}),
-      embedded: hostPort(1883).extend({ tls }).prefault({}).describe('embedded aedes broker listener'),
+      embedded: hostPort(1883)
+        .extend({
+          tls,
+          readBudgetMs: z
+            .number()
+            .min(0)
+            .max(1000)
+            .default(4)
+            .describe(
+              'work one event-loop turn may spend reading connections before the others are polled (fairness under load); 0 reads each connection to empty',
+            ),
+        })
+        .prefault({})
+        .describe('embedded aedes broker listener'),
       alertTopic: z
         .string()
         .default('alerts/{district}/{severity}')

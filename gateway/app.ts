@@ -273,6 +273,7 @@ export class Gateway {
         authorizePublish: auth.authorizePublish,
         authorizeSubscribe: auth.authorizeSubscribe,
         maxConnectionsPerIp: cfg.limits.maxConnectionsPerIp,
+        readBudgetMs: cfg.mqtt.embedded.readBudgetMs,
         host: cfg.mqtt.embedded.host,
         port: cfg.mqtt.embedded.port,
         maxPayloadBytes: cfg.ingest.maxPayloadBytes,

@@ -10,6 +10,7 @@ import {
   type PublishPacket,
   type Subscription,
 } from 'aedes';
+import { FairReads } from './fair-reads.js';
 import { FrameMeter } from './frame-meter.js';
 import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
 
@@ -35,6 +36,11 @@ export interface EmbeddedBrokerOptions extends IngressHooks {
    * Default: no limit.
    */
   maxConnectionsPerIp?: number;
+  /**
+   * Work (ms) one event-loop turn may spend reading connections before the rest wait for the next
+   * turn, served round robin (see FairReads). 0 or unset: each connection is read to empty.
+   */
+  readBudgetMs?: number;
   /** Called when a client is registered (online) and when it goes away (offline). */
   onConnectivity?(clientId: string, online: boolean, at: number): void;
   onOversize?(clientId: string | undefined, topic: string, size: number): void;
@@ -76,6 +82,7 @@ export class EmbeddedBroker implements MqttIngress {
   private readonly sockets = new Set<Socket>();
   private readonly now: () => number;
   private readonly maxPacketBytes: number;
+  private readonly fair: FairReads | undefined;
   private boundPort = 0;
   readonly stats: EmbeddedBrokerStats = {
     messages: 0,
@@ -93,6 +100,12 @@ export class EmbeddedBroker implements MqttIngress {
   constructor(private readonly opts: EmbeddedBrokerOptions) {
     this.now = opts.now ?? Date.now;
     this.maxPacketBytes = opts.maxPacketBytes ?? opts.maxPayloadBytes + 65_536;
+    this.fair = opts.readBudgetMs ? new FairReads({ budgetMs: opts.readBudgetMs }) : undefined;
+  }
+
+  /** Reads deferred to a later turn, and rounds served, by the fair-read budget (undefined when off). */
+  get fairness(): Readonly<{ deferred: number; rounds: number }> | undefined {
+    return this.fair?.stats;
   }
 
   /** The bound port (meaningful after start()). */
@@ -181,6 +194,7 @@ export class EmbeddedBroker implements MqttIngress {
     if (!this.admitConnection(socket)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
+    this.fair?.attach(socket);
     aedes.handle(socket);
     // Attached after aedes' 'readable' listener, so 'data' fires only as aedes reads (no flowing
     // mode) and each chunk is seen here before the parser gets it.

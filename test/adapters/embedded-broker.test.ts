@@ -153,6 +153,41 @@ describe('EmbeddedBroker', () => {
     expect(messages[0]?.deviceId).toBe('other');
   });
 
+  it('with a read budget, serves connections in turn and loses or reorders nothing (QoS 0 and 1)', async () => {
+    // Each message costs ~20 µs, so a 1 ms budget is spent many times over and reads wait for rounds.
+    await startBroker({
+      readBudgetMs: 1,
+      onMessage: (m) => {
+        messages.push(m);
+        const t = performance.now();
+        while (performance.now() - t < 0.02);
+      },
+    });
+    const n = 3000;
+    const senders = await Promise.all(['f0', 'f1', 'f2'].map((id) => client(id)));
+    const acked: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      senders[0]!.publish('devices/f0/telemetry', `${i}`, { qos: 0 });
+      senders[1]!.publish('devices/f1/telemetry', `${i}`, { qos: 0 });
+      acked.push(senders[2]!.publishAsync('devices/f2/telemetry', `${i}`, { qos: 1 }));
+    }
+    // A real third-party client gets through while the flood is being read.
+    await mosquittoPub(broker!.port, 'devices/quiet/telemetry', 'hello', { clientId: 'quiet', qos: 0 });
+    await Promise.all(acked);
+    // A client that sends and disconnects at once: its last bytes are read before its end.
+    const leaver = await client('f3');
+    for (let i = 0; i < 500; i++) leaver.publish('devices/f3/telemetry', `${i}`, { qos: 0 });
+    await leaver.endAsync();
+    await waitFor('every message', () => messages.length === 3 * n + 500 + 1, 30_000);
+    const seq = (id: string) => messages.filter((m) => m.deviceId === id).map((m) => Number(m.payload));
+    const upTo = (k: number) => Array.from({ length: k }, (_, i) => i);
+    for (const id of ['f0', 'f1', 'f2']) expect(seq(id)).toEqual(upTo(n));
+    expect(seq('f3')).toEqual(upTo(500));
+    expect(messages.find((m) => m.deviceId === 'quiet')?.payload.toString()).toBe('hello');
+    expect(broker!.fairness?.deferred).toBeGreaterThan(0);
+    expect(broker!.stats.clientErrors).toBe(0);
+  });
+
   it('survives garbage bytes and an HTTP request on the MQTT port, and counts them', async () => {
     await startBroker();
     const junk = [

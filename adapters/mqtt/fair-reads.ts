@@ -1,0 +1,157 @@
+import type { Socket } from 'node:net';
+
+/**
+ * Fair, time-budgeted reads across the embedded broker's connections.
+ *
+ * aedes reads a connection with `conn.read(null)` and parses everything that comes back before it
+ * reads again, and it reads again as soon as those packets are handled. So each 'readable' event
+ * runs the whole pipeline over every byte the socket holds (up to ~64 KiB per read from the
+ * kernel), and a turn of the event loop is the sum over every busy connection. Under load a turn
+ * grew to 20-40 ms (bench scenario 3), and a device on a quiet connection waited for all of it.
+ *
+ * Here a connection's reads hand aedes at most `sliceBytes` at a time, and only while the current
+ * turn has budget left (`budgetMs` of work since the turn began). A connection that finds the
+ * budget spent is queued, round robin, and served from setImmediate, after which the loop polls the
+ * sockets again. What waits is the socket's own buffer of raw bytes: nothing is parsed early, the
+ * kernel's TCP window pushes back on a sender that outruns the gateway, and 'end' still comes only
+ * after the last byte was read.
+ *
+ * It patches `read` on each socket instance (aedes reads no other way; Node's own `read(0)` calls
+ * pass through untouched), so aedes keeps the real socket for writes.
+ */
+
+export interface FairReadsOptions {
+  /** Work a turn may do before further reads wait for the next one. */
+  budgetMs: number;
+  /** Largest read handed to aedes at once. Default 8 KiB (about 60 vendor JSON messages). */
+  sliceBytes?: number;
+  /** Monotonic ms clock (tests drive it). */
+  now?: () => number;
+  /** Schedules the next round (tests drive it). Default setImmediate. */
+  defer?: (fn: () => void) => void;
+}
+
+export interface FairReadsStats {
+  /** Reads refused because the turn's budget was spent (the connection was queued). */
+  deferred: number;
+  /** Rounds run from the queue. */
+  rounds: number;
+}
+
+const DEFAULT_SLICE = 8192;
+
+export class FairReads {
+  readonly stats: FairReadsStats = { deferred: 0, rounds: 0 };
+  readonly #budget: number;
+  readonly #slice: number;
+  readonly #now: () => number;
+  readonly #defer: (fn: () => void) => void;
+  /**
+   * Connections refused on their first read of new bytes (a quiet device, a probe) are served before
+   * those refused while still being read (a busy backlog): fq_codel's new-flows-first, so a sparse
+   * connection waits for at most one round however many busy ones are queued.
+   */
+  readonly #fresh: Socket[] = [];
+  readonly #busy: Socket[] = [];
+  readonly #queued = new Set<Socket>();
+  #turnStart = 0;
+  /** A round is scheduled: reads until then belong to the turn that began at #turnStart. */
+  #scheduled = false;
+  /** The read in progress continues a connection being read (a round's or a slice's follow-up). */
+  #continuing = false;
+  readonly #round = () => this.#serve();
+
+  constructor(opts: FairReadsOptions) {
+    if (!(opts.budgetMs > 0)) throw new RangeError(`budgetMs must be > 0, got ${opts.budgetMs}`);
+    this.#budget = opts.budgetMs;
+    this.#slice = opts.sliceBytes ?? DEFAULT_SLICE;
+    if (!(this.#slice >= 1)) throw new RangeError(`sliceBytes must be >= 1, got ${this.#slice}`);
+    this.#now = opts.now ?? performance.now.bind(performance);
+    this.#defer = opts.defer ?? setImmediate;
+  }
+
+  /** Connections waiting for a round. */
+  get waiting(): number {
+    return this.#fresh.length + this.#busy.length;
+  }
+
+  /** Puts the socket's reads under the budget. Call before aedes.handle(socket). */
+  attach(socket: Socket): void {
+    const read = socket.read;
+    /** A slice is being parsed: aedes reads again from inside the parser when a packet is handled. */
+    let parsing = false;
+    const next = () => {
+      parsing = false;
+      if (!socket.destroyed && socket.readableLength > 0) this.#resume(socket);
+    };
+    socket.read = (n?: number) => {
+      // Node's stream internals call read(0) to refill the buffer; only aedes's whole-buffer reads are paced.
+      if (n !== undefined && n !== null) return read.call(socket, n);
+      // mqtt-packet's parser is not re-entrant; without slices aedes's nested read always found the
+      // buffer empty. The next slice comes on the next tick, as a socket's own 'readable' would.
+      if (parsing || !this.#admit(socket)) return null;
+      if (socket.readableLength <= this.#slice) return read.call(socket);
+      parsing = true;
+      process.nextTick(next);
+      // Leaving the rest in the socket's buffer keeps backpressure and end-of-stream order intact.
+      return read.call(socket, this.#slice);
+    };
+  }
+
+  /** aedes reads on 'readable'; a read from here goes on with a connection already being read. */
+  #resume(socket: Socket): void {
+    this.#continuing = true;
+    try {
+      socket.emit('readable');
+    } finally {
+      this.#continuing = false;
+    }
+  }
+
+  #admit(socket: Socket): boolean {
+    const now = this.#now();
+    if (!this.#scheduled) {
+      // First read since the loop was idle: a new turn.
+      this.#turnStart = now;
+      this.#schedule();
+      return true;
+    }
+    if (now - this.#turnStart < this.#budget && !this.#queued.has(socket)) return true;
+    this.stats.deferred++;
+    if (!this.#queued.has(socket)) {
+      this.#queued.add(socket);
+      (this.#continuing ? this.#busy : this.#fresh).push(socket);
+    }
+    return false;
+  }
+
+  #schedule(): void {
+    this.#scheduled = true;
+    this.#defer(this.#round);
+  }
+
+  #serve(): void {
+    this.#scheduled = false;
+    if (this.waiting === 0) return;
+    this.stats.rounds++;
+    // The round's budget also covers the follow-up slices it starts (next ticks, right after it);
+    // reads when the loop next polls the sockets find it spent and queue for the next round.
+    this.#turnStart = this.#now();
+    this.#scheduled = true;
+    this.#pass(this.#fresh, 0);
+    // At least one busy connection per round, however many fresh ones came: no one starves.
+    this.#pass(this.#busy, 1);
+    this.#defer(this.#round);
+  }
+
+  /** Starts each connection waiting in `queue` when the pass began (`atLeast` of them regardless of the budget); the rest keep their place. */
+  #pass(queue: Socket[], atLeast: number): void {
+    let n = queue.length;
+    while (n-- > 0 && (atLeast-- > 0 || this.#now() - this.#turnStart < this.#budget)) {
+      const socket = queue.shift() as Socket;
+      this.#queued.delete(socket);
+      // A connection that closed while it waited leaves the queue here.
+      if (!socket.destroyed) this.#resume(socket);
+    }
+  }
+}
