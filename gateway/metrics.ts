@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { EmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
 import type { Gateway } from './app.js';
 
 /**
@@ -104,6 +105,16 @@ export function gatewayMetrics(gw: Gateway): Registry {
     'reason',
     () => gw.deviceAuth?.stats.subscribeDenied,
   );
+  const fairness = () => (gw.ingress instanceof EmbeddedBroker ? gw.ingress.fairness : undefined);
+  new Counter({
+    name: 'gridgate_mqtt_reads_deferred_total',
+    help: 'Reads of device connections put off to a later event-loop turn by mqtt.embedded.readBudgetMs (rising: the ingest thread is saturated)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(fairness()?.deferred ?? 0);
+    },
+  });
   new Gauge({
     name: 'gridgate_devices_flagged',
     help: 'Devices currently throttled for exceeding their message rate',

@@ -112,5 +112,7 @@ describe('secured gateway: API tokens with roles, per-device MQTT credentials', 
     await expect(mosquittoPub(port, `devices/${id}/telemetry`, '{"wl":1}')).rejects.toThrow();
     const metrics = await (await fetch(`${api}/metrics`)).text();
     expect(metrics).toMatch(/gridgate_mqtt_auth_refused_total\{reason="[a-z_]+"\} [1-9]/);
+    // The embedded broker's fair-read counter is exported (it only rises under saturation).
+    expect(metrics).toMatch(/^gridgate_mqtt_reads_deferred_total \d+$/m);
   });
 });
