@@ -11,8 +11,8 @@ import type { Socket } from 'node:net';
  *
  * Here a connection's reads hand aedes at most `sliceBytes` at a time, and only while the current
  * turn has budget left (`budgetMs` of work since the turn began). A connection that finds the
- * budget spent is queued, round robin, and served from setImmediate, after which the loop polls the
- * sockets again. What waits is the socket's own buffer of raw bytes: nothing is parsed early, the
+ * budget spent is queued and served from setImmediate, after which the loop polls the sockets
+ * again: connections with new bytes first, then those still working through a backlog, round robin. What waits is the socket's own buffer of raw bytes: nothing is parsed early, the
  * kernel's TCP window pushes back on a sender that outruns the gateway, and 'end' still comes only
  * after the last byte was read.
  *
@@ -27,8 +27,6 @@ export interface FairReadsOptions {
   sliceBytes?: number;
   /** Monotonic ms clock (tests drive it). */
   now?: () => number;
-  /** Schedules the next round (tests drive it). Default setImmediate. */
-  defer?: (fn: () => void) => void;
 }
 
 export interface FairReadsStats {
@@ -45,7 +43,6 @@ export class FairReads {
   readonly #budget: number;
   readonly #slice: number;
   readonly #now: () => number;
-  readonly #defer: (fn: () => void) => void;
   /**
    * Connections refused on their first read of new bytes (a quiet device, a probe) are served before
    * those refused while still being read (a busy backlog): fq_codel's new-flows-first, so a sparse
@@ -67,7 +64,6 @@ export class FairReads {
     this.#slice = opts.sliceBytes ?? DEFAULT_SLICE;
     if (!(this.#slice >= 1)) throw new RangeError(`sliceBytes must be >= 1, got ${this.#slice}`);
     this.#now = opts.now ?? performance.now.bind(performance);
-    this.#defer = opts.defer ?? setImmediate;
   }
 
   /** Connections waiting for a round. */
@@ -127,7 +123,7 @@ export class FairReads {
 
   #schedule(): void {
     this.#scheduled = true;
-    this.#defer(this.#round);
+    setImmediate(this.#round);
   }
 
   #serve(): void {
@@ -141,7 +137,7 @@ export class FairReads {
     this.#pass(this.#fresh, 0);
     // At least one busy connection per round, however many fresh ones came: no one starves.
     this.#pass(this.#busy, 1);
-    this.#defer(this.#round);
+    setImmediate(this.#round);
   }
 
   /** Starts each connection waiting in `queue` when the pass began (`atLeast` of them regardless of the budget); the rest keep their place. */
