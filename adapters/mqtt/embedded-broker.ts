@@ -10,7 +10,7 @@ import {
   type PublishPacket,
   type Subscription,
 } from 'aedes';
-import { FairReads } from './fair-reads.js';
+import { FairReads, type FairReadsStats } from './fair-reads.js';
 import { FrameMeter } from './frame-meter.js';
 import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
 
@@ -38,7 +38,8 @@ export interface EmbeddedBrokerOptions extends IngressHooks {
   maxConnectionsPerIp?: number;
   /**
    * Work (ms) one event-loop turn may spend reading connections before the rest wait for the next
-   * turn, served round robin (see FairReads). 0 or unset: each connection is read to empty.
+   * turn: connections with new bytes first, then backlogs round robin (FairReads). 0 or unset: each
+   * connection is read to empty.
    */
   readBudgetMs?: number;
   /** Called when a client is registered (online) and when it goes away (offline). */
@@ -104,7 +105,7 @@ export class EmbeddedBroker implements MqttIngress {
   }
 
   /** Reads deferred to a later turn, and rounds served, by the fair-read budget (undefined when off). */
-  get fairness(): Readonly<{ deferred: number; rounds: number }> | undefined {
+  get fairness(): Readonly<FairReadsStats> | undefined {
     return this.fair?.stats;
   }
 
