@@ -44,18 +44,19 @@ export class FairReads {
   readonly #slice: number;
   readonly #now: () => number;
   /**
-   * Connections refused on their first read of new bytes (a quiet device, a probe) are served before
-   * those refused while still being read (a busy backlog): fq_codel's new-flows-first, so a sparse
-   * connection waits for at most one round however many busy ones are queued.
+   * Connections not read in this turn or the one before (a quiet device, a probe) are served before
+   * those that were (a busy backlog): fq_codel's new-flows-first, so a sparse connection waits for
+   * at most one round however many busy ones are queued.
    */
-  readonly #fresh: Socket[] = [];
-  readonly #busy: Socket[] = [];
-  readonly #queued = new Set<Socket>();
+  readonly #fresh: Conn[] = [];
+  readonly #busy: Conn[] = [];
   #turnStart = 0;
+  /** Counts turns: a new one when the loop was idle, and each round. */
+  #turn = 0;
   /** A round is scheduled: reads until then belong to the turn that began at #turnStart. */
   #scheduled = false;
-  /** The read in progress continues a connection being read (a round's or a slice's follow-up). */
-  #continuing = false;
+  /** Being served past the budget: a round's one backlog slice. */
+  #forced: Conn | undefined;
   readonly #round = () => this.#serve();
 
   constructor(opts: FairReadsOptions) {
@@ -74,19 +75,24 @@ export class FairReads {
   /** Puts the socket's reads under the budget. Call before aedes.handle(socket). */
   attach(socket: Socket): void {
     const read = socket.read;
+    const conn: Conn = { socket, lastTurn: Number.NEGATIVE_INFINITY, queued: false };
     /** A slice is being parsed: aedes reads again from inside the parser when a packet is handled. */
     let parsing = false;
     const next = () => {
       parsing = false;
-      if (!socket.destroyed && socket.readableLength > 0) this.#resume(socket);
+      if (!socket.destroyed && socket.readableLength > 0) socket.emit('readable');
     };
     socket.read = (n?: number) => {
       // Node's stream internals call read(0) to refill the buffer; only aedes's whole-buffer reads are paced.
       if (n !== undefined && n !== null) return read.call(socket, n);
       // mqtt-packet's parser is not re-entrant; without slices aedes's nested read always found the
       // buffer empty. The next slice comes on the next tick, as a socket's own 'readable' would.
-      if (parsing || !this.#admit(socket)) return null;
-      if (socket.readableLength <= this.#slice) return read.call(socket);
+      if (parsing) return null;
+      const len = socket.readableLength;
+      // Nothing buffered (aedes reads again after each batch): no turn, no queue; an ended stream ends.
+      if (len === 0) return read.call(socket);
+      if (!this.#admit(conn)) return null;
+      if (len <= this.#slice) return read.call(socket);
       parsing = true;
       process.nextTick(next);
       // Leaving the rest in the socket's buffer keeps backpressure and end-of-stream order intact.
@@ -94,31 +100,23 @@ export class FairReads {
     };
   }
 
-  /** aedes reads on 'readable'; a read from here goes on with a connection already being read. */
-  #resume(socket: Socket): void {
-    this.#continuing = true;
-    try {
-      socket.emit('readable');
-    } finally {
-      this.#continuing = false;
-    }
-  }
-
-  #admit(socket: Socket): boolean {
+  #admit(conn: Conn): boolean {
     const now = this.#now();
     if (!this.#scheduled) {
       // First read since the loop was idle: a new turn.
+      this.#turn++;
       this.#turnStart = now;
       this.#schedule();
-      return true;
+    } else if (conn !== this.#forced && (conn.queued || now - this.#turnStart >= this.#budget)) {
+      this.stats.deferred++;
+      if (!conn.queued) {
+        conn.queued = true;
+        (conn.lastTurn >= this.#turn - 1 ? this.#busy : this.#fresh).push(conn);
+      }
+      return false;
     }
-    if (now - this.#turnStart < this.#budget && !this.#queued.has(socket)) return true;
-    this.stats.deferred++;
-    if (!this.#queued.has(socket)) {
-      this.#queued.add(socket);
-      (this.#continuing ? this.#busy : this.#fresh).push(socket);
-    }
-    return false;
+    conn.lastTurn = this.#turn;
+    return true;
   }
 
   #schedule(): void {
@@ -130,24 +128,41 @@ export class FairReads {
     this.#scheduled = false;
     if (this.waiting === 0) return;
     this.stats.rounds++;
+    this.#turn++;
     // The round's budget also covers the follow-up slices it starts (next ticks, right after it);
     // reads when the loop next polls the sockets find it spent and queue for the next round.
     this.#turnStart = this.#now();
     this.#scheduled = true;
     this.#pass(this.#fresh, 0);
-    // At least one busy connection per round, however many fresh ones came: no one starves.
+    // At least one slice of one busy connection per round, however many fresh ones came: no one starves.
     this.#pass(this.#busy, 1);
     setImmediate(this.#round);
   }
 
   /** Starts each connection waiting in `queue` when the pass began (`atLeast` of them regardless of the budget); the rest keep their place. */
-  #pass(queue: Socket[], atLeast: number): void {
+  #pass(queue: Conn[], atLeast: number): void {
     let n = queue.length;
-    while (n-- > 0 && (atLeast-- > 0 || this.#now() - this.#turnStart < this.#budget)) {
-      const socket = queue.shift() as Socket;
-      this.#queued.delete(socket);
+    while (n-- > 0) {
+      const forced = atLeast-- > 0;
+      if (!forced && this.#now() - this.#turnStart >= this.#budget) return;
+      const conn = queue.shift() as Conn;
+      conn.queued = false;
       // A connection that closed while it waited leaves the queue here.
-      if (!socket.destroyed) this.#resume(socket);
+      if (conn.socket.destroyed) continue;
+      this.#forced = forced ? conn : undefined;
+      try {
+        conn.socket.emit('readable');
+      } finally {
+        this.#forced = undefined;
+      }
     }
   }
+}
+
+interface Conn {
+  readonly socket: Socket;
+  /** The turn it was last read in. */
+  lastTurn: number;
+  /** Waiting in #fresh or #busy. */
+  queued: boolean;
 }

@@ -136,6 +136,30 @@ describe('FairReads', () => {
     expect(fair.waiting).toBe(0);
   });
 
+  it('serves a backlog at least once a round, however many new connections have bytes', async () => {
+    const clock = { t: 0 };
+    // Every slice costs a whole budget: a round's budget goes to the first one served.
+    const fair = new FairReads({ budgetMs: 1, sliceBytes: 1000, now: () => clock.t });
+    const { served, sent } = await pairs(fair, 31);
+    sent[0]!.write(pattern(60_000, 3));
+    await waitFor('buffered', () => served[0]!.readableLength === 60_000);
+    const order: string[] = [];
+    // Once the backlog is being read, 30 quiet connections send a byte each: all new flows.
+    let woke = false;
+    const a = read(served[0]!, clock, 1, order, 'a', () => {
+      if (woke) return;
+      woke = true;
+      for (const s of sent.slice(1)) s.write('x');
+    });
+    const quiet = served.slice(1).map((s) => read(s, clock, 1, order, 'q'));
+    await waitFor('every quiet byte', () => quiet.every((r) => r.chunks.length === 1));
+    // New flows go first, one per round here, and the backlog still gets a slice each round: by the
+    // last quiet byte it has had one slice per quiet byte (30 here; without that rule, one).
+    const lastQuiet = order.lastIndexOf('q');
+    expect(order.slice(0, lastQuiet).filter((n) => n === 'a').length).toBeGreaterThanOrEqual(20);
+    await waitFor('a drained', () => Buffer.concat(a.chunks).length === 60_000);
+  });
+
   it('skips a connection that closed while it waited; the others go on', async () => {
     const clock = { t: 0 };
     const fair = new FairReads({ budgetMs: 1, sliceBytes: 100, now: () => clock.t });
