@@ -132,11 +132,10 @@ export class FairReads {
     // The round's budget also covers the follow-up slices it starts (next ticks, right after it);
     // reads when the loop next polls the sockets find it spent and queue for the next round.
     this.#turnStart = this.#now();
-    this.#scheduled = true;
+    this.#schedule();
     this.#pass(this.#fresh, 0);
     // At least one slice of one busy connection per round, however many fresh ones came: no one starves.
     this.#pass(this.#busy, 1);
-    setImmediate(this.#round);
   }
 
   /** Starts each connection waiting in `queue` when the pass began (`atLeast` of them regardless of the budget); the rest keep their place. */
