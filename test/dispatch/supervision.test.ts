@@ -46,6 +46,9 @@ async function setup() {
   await events.waitUntilReady();
   const redis = new Redis(redisUrl);
   const controlQueue = new Queue(control, { connection: redis });
+  // Ready before any test can end: closing while BullMQ's connection check (INFO) is in flight
+  // rejects it, and that surfaced as an unhandled 'Connection is closed' after the last test.
+  await controlQueue.waitUntilReady();
   cleanups.push(async () => {
     await consumer.close();
     await events.close();
