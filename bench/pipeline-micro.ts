@@ -27,6 +27,8 @@ import { TopicRouter } from '../processors/topics.js';
 import type { Device, Reading, ReadingSink } from '../processors/types.js';
 import { encodeEvent, encodeTelemetry, topicFor } from '../simulators/encode.js';
 import { buildFleet } from '../simulators/fleet.js';
+import { nominalValues } from '../simulators/load.js';
+import { createRng } from '../simulators/prng.js';
 import { argMap } from './lib/baseline-sink.js';
 import { ROOT } from './lib/proc.js';
 
@@ -37,33 +39,15 @@ const byId = new Map<string, Device>(fleet.map((f) => [f.device.id, f.device]));
 const models = new ModelIndex();
 const router = new TopicRouter(models.all());
 const now = Date.now();
+// Each device's values as the load worker sends them (simulators/load.ts): random per device,
+// rounded as its vendor rounds them, so unit conversions and number formatting cost what they do
+// under the benchmark's load.
+const rng = createRng(1);
 const messages = fleet.map((f) => {
   const access = f.device.family === 'access';
   const payload = access
     ? encodeEvent(f.model, { event: 'granted', door: '1', method: 'card' }, now)
-    : encodeTelemetry(
-        f.model,
-        {
-          water_level_m: 1.2,
-          rain_mm: 0,
-          battery_v: 3.9,
-          rssi_dbm: -70,
-          pm10_ugm3: 90,
-          pm25_ugm3: 40,
-          tsp_ugm3: 180,
-          noise_dba: 60,
-          wind_speed_ms: 2,
-          wind_dir_deg: 90,
-          temp_c: 20,
-          humidity_pct: 50,
-          aqi: 60,
-          no2_ugm3: 30,
-          so2_ugm3: 8,
-          o3_ugm3: 80,
-          co_mgm3: 0.6,
-        },
-        now,
-      );
+    : encodeTelemetry(f.model, nominalValues(f, rng.fork(f.device.id)), now);
   return {
     topic: topicFor(f.model, access ? 'event' : 'telemetry', f.device.id),
     payload: Buffer.from(JSON.stringify(payload)),

@@ -180,7 +180,7 @@ function encode(t: Template, atMs: number): void {
 }
 
 /** Plausible, calm values per family: load mode measures throughput, not alerting. */
-function nominalValues(sim: SimDevice, rng: Rng): CanonicalValues {
+export function nominalValues(sim: SimDevice, rng: Rng): CanonicalValues {
   const common = { battery_v: rng.range(3.7, 4.1), rssi_dbm: Math.round(rng.range(-95, -60)) };
   switch (sim.device.family) {
     case 'flood':

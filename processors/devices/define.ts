@@ -6,6 +6,7 @@ import {
   METRICS,
   type MetricName,
 } from '../metrics/catalogue.js';
+import { roundSignificant } from '../metrics/decimal.js';
 import { isUnit, type Unit, unitConverter } from '../metrics/units.js';
 import type { Family, MessageKind } from '../types.js';
 
@@ -28,7 +29,7 @@ export interface MetricOptions {
   path: string;
   /** The unit the vendor reports in; converted to the metric's canonical unit. Defaults to the canonical unit. */
   unit?: Unit;
-  /** Applied to the raw number before unit conversion: canonical = convert(raw * scale + offset). */
+  /** Applied to the raw number before unit conversion: canonical = convert(raw * scale + offset), to 12 significant digits (metrics/decimal.ts). */
   scale?: number;
   offset?: number;
   /** Narrower physical range for this model (e.g. the sensor's span); defaults to the metric's. */
@@ -66,6 +67,9 @@ export function metric(name: MetricName, opts: MetricOptions): FieldMapping {
   }
   const conv = unitConverter(sourceUnit, spec.unit);
   const inverse = unitConverter(spec.unit, sourceUnit);
+  // A value taken as the vendor sent it is the double JSON or HJ 212 text gave; a converted one is
+  // rounded to 12 significant digits, so 1751 mm is 1.751 m, not 1.7510000000000001 (decimal.ts).
+  const identity = scale === 1 && offset === 0 && conv(1) === 1 && conv(0) === 0;
   return {
     metric: name,
     path: opts.path.split('.'),
@@ -73,7 +77,7 @@ export function metric(name: MetricName, opts: MetricOptions): FieldMapping {
     scale,
     offset,
     range: opts.range ?? spec.range,
-    toCanonical: (raw) => conv(raw * scale + offset),
+    toCanonical: identity ? (raw) => raw : (raw) => roundSignificant(conv(raw * scale + offset)),
     toVendor: (canonical) => (inverse(canonical) - offset) / scale,
   };
 }

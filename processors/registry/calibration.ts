@@ -1,4 +1,5 @@
 import type { CalibrationStep } from '../../config/device-schema.js';
+import { roundSignificant } from '../metrics/decimal.js';
 
 /**
  * The calibration step in force at `timeMs` for one metric: the last step whose `from` is at or
@@ -30,14 +31,14 @@ function fromMs(step: CalibrationStep): number {
   return at;
 }
 
-/** canonical value -> calibrated value (`value * scale + offset`, in the metric's canonical unit). */
+/** canonical value -> calibrated value (`value * scale + offset`, in the metric's canonical unit, to 12 significant digits). */
 export function applyCalibration(
   value: number,
   steps: readonly CalibrationStep[] | undefined,
   timeMs: number,
 ): number {
   const s = calibrationAt(steps, timeMs);
-  return s ? value * s.scale + s.offset : value;
+  return s ? roundSignificant(value * s.scale + s.offset) : value;
 }
 
 /** Applies each field's calibration in force at the reading's time, in place (fields without steps are left as they are). */

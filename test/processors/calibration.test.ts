@@ -10,7 +10,7 @@ describe('per-device calibration in the pipeline', () => {
       calibration: {
         water_level_m: [
           { scale: 1, offset: 0.1, from: new Date(T0 - 86_400_000).toISOString() },
-          { scale: 1.02, offset: -0.05, from: new Date(T0 + 3_600_000).toISOString() },
+          { scale: 1.02, offset: -0.03, from: new Date(T0 + 3_600_000).toISOString() },
         ],
       },
     });
@@ -27,7 +27,8 @@ describe('per-device calibration in the pipeline', () => {
     p.handle(message(d.id, JSON.stringify({ ts: at(T0 + 5_400_000), wl: 2000, bat: 3600 })));
     const levels = got.filter((r) => r.measurement === 'flood').map((r) => r.fields.water_level_m);
     expect(levels[0]).toBeCloseTo(2.1, 9);
-    expect(levels[1]).toBeCloseTo(2.0 * 1.02 - 0.05, 9);
+    // 2 × 1.02 − 0.03 is 2.0100000000000002 in floating point; the calibrated value is the decimal.
+    expect(levels[1]).toBe(2.01);
     // uncalibrated metrics are untouched
     expect(got.find((r) => r.measurement === 'flood')?.fields.battery_v).toBeCloseTo(3.6, 9);
   });

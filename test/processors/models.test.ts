@@ -37,6 +37,20 @@ describe('every model decodes its vendor payload to canonical values and units',
     });
   });
 
+  it('a converted value is the decimal it stands for, not binary noise beside it', () => {
+    // 1751 × 0.001 is 1.7510000000000001 in floating point; the database gets "1.751".
+    const r = ok('hydrotek-wl300', { ts: 1767225600, wl: 1751, rain: 0, bat: 3961, rssi: -70 });
+    expect(r.flood?.fields).toEqual({ water_level_m: 1.751, rain_mm: 0, battery_v: 3.961 });
+    expect(String(r.flood?.fields.water_level_m)).toBe('1.751');
+    const air = ok('ecoair-m8', {
+      ts: '2026-01-01T00:00:00Z',
+      values: { CO: 744.2, T: 283.8, RH: 409 },
+      power: { mv: 3816 },
+    });
+    expect(air.air?.fields).toMatchObject({ co_mgm3: 0.7442, temp_c: 10.65, humidity_pct: 40.9 });
+    expect(air.device?.fields.battery_v).toBe(3.816);
+  });
+
   it('riverwatch-fg2: nested data/sys, metres, ISO 8601 with offset', () => {
     const r = ok('riverwatch-fg2', {
       time: '2026-01-01T08:00:00+08:00',
