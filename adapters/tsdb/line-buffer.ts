@@ -1,5 +1,5 @@
 import type { Reading } from '../../processors/types.js';
-import { cachedTags, escapeMeasurement, fieldKey } from './line-protocol.js';
+import { cachedTags, escapeMeasurement, type FieldKey, fieldKey } from './line-protocol.js';
 
 /**
  * Readings encoded straight into UTF-8 line protocol, `\n`-terminated, the bytes toLine() would
@@ -36,42 +36,80 @@ export class LineBuffer {
   append(r: Reading): boolean {
     const prefix = prefixOf(r);
     const fields = r.fields;
-    // Room for the prefix and the timestamp; each field checks its own below.
-    this.#reserve(prefix.length + 40);
-    let buf = this.#buf;
-    const start = this.#off;
-    buf.set(prefix, start);
-    let off = start + prefix.length;
-    buf[off++] = 0x20;
+    let off = this.#start(prefix);
     const first = off;
     for (const name in fields) {
       const v = fields[name]!;
-      if (!Number.isFinite(v)) continue;
-      const k = fieldKey(name);
-      const kb = k.bytes;
-      // A key, a comma, a number (at most 25 characters as JS writes it), `i`, and the timestamp after.
-      if (off + kb.length + 64 > buf.length) {
-        this.#off = off;
-        this.#reserve(kb.length + 64);
-        buf = this.#buf;
-      }
-      if (off !== first) buf[off++] = 0x2c;
-      for (let i = 0; i < kb.length; i++) buf[off++] = kb[i]!;
-      if (k.int) {
-        off = writeNumber(buf, off, Math.round(v));
-        buf[off++] = 0x69;
-      } else off = writeNumber(buf, off, v);
+      if (Number.isFinite(v)) off = this.#field(off, off === first, fieldKey(name), v);
     }
-    if (off === first) {
+    if (off === first) return false;
+    this.#end(off, r.time);
+    return true;
+  }
+
+  /**
+   * The line of a reading taken apart (reading-frames.ts): its prefix, `n` fields whose keys are
+   * `keys[ids[at + i]]` and values `values[from + i]` (all finite), and its time. The same bytes as
+   * append() writes for the reading.
+   */
+  appendParts(
+    prefix: Uint8Array,
+    keys: readonly FieldKey[],
+    ids: Uint32Array,
+    at: number,
+    values: Float64Array,
+    from: number,
+    n: number,
+    time: number,
+  ): void {
+    let off = this.#start(prefix);
+    for (let i = 0; i < n; i++) {
+      const k = keys[ids[at + i]!];
+      if (k === undefined) throw new Error(`reading batch refers to field ${ids[at + i]}, never defined`);
+      off = this.#field(off, i === 0, k, values[from + i]!);
+    }
+    this.#end(off, time);
+  }
+
+  /** Writes `prefix ` at the end and returns the offset after it; #off stays at the line's start until #end. */
+  #start(prefix: Uint8Array): number {
+    // Room for the prefix and the timestamp; each field checks its own below.
+    this.#reserve(prefix.length + 40);
+    const off = this.#off + prefix.length;
+    this.#buf.set(prefix, this.#off);
+    this.#buf[off] = 0x20;
+    return off + 1;
+  }
+
+  /** `,key=value` (no comma before the first), the value as the key's type wants it. */
+  #field(off: number, first: boolean, k: FieldKey, v: number): number {
+    const kb = k.bytes;
+    // A key, a comma, a number (at most 25 characters as JS writes it), `i`, and the timestamp after.
+    if (off + kb.length + 64 > this.#buf.length) {
+      // Grow keeping the line so far (offsets stay as they are).
+      const start = this.#off;
+      this.#off = off;
+      this.#reserve(kb.length + 64);
       this.#off = start;
-      return false;
     }
+    const buf = this.#buf;
+    if (!first) buf[off++] = 0x2c;
+    for (let i = 0; i < kb.length; i++) buf[off++] = kb[i]!;
+    if (k.int) {
+      off = writeNumber(buf, off, Math.round(v));
+      buf[off++] = 0x69;
+    } else off = writeNumber(buf, off, v);
+    return off;
+  }
+
+  /** ` time\n`: the line is complete. */
+  #end(off: number, time: number): void {
+    const buf = this.#buf;
     buf[off++] = 0x20;
-    off = writeNumber(buf, off, Math.round(r.time));
+    off = writeNumber(buf, off, Math.round(time));
     buf[off++] = 0x0a;
     this.#off = off;
     this.#lines++;
-    return true;
   }
 
   /**
@@ -105,7 +143,7 @@ function uninitialized(bytes: number): Uint8Array {
 }
 
 /** `measurement,tags` as UTF-8, kept in the device's tag-cache entry (line-protocol.ts). */
-function prefixOf(r: Reading): Uint8Array {
+export function prefixOf(r: Reading): Uint8Array {
   const tags = cachedTags(r.device, r.tags);
   let bytes = tags.prefixes.get(r.measurement);
   if (bytes === undefined) {

@@ -4,6 +4,7 @@ import type { Device, Reading } from '../../processors/types.js';
 import { spawnSibling } from '../threads/spawn.js';
 import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './influx-writer.js';
 import { LineBuffer } from './line-buffer.js';
+import { ReadingBatchWriter } from './reading-frames.js';
 import type { FromWriterThread, ToWriterThread, WriterThreadState } from './writer-protocol.js';
 
 /** Lines handed to the thread at once at most (and never more than a batch); fewer wait at most HAND_OVER_MS. */
@@ -34,8 +35,9 @@ const EMPTY: WriterThreadState = {
 };
 
 /**
- * InfluxWriter on a worker thread. Lines are encoded here, straight to UTF-8 (LineBuffer, with its
- * per-device caches on this thread), and handed over every few ms; the influx client, HTTP, gzip,
+ * InfluxWriter on a worker thread. Readings are handed over every few ms taken apart into numbers
+ * (reading-frames.ts: numbered `measurement,tags` prefixes, from this thread's per-device caches,
+ * and field values as doubles); the thread writes the line-protocol bytes. The influx client, HTTP, gzip,
  * retries and the spool run on the thread (writer-thread.ts), which mirrors its counters back
  * whenever they change. `ready` rejects when the thread cannot start (e.g. a URL the client
  * refuses). A thread that dies later (a bug, not bad input) is logged, counted against what it held,
@@ -51,7 +53,7 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   private startedAt = 0;
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private readonly pending = new LineBuffer();
+  private readonly pending = new ReadingBatchWriter();
   private scheduled = false;
   private stopping: Promise<void> | undefined;
   private state = EMPTY;
@@ -138,13 +140,13 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   private readonly handOver = (): void => {
     this.scheduled = false;
     if (this.pending.lines === 0) return;
-    const { buffer, byteLength, lines } = this.pending.take();
+    const batch = this.pending.take();
     if (!this.worker) {
-      this.failed += lines; // between a thread's death and its restart
+      this.failed += batch.lines; // between a thread's death and its restart
       return;
     }
-    this.handed += lines;
-    this.worker.postMessage({ t: 'lines', buffer, byteLength, lines } satisfies ToWriterThread, [buffer]);
+    this.handed += batch.lines;
+    this.worker.postMessage({ t: 'readings', batch } satisfies ToWriterThread, [batch.ints, batch.nums]);
   };
 
   private request(t: 'flush' | 'stop'): Promise<void> {
@@ -160,6 +162,8 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   private spawn(): Worker {
     const { logger, ...rest } = this.opts;
     const worker = spawnSibling(import.meta.url, 'writer-thread', { ...rest, logLevel: logger.level });
+    // A new thread knows no prefix or field numbers: the next batch defines them all again.
+    this.pending.restart();
     let failure: Error | undefined;
     this.workerReady = false;
     this.startedAt = Date.now();

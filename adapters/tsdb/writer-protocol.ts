@@ -1,4 +1,5 @@
 import type { InfluxWriterOptions, InfluxWriterStats } from './influx-writer.js';
+import type { ReadingBatch } from './reading-frames.js';
 
 /**
  * Messages between ThreadedInfluxWriter (the gateway's thread) and writer-thread.ts. Everything
@@ -10,8 +11,8 @@ export type WriterThreadOptions = Omit<InfluxWriterOptions, 'logger' | 'spool'> 
 };
 
 export type ToWriterThread =
-  /** UTF-8 lines, each ending in \n, in the first byteLength bytes of a transferred buffer (LineBuffer). */
-  | { t: 'lines'; buffer: ArrayBuffer; byteLength: number; lines: number }
+  /** Readings taken apart (reading-frames.ts), its two buffers transferred; the thread writes their lines. */
+  | { t: 'readings'; batch: ReadingBatch }
   /** Send what is buffered; answered by `flushed` with the same id. */
   | { t: 'flush'; id: number }
   /** Flush and close the client; answered by `flushed`, then the thread ends. */

@@ -1,11 +1,14 @@
 /**
- * Worker-thread entry of ThreadedInfluxWriter: an InfluxWriter fed with ready-made line-protocol
- * bytes. Batching, the HTTP requests, gzip, retries and the spool run here, on a core of their own,
- * instead of on the thread that takes MQTT messages in.
+ * Worker-thread entry of ThreadedInfluxWriter: readings arrive taken apart (reading-frames.ts), are
+ * written out as line protocol here, and go to an InfluxWriter. The line bytes, batching, the HTTP
+ * requests, gzip, retries and the spool run here, on a core of their own, instead of on the thread
+ * that takes MQTT messages in.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { InfluxWriter } from './influx-writer.js';
+import { LineBuffer } from './line-buffer.js';
+import { ReadingBatchReader } from './reading-frames.js';
 import type {
   FromWriterThread,
   ToWriterThread,
@@ -30,13 +33,18 @@ const writer: InfluxWriter = new InfluxWriter({
   logger,
   onChange: () => post({ t: 'state', ...state() }),
 });
+const reader = new ReadingBatchReader();
+const encoder = new LineBuffer();
 post({ t: 'ready' });
 
 port.on('message', (msg: ToWriterThread) => {
   switch (msg.t) {
-    case 'lines':
-      writer.writeBytes(new Uint8Array(msg.buffer, 0, msg.byteLength), msg.lines);
+    case 'readings': {
+      reader.read(msg.batch, encoder);
+      const { buffer, byteLength, lines } = encoder.take();
+      writer.writeBytes(new Uint8Array(buffer, 0, byteLength), lines);
       return;
+    }
     case 'flush':
       void writer.flush().then(() => post({ t: 'flushed', id: msg.id, ...state() }));
       return;
