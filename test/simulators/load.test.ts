@@ -60,4 +60,32 @@ describe('load mode', () => {
     expect(r.connections).toBe(30);
     expect(r.published).toBe(750);
   });
+
+  it('a full socket resumes the load when it drains, not at the next tick', async () => {
+    // 20,000 messages (~3 MB) on one connection fill its socket many times over. The tick is ten
+    // minutes: a loader that waited for it after the first full socket would not finish in this test.
+    const fleet = buildFleet({ devices: 10, families: ['dust'], seed: 3, models: MODELS });
+    const sub = await connectAsync(broker.url, { clientId: `load-drain-${Date.now()}` });
+    let received = 0;
+    sub.on('message', () => {
+      received++;
+    });
+    await sub.subscribeAsync('#', { qos: 0 });
+    try {
+      const r = await runLoad({
+        url: broker.url,
+        fleet,
+        rate: 200_000_000,
+        durationS: 0.0001,
+        qos: 0,
+        connections: 1,
+        tickMs: 600_000,
+      });
+      expect(r.target).toBe(20_000);
+      expect(r.published).toBe(20_000);
+      await expect.poll(() => received, { timeout: 10_000 }).toBe(20_000);
+    } finally {
+      await sub.endAsync();
+    }
+  });
 });
