@@ -17,7 +17,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineBuffer } from '../adapters/tsdb/line-buffer.js';
-import { ReadingBatchReader, ReadingBatchWriter } from '../adapters/tsdb/reading-frames.js';
+import { ReadingBatchReader, ReadingBatchWriter } from '../adapters/tsdb/reading-batch.js';
 import { DeadLetterStore } from '../processors/deadletters.js';
 import { MODELS, ModelIndex } from '../processors/devices/index.js';
 import { LatestReadings } from '../processors/latest.js';

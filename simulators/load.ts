@@ -10,9 +10,8 @@ import type { SimDevice } from './scenarios/types.js';
  * Load mode for benchmarks (issue 6): a bounded number of vendor messages at a target rate, paced
  * by a drift-free token bucket (the target count is rate × elapsed since start, sent in a batch per
  * tick, and when every socket is full, again as soon as one drains), spread round-robin over the
- * fleet's devices. Per-message work is a buffer lookup and one
- * publish: each device's payload is pre-encoded and re-encoded at most once a second so its
- * timestamp stays fresh.
+ * fleet's devices. Per-message work is a buffer lookup and one publish: each device's payload is
+ * pre-encoded and re-encoded at most once a second so its timestamp stays fresh.
  */
 export interface LoadOptions {
   url: string;

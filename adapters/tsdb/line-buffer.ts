@@ -48,7 +48,7 @@ export class LineBuffer {
   }
 
   /**
-   * The line of a reading taken apart (reading-frames.ts): its prefix, `n` fields whose keys are
+   * The line of a reading taken apart (reading-batch.ts): its prefix, `n` fields whose keys are
    * `keys[ids[at + i]]` and values `values[from + i]` (all finite), and its time. The same bytes as
    * append() writes for the reading.
    */

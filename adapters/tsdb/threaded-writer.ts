@@ -4,7 +4,7 @@ import type { Device, Reading } from '../../processors/types.js';
 import { spawnSibling } from '../threads/spawn.js';
 import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './influx-writer.js';
 import { LineBuffer } from './line-buffer.js';
-import { ReadingBatchWriter } from './reading-frames.js';
+import { ReadingBatchWriter } from './reading-batch.js';
 import type { FromWriterThread, ToWriterThread, WriterThreadState } from './writer-protocol.js';
 
 /** Lines handed to the thread at once at most (and never more than a batch); fewer wait at most HAND_OVER_MS. */
@@ -36,7 +36,7 @@ const EMPTY: WriterThreadState = {
 
 /**
  * InfluxWriter on a worker thread. Readings are handed over every few ms taken apart into numbers
- * (reading-frames.ts: numbered `measurement,tags` prefixes, from this thread's per-device caches,
+ * (reading-batch.ts: numbered `measurement,tags` prefixes, from this thread's per-device caches,
  * and field values as doubles); the thread writes the line-protocol bytes. The influx client, HTTP, gzip,
  * retries and the spool run on the thread (writer-thread.ts), which mirrors its counters back
  * whenever they change. `ready` rejects when the thread cannot start (e.g. a URL the client

@@ -1,5 +1,5 @@
 import type { InfluxWriterOptions, InfluxWriterStats } from './influx-writer.js';
-import type { ReadingBatch } from './reading-frames.js';
+import type { ReadingBatch } from './reading-batch.js';
 
 /**
  * Messages between ThreadedInfluxWriter (the gateway's thread) and writer-thread.ts. Everything
@@ -11,7 +11,7 @@ export type WriterThreadOptions = Omit<InfluxWriterOptions, 'logger' | 'spool'> 
 };
 
 export type ToWriterThread =
-  /** Readings taken apart (reading-frames.ts), its two buffers transferred; the thread writes their lines. */
+  /** Readings taken apart (reading-batch.ts), its two buffers transferred; the thread writes their lines. */
   | { t: 'readings'; batch: ReadingBatch }
   /** Send what is buffered; answered by `flushed` with the same id. */
   | { t: 'flush'; id: number }

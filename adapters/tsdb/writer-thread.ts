@@ -1,5 +1,5 @@
 /**
- * Worker-thread entry of ThreadedInfluxWriter: readings arrive taken apart (reading-frames.ts), are
+ * Worker-thread entry of ThreadedInfluxWriter: readings arrive taken apart (reading-batch.ts), are
  * written out as line protocol here, and go to an InfluxWriter. The line bytes, batching, the HTTP
  * requests, gzip, retries and the spool run here, on a core of their own, instead of on the thread
  * that takes MQTT messages in.
@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { InfluxWriter } from './influx-writer.js';
 import { LineBuffer } from './line-buffer.js';
-import { ReadingBatchReader } from './reading-frames.js';
+import { ReadingBatchReader } from './reading-batch.js';
 import type {
   FromWriterThread,
   ToWriterThread,

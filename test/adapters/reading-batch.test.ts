@@ -4,7 +4,7 @@ import {
   type ReadingBatch,
   ReadingBatchReader,
   ReadingBatchWriter,
-} from '../../adapters/tsdb/reading-frames.js';
+} from '../../adapters/tsdb/reading-batch.js';
 import type { Reading } from '../../processors/types.js';
 import { READINGS } from '../support/line-readings.js';
 import { seededRandom } from '../support/random.js';
