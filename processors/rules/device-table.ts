@@ -6,7 +6,7 @@ import { SampleWindow, type WindowSnapshot } from './windows.js';
 /** What the engine keeps per device. */
 export interface DeviceState {
   device: Device;
-  /** Latest value of each metric, plus `device`, `access`, `tags` and window variables: the CEL context, reused. */
+  /** Latest value of each metric a rule reads, plus `device`, `access`, `tags` and window variables: the CEL context, reused. */
   ctx: Record<string, unknown>;
   /** Windows by `[by values|]variable name`. */
   windows: Map<string, SampleWindow>;
@@ -36,6 +36,8 @@ export interface TriggerPlan {
   event: boolean;
   /** Rule positions in the index, each once; one array shared by the devices with the same list (RuleIndex.shared). */
   positions: readonly number[];
+  /** The fields some rule of the device's family reads: only these are copied into the context. */
+  copy: readonly string[];
 }
 
 /**

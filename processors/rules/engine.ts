@@ -184,10 +184,11 @@ export class RuleEngine implements ReadingSink {
         ds.plans = [];
         ds.nodata = idx.nodata.get(device.family);
       }
-      // The fields go into the context and are checked against the plan of the last reading of
-      // this measurement in one pass: a device's readings of a measurement have the same fields.
-      // (A short array scanned by identity, and key lists shared by all devices: this runs for
-      // every reading, and each object it reaches is a likely cache miss.)
+      // The fields are checked against the plan of the last reading of this measurement: a device's
+      // readings of a measurement have the same fields. (A short array scanned by identity, and key
+      // lists shared by all devices: this runs for every reading, and each object it reaches is a
+      // likely cache miss.) Then the fields a rule reads go into the context, and only those: a
+      // store per field into an object shaped by whatever fields came is the costly part.
       const plans = ds.plans;
       let plan: TriggerPlan | undefined;
       for (let i = 0; i < plans.length; i++) {
@@ -200,7 +201,6 @@ export class RuleEngine implements ReadingSink {
       let same = keys !== undefined;
       let n = 0;
       for (const k in fields) {
-        ctx[k] = fields[k];
         if (same && keys![n] !== k) same = false;
         n++;
       }
@@ -210,6 +210,11 @@ export class RuleEngine implements ReadingSink {
         if (plan) plans[plans.indexOf(plan)] = fresh;
         else plans.push(fresh);
         plan = fresh;
+      }
+      const copy = plan!.copy;
+      for (let i = 0; i < copy.length; i++) {
+        const k = copy[i]!;
+        ctx[k] = fields[k];
       }
       ctx.access = reading.tags;
       ctx.tags = reading.tags;
@@ -256,6 +261,11 @@ export class RuleEngine implements ReadingSink {
       keys: internList(KEY_LISTS, keys, MAX_KEY_LISTS),
       event,
       positions: idx.shared(positions),
+      copy: internList(
+        KEY_LISTS,
+        keys.filter((k) => idx.reads(device.family, k)),
+        MAX_KEY_LISTS,
+      ),
     };
   }
 

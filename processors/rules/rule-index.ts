@@ -18,6 +18,8 @@ export class RuleIndex {
    */
   private readonly byDistrict = new Map<string, number[]>();
   readonly nodata = new Map<Family, CompiledRule[]>();
+  /** Per family, the metrics some rule's expression reads from the context (a superset for any one device). */
+  private readonly read = new Map<Family, Set<string>>();
   private readonly lists = new Map<string, readonly number[]>();
 
   constructor(rules: readonly CompiledRule[]) {
@@ -43,6 +45,9 @@ export class RuleIndex {
           for (const m of r.metrics) keys.add(`${fam}|${m}`);
           if (r.kind === 'event' || r.windows.some((w) => w.isEvent)) keys.add(`${fam}|@event`);
         }
+        const read = this.read.get(fam) ?? new Set<string>();
+        this.read.set(fam, read);
+        for (const k of keys) if (!k.endsWith('|@event')) read.add(k.slice(fam.length + 1));
         const d = r.spec.selector.location?.district;
         const scope = d !== undefined && !d.includes('*') ? `=${d}` : '*';
         for (const k of keys) {
@@ -59,6 +64,11 @@ export class RuleIndex {
    */
   shared(positions: readonly number[]): readonly number[] {
     return positions.length === 0 ? NONE : internList(this.lists, positions);
+  }
+
+  /** Whether some rule of the family reads the metric: a reading's other fields need not reach the context. */
+  reads(family: Family, metric: string): boolean {
+    return this.read.get(family)?.has(metric) === true;
   }
 
   triggered(family: Family, metricOrEvent: string): readonly number[] | undefined {
