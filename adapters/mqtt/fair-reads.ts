@@ -12,9 +12,10 @@ import type { Socket } from 'node:net';
  * Here a connection's reads hand aedes at most `sliceBytes` at a time, and only while the current
  * turn has budget left (`budgetMs` of work since the turn began). A connection that finds the
  * budget spent is queued and served from setImmediate, after which the loop polls the sockets
- * again: connections with new bytes first, then those still working through a backlog, round robin. What waits is the socket's own buffer of raw bytes: nothing is parsed early, the
- * kernel's TCP window pushes back on a sender that outruns the gateway, and 'end' still comes only
- * after the last byte was read.
+ * again: connections with new bytes first, then those still working through a backlog, round
+ * robin. What waits is the socket's own buffer of raw bytes: nothing is parsed early, the kernel's
+ * TCP window pushes back on a sender that outruns the gateway, and 'end' still comes only after
+ * the last byte was read.
  *
  * It patches `read` on each socket instance (aedes reads no other way; Node's own `read(0)` calls
  * pass through untouched), so aedes keeps the real socket for writes.

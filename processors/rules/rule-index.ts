@@ -35,19 +35,22 @@ export class RuleIndex {
           continue;
         }
         const keys = new Set<string>();
+        const read = this.read.get(fam) ?? new Set<string>();
+        this.read.set(fam, read);
+        const reads = (m: string) => {
+          keys.add(`${fam}|${m}`);
+          read.add(m);
+        };
         if (r.kind === 'correlation') {
           for (const c of r.clauses) {
             if (c.family && c.family !== fam) continue;
-            for (const m of c.when.metrics) keys.add(`${fam}|${m}`);
+            c.when.metrics.forEach(reads);
             if (c.when.events.length || c.when.source.includes('access.')) keys.add(`${fam}|@event`);
           }
         } else {
-          for (const m of r.metrics) keys.add(`${fam}|${m}`);
+          r.metrics.forEach(reads);
           if (r.kind === 'event' || r.windows.some((w) => w.isEvent)) keys.add(`${fam}|@event`);
         }
-        const read = this.read.get(fam) ?? new Set<string>();
-        this.read.set(fam, read);
-        for (const k of keys) if (!k.endsWith('|@event')) read.add(k.slice(fam.length + 1));
         const d = r.spec.selector.location?.district;
         const scope = d !== undefined && !d.includes('*') ? `=${d}` : '*';
         for (const k of keys) {
