@@ -92,6 +92,12 @@ export const configSchema = z.strictObject({
             .describe(
               'work one event-loop turn may spend reading connections before the others are polled (fairness under load); 0 reads each connection to empty',
             ),
+          thread: z
+            .boolean()
+            .default(true)
+            .describe(
+              'run the broker (listener, MQTT parsing, acks) on a worker thread, the pipeline on the main one',
+            ),
         })
         .prefault({})
         .describe('embedded aedes broker listener'),

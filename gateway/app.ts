@@ -6,6 +6,7 @@ import { Hj212Server } from '../adapters/hj212/tcp-server.js';
 import { createDeviceAuth } from '../adapters/mqtt/device-auth.js';
 import { EmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
 import { ExternalBrokerClient, redactUrl } from '../adapters/mqtt/external-client.js';
+import { ThreadedEmbeddedBroker } from '../adapters/mqtt/threaded-broker.js';
 import type { MqttIngress } from '../adapters/mqtt/types.js';
 import { CredentialStore } from '../adapters/registry/credentials.js';
 import { RedisRegistry } from '../adapters/registry/redis-registry.js';
@@ -72,6 +73,8 @@ export class Gateway {
   /** Resolves once the MQTT edge accepts traffic; alert publishes raised before that wait for it. */
   private readonly ingressReady: Promise<void>;
   private markIngressReady!: () => void;
+  /** The MQTT edge has started (and not stopped): /healthz is not ok before, so a client waiting for it can connect. */
+  private ingressStarted = false;
 
   constructor(opts: GatewayOptions) {
     this.ingressReady = new Promise((resolve) => {
@@ -91,7 +94,10 @@ export class Gateway {
   get ports(): { mqtt?: number; http?: number; hj212?: number } {
     const addr = this.http?.server.address();
     return {
-      mqtt: this.ingress instanceof EmbeddedBroker ? this.ingress.port : undefined,
+      mqtt:
+        this.ingress instanceof EmbeddedBroker || this.ingress instanceof ThreadedEmbeddedBroker
+          ? this.ingress.port
+          : undefined,
       http: typeof addr === 'object' && addr ? addr.port : undefined,
       hj212: this.hj212?.port,
     };
@@ -267,7 +273,8 @@ export class Gateway {
         logger: logger.child({ component: 'mqtt-auth' }),
       });
       this.deviceAuth = auth;
-      this.ingress = new EmbeddedBroker({
+      const Broker = cfg.mqtt.embedded.thread ? ThreadedEmbeddedBroker : EmbeddedBroker;
+      this.ingress = new Broker({
         ...hooks,
         authenticate: auth.authenticate,
         authorizePublish: auth.authorizePublish,
@@ -294,6 +301,7 @@ export class Gateway {
     }
     this.stoppers.push(() => this.ingress.stop());
     await this.ingress.start();
+    this.ingressStarted = true;
     this.markIngressReady();
   }
 
@@ -330,6 +338,13 @@ export class Gateway {
       root: [
         authPlugin({ required: cfg.auth.required, tokens: cfg.auth.tokens }),
         healthRoutes({
+          mqtt: () => {
+            if (!this.ingressStarted) return { ok: false, detail: 'mqtt ingress not started' };
+            if (this.ingress instanceof ThreadedEmbeddedBroker && !this.ingress.running) {
+              return { ok: false, detail: 'mqtt broker thread restarting' };
+            }
+            return { ok: true };
+          },
           tsdb: () => {
             const e = this.writer.stats.lastError;
             // A write error in the last 30 s means the database is (still) failing.
@@ -368,6 +383,7 @@ export class Gateway {
   /** Ingress first (nothing new comes in), then flush sinks. Safe to call twice. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.ingressStarted = false;
     this.markIngressReady(); // release publishes waiting for an ingress that may never start
     const stoppers = this.stoppers.splice(0).reverse();
     // Reverse of start order: ingress, http, then writer flush.

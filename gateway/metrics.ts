@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { EmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
+import { ThreadedEmbeddedBroker } from '../adapters/mqtt/threaded-broker.js';
 import type { Gateway } from './app.js';
 
 /**
@@ -105,7 +106,10 @@ export function gatewayMetrics(gw: Gateway): Registry {
     'reason',
     () => gw.deviceAuth?.stats.subscribeDenied,
   );
-  const fairness = () => (gw.ingress instanceof EmbeddedBroker ? gw.ingress.fairness : undefined);
+  const fairness = () =>
+    gw.ingress instanceof EmbeddedBroker || gw.ingress instanceof ThreadedEmbeddedBroker
+      ? gw.ingress.fairness
+      : undefined;
   new Counter({
     name: 'gridgate_mqtt_reads_deferred_total',
     help: 'Reads of device connections put off to a later event-loop turn by mqtt.embedded.readBudgetMs (rising: the ingest thread is saturated)',

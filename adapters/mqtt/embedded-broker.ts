@@ -10,6 +10,7 @@ import {
   type PublishPacket,
   type Subscription,
 } from 'aedes';
+import type { InboundMessage } from '../../processors/types.js';
 import { FairReads, type FairReadsStats } from './fair-reads.js';
 import { FrameMeter } from './frame-meter.js';
 import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
@@ -18,6 +19,8 @@ import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
 export type ConnackRefusal = 1 | 2 | 3 | 4 | 5;
 
 export interface EmbeddedBrokerOptions extends IngressHooks {
+  /** As IngressHooks.onMessage, with the aedes client that published. */
+  onMessage(msg: InboundMessage, client?: Client): void;
   host: string;
   /** 0 picks a free port; read `port` after start(). */
   port: number;
@@ -42,8 +45,10 @@ export interface EmbeddedBrokerOptions extends IngressHooks {
    * connection is read to empty.
    */
   readBudgetMs?: number;
+  /** Reads paced by this instance instead of one made from readBudgetMs (the broker thread holds it for back-pressure). */
+  reads?: FairReads;
   /** Called when a client is registered (online) and when it goes away (offline). */
-  onConnectivity?(clientId: string, online: boolean, at: number): void;
+  onConnectivity?(clientId: string, online: boolean, at: number, client: Client): void;
   onOversize?(clientId: string | undefined, topic: string, size: number): void;
   /** Default: allow. `{ code }` refuses the CONNECT with that return code. */
   authenticate?(
@@ -101,7 +106,8 @@ export class EmbeddedBroker implements MqttIngress {
   constructor(private readonly opts: EmbeddedBrokerOptions) {
     this.now = opts.now ?? Date.now;
     this.maxPacketBytes = opts.maxPacketBytes ?? opts.maxPayloadBytes + 65_536;
-    this.fair = opts.readBudgetMs ? new FairReads({ budgetMs: opts.readBudgetMs }) : undefined;
+    this.fair =
+      opts.reads ?? (opts.readBudgetMs ? new FairReads({ budgetMs: opts.readBudgetMs }) : undefined);
   }
 
   /** Reads deferred to a later turn, and rounds served, by the fair-read budget (undefined when off). */
@@ -249,11 +255,11 @@ export class EmbeddedBroker implements MqttIngress {
     });
     aedes.on('client', (client: Client) => {
       this.opts.logger.debug({ clientId: client.id }, 'mqtt client connected');
-      this.safe(() => this.opts.onConnectivity?.(client.id, true, this.now()));
+      this.safe(() => this.opts.onConnectivity?.(client.id, true, this.now(), client));
     });
     aedes.on('clientDisconnect', (client: Client) => {
       this.opts.logger.debug({ clientId: client.id }, 'mqtt client disconnected');
-      this.safe(() => this.opts.onConnectivity?.(client.id, false, this.now()));
+      this.safe(() => this.opts.onConnectivity?.(client.id, false, this.now(), client));
     });
     aedes.on('clientError', (client: Client, err: Error) => {
       this.stats.clientErrors++;
@@ -284,15 +290,18 @@ export class EmbeddedBroker implements MqttIngress {
     this.stats.messages++;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     this.safe(() =>
-      this.opts.onMessage({
-        transport: 'mqtt',
-        kind: routed.kind,
-        deviceId: routed.deviceId,
-        topic: packet.topic,
-        payload,
-        receivedAt: this.now(),
-        clientId: client.id,
-      }),
+      this.opts.onMessage(
+        {
+          transport: 'mqtt',
+          kind: routed.kind,
+          deviceId: routed.deviceId,
+          topic: packet.topic,
+          payload,
+          receivedAt: this.now(),
+          clientId: client.id,
+        },
+        client,
+      ),
     );
   }
 

@@ -59,7 +59,10 @@ export class FairReads {
   /** Being served past the budget: a round's one backlog slice. */
   #forced: Conn | undefined;
   readonly #round = () => this.#serve();
+  /** hold(): every read waits in the queues until release(). */
+  #held = false;
 
+  /** budgetMs may be Infinity: reads are then sliced and can be held, never deferred for time. */
   constructor(opts: FairReadsOptions) {
     if (!(opts.budgetMs > 0)) throw new RangeError(`budgetMs must be > 0, got ${opts.budgetMs}`);
     this.#budget = opts.budgetMs;
@@ -71,6 +74,25 @@ export class FairReads {
   /** Connections waiting for a round. */
   get waiting(): number {
     return this.#fresh.length + this.#busy.length;
+  }
+
+  get held(): boolean {
+    return this.#held;
+  }
+
+  /**
+   * Stops all reads (back-pressure: what the parsed messages go to is full). Connections that want
+   * to read queue up, and their bytes wait in the socket buffers and the kernel's TCP window.
+   */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Lets the queued connections read again, from the next round. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (!this.#scheduled && this.waiting > 0) this.#schedule();
   }
 
   /** Puts the socket's reads under the budget. Call before aedes.handle(socket). */
@@ -102,6 +124,10 @@ export class FairReads {
   }
 
   #admit(conn: Conn): boolean {
+    if (this.#held) {
+      this.#defer(conn);
+      return false;
+    }
     const now = this.#now();
     if (!this.#scheduled) {
       // First read since the loop was idle: a new turn.
@@ -109,15 +135,19 @@ export class FairReads {
       this.#turnStart = now;
       this.#schedule();
     } else if (conn !== this.#forced && (conn.queued || now - this.#turnStart >= this.#budget)) {
-      this.stats.deferred++;
-      if (!conn.queued) {
-        conn.queued = true;
-        (conn.lastTurn >= this.#turn - 1 ? this.#busy : this.#fresh).push(conn);
-      }
+      this.#defer(conn);
       return false;
     }
     conn.lastTurn = this.#turn;
     return true;
+  }
+
+  #defer(conn: Conn): void {
+    this.stats.deferred++;
+    if (!conn.queued) {
+      conn.queued = true;
+      (conn.lastTurn >= this.#turn - 1 ? this.#busy : this.#fresh).push(conn);
+    }
   }
 
   #schedule(): void {
@@ -127,7 +157,7 @@ export class FairReads {
 
   #serve(): void {
     this.#scheduled = false;
-    if (this.waiting === 0) return;
+    if (this.#held || this.waiting === 0) return;
     this.stats.rounds++;
     this.#turn++;
     // The round's budget also covers the follow-up slices it starts (next ticks, right after it);

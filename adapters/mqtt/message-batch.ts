@@ -1,7 +1,9 @@
 /**
- * MQTT messages packed into one buffer to cross threads (mqtt-io-thread.ts -> the gateway's thread):
- * per message a u32 topic header, the topic as UTF-8 when the header says so, a u32 payload
- * length, the payload. One transferred buffer per batch instead of a structured clone per message.
+ * MQTT messages packed into one buffer to cross threads (mqtt-io-thread.ts and broker-thread.ts ->
+ * the gateway's thread): per message a u32 topic header, the topic as UTF-8 when the header says so,
+ * a u32 source (the embedded broker's connection number; 0 from the external client), an f64
+ * receive time (ms; 0 = not stamped), a u32 payload length, the payload. One transferred buffer per
+ * batch instead of a structured clone per message.
  *
  * Topics repeat (a device sends on the same one or two), so the writer numbers each new topic and
  * later sends only its number; the reader keeps the strings (TopicTable). The gateway's thread then
@@ -25,6 +27,8 @@ const KIND = 2 ** 30;
 const MAX_NUMBERED_LENGTH = 128;
 /** Characters of numbered topics held at most (~270,000 topics of 30 characters). */
 const MAX_NUMBERED_CHARS = 8_000_000;
+/** Topic header, source, receive time, payload length. */
+const HEAD_BYTES = 4 + 4 + 8 + 4;
 
 export class MessageBatchWriter {
   #buf: Buffer;
@@ -47,10 +51,10 @@ export class MessageBatchWriter {
     return this.#off;
   }
 
-  add(topic: string, payload: Uint8Array): void {
+  add(topic: string, payload: Uint8Array, source = 0, at = 0): void {
     const id = this.#ids.get(topic);
     // A topic is at most 65,535 bytes of UTF-8 (MQTT 3.1.1 §1.5.3), so 3 bytes per UTF-16 unit is a safe bound.
-    this.#reserve(8 + (id === undefined ? topic.length * 3 : 0) + payload.length);
+    this.#reserve(HEAD_BYTES + (id === undefined ? topic.length * 3 : 0) + payload.length);
     const buf = this.#buf;
     let off = this.#off;
     if (id !== undefined) {
@@ -66,6 +70,9 @@ export class MessageBatchWriter {
       buf.writeUInt32LE((define ? DEFINE : INLINE) * KIND + topicBytes, off);
       off += 4 + topicBytes;
     }
+    buf.writeUInt32LE(source, off);
+    buf.writeDoubleLE(at, off + 4);
+    off += 12;
     buf.writeUInt32LE(payload.length, off);
     off += 4;
     buf.set(payload, off);
@@ -109,7 +116,7 @@ export function readMessageBatch(
   buffer: ArrayBuffer,
   byteLength: number,
   table: TopicTable,
-  each: (topic: string, payload: Buffer) => void,
+  each: (topic: string, payload: Buffer, source: number, at: number) => void,
   onError: (err: unknown) => void = (err) => {
     throw err;
   },
@@ -132,9 +139,12 @@ export function readMessageBatch(
       off += value;
       if (kind === DEFINE) topics.push(topic);
     }
+    const source = buf.readUInt32LE(off);
+    const at = buf.readDoubleLE(off + 4);
+    off += 12;
     const end = off + 4 + buf.readUInt32LE(off);
     try {
-      each(topic, buf.subarray(off + 4, end));
+      each(topic, buf.subarray(off + 4, end), source, at);
     } catch (err) {
       failed ??= { err };
     }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { IClientOptions } from 'mqtt';
-import { spawnSibling } from '../threads/spawn.js';
+import { endThread, spawnSibling } from '../threads/spawn.js';
 import type { FromIoThread, IoThreadData, ToIoThread, WireError } from './io-protocol.js';
 import { readMessageBatch, TopicTable } from './message-batch.js';
 
@@ -96,14 +96,7 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     this.ending = true;
     const worker = this.worker;
     if (worker) {
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, END_TIMEOUT_MS);
-      });
-      await Promise.race([this.call({ t: 'end', force }).catch(() => undefined), exited, timeout]);
-      clearTimeout(timer);
-      await worker.terminate();
+      await endThread(worker, () => this.call({ t: 'end', force }), END_TIMEOUT_MS);
       this.worker = undefined;
     }
     while (this.batches.length > 0) this.drain();

@@ -14,3 +14,25 @@ export function spawnSibling(callerUrl: string, name: string, workerData: unknow
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(target.href)}); })`;
   return new Worker(boot, { eval: true, workerData });
 }
+
+/**
+ * Ends a worker thread: sends the request that asks it to finish (its reply, the thread's exit or
+ * `timeoutMs`, whichever comes first), then terminates it. A thread that hangs is cut off, not
+ * waited for.
+ */
+export async function endThread(
+  worker: Worker,
+  ask: () => Promise<unknown>,
+  timeoutMs: number,
+): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  await Promise.race([ask().catch(() => undefined), exited, timeout]);
+  clearTimeout(timer);
+  // The reply came after the thread's last messages; let the port deliver what is queued before it.
+  await new Promise((resolve) => setImmediate(resolve));
+  await worker.terminate();
+}

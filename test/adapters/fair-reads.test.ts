@@ -182,6 +182,33 @@ describe('FairReads', () => {
     expect(served[1]!.destroyed).toBe(true);
   });
 
+  it('hold() stops every read until release(); nothing is lost and the stream ends in order', async () => {
+    const clock = { t: 0 };
+    const fair = new FairReads({ budgetMs: Number.POSITIVE_INFINITY, sliceBytes: 1000, now: () => clock.t });
+    const { served, sent } = await pairs(fair, 2);
+    let count = 0;
+    const a = read(served[0]!, clock, 0, [], 'a', () => {
+      if (++count === 5) fair.hold();
+    });
+    const b = read(served[1]!, clock, 0, [], 'b');
+    const dataA = pattern(50_000, 3);
+    const dataB = pattern(20_000, 9);
+    sent[0]!.end(dataA);
+    await waitFor('a held', () => fair.held && fair.waiting >= 1);
+    const readWhileHeld = a.chunks.length;
+    sent[1]!.end(dataB);
+    // b's bytes arrive while held: b queues too, and neither reads on.
+    await waitFor('b queued', () => fair.waiting === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.chunks.length).toBe(readWhileHeld);
+    expect(b.chunks.length).toBe(0);
+    expect(a.ended || b.ended).toBe(false);
+    fair.release();
+    await waitFor('both ended', () => a.ended && b.ended);
+    expect(Buffer.concat(a.chunks).equals(dataA)).toBe(true);
+    expect(Buffer.concat(b.chunks).equals(dataB)).toBe(true);
+  });
+
   it('refuses a budget or slice that could never serve anything', () => {
     expect(() => new FairReads({ budgetMs: 0 })).toThrow(/budgetMs/);
     expect(() => new FairReads({ budgetMs: 4, sliceBytes: 0 })).toThrow(/sliceBytes/);

@@ -28,6 +28,23 @@ describe('message batches across threads', () => {
     expect(got.map((m, i) => m.payload.equals(sent[i]!.payload))).toEqual(sent.map(() => true));
   });
 
+  it("carries each message's source and receive time", () => {
+    const w = new MessageBatchWriter(64);
+    w.add('devices/d1/telemetry', Buffer.from('a'), 7, 1_764_000_000_123.5);
+    w.add('devices/d1/telemetry', Buffer.from('b'), 2 ** 32 - 1, 0);
+    w.add('devices/d2/telemetry', Buffer.from('c'));
+    const { buffer, byteLength } = w.take();
+    const got: [string, number, number][] = [];
+    readMessageBatch(buffer, byteLength, new TopicTable(), (_t, p, source, at) =>
+      got.push([p.toString(), source, at]),
+    );
+    expect(got).toEqual([
+      ['a', 7, 1_764_000_000_123.5],
+      ['b', 2 ** 32 - 1, 0],
+      ['c', 0, 0],
+    ]);
+  });
+
   it('sends a repeated topic as its number, in later batches too, and the reader gives the same string back', () => {
     const w = new MessageBatchWriter();
     const table = new TopicTable();
@@ -37,8 +54,8 @@ describe('message batches across threads', () => {
     w.add(topic, Buffer.from('2'));
     w.add(topic, Buffer.from('3'));
     const second = w.take();
-    // The second batch carries the topic twice in 2 x (4 + 4 + 1) bytes, no topic text.
-    expect(second.byteLength).toBe(18);
+    // The second batch carries the topic twice in 2 x (4 + 12 + 4 + 1) bytes, no topic text.
+    expect(second.byteLength).toBe(42);
     const topics: string[] = [];
     for (const b of [first, second]) readMessageBatch(b.buffer, b.byteLength, table, (t) => topics.push(t));
     expect(topics).toEqual([topic, topic, topic]);

@@ -9,6 +9,7 @@ import {
   type DeviceAuthOptions,
 } from '../../adapters/mqtt/device-auth.js';
 import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../../adapters/mqtt/embedded-broker.js';
+import { ThreadedEmbeddedBroker } from '../../adapters/mqtt/threaded-broker.js';
 import { CredentialStore } from '../../adapters/registry/credentials.js';
 import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
 import { UnknownDevices } from '../../adapters/registry/unknown-devices.js';
@@ -76,7 +77,7 @@ export async function securityEnv(redisUrl: string): Promise<SecurityEnv> {
 }
 
 export interface SecuredBroker {
-  broker: EmbeddedBroker;
+  broker: EmbeddedBroker | ThreadedEmbeddedBroker;
   auth: DeviceAuth;
   received: InboundMessage[];
   stop(): Promise<void>;
@@ -86,6 +87,8 @@ export async function securedBroker(
   env: SecurityEnv,
   authOpts: Partial<DeviceAuthOptions> = {},
   brokerOpts: Partial<EmbeddedBrokerOptions> = {},
+  /** On a worker thread of its own (ThreadedEmbeddedBroker), as the gateway runs it by default. */
+  threaded = false,
 ): Promise<SecuredBroker> {
   const auth = createDeviceAuth({
     devices: env.registry,
@@ -100,7 +103,7 @@ export async function securedBroker(
     ...authOpts,
   });
   const received: InboundMessage[] = [];
-  const broker = new EmbeddedBroker({
+  const broker = new (threaded ? ThreadedEmbeddedBroker : EmbeddedBroker)({
     host: '127.0.0.1',
     port: 0,
     maxPayloadBytes: 1024,
