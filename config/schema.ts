@@ -88,9 +88,9 @@ export const configSchema = z.strictObject({
             .number()
             .min(0)
             .max(1000)
-            .default(4)
+            .optional()
             .describe(
-              'work one event-loop turn may spend reading connections before the others are polled (fairness under load); 0 reads each connection to empty',
+              'work one event-loop turn may spend reading connections before the others are polled (fairness under load); 0 reads each connection to empty. Default 0.5 on the broker thread (it also sets how soon messages reach the pipeline), 4 without it',
             ),
           thread: z
             .boolean()

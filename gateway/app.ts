@@ -280,7 +280,7 @@ export class Gateway {
         authorizePublish: auth.authorizePublish,
         authorizeSubscribe: auth.authorizeSubscribe,
         maxConnectionsPerIp: cfg.limits.maxConnectionsPerIp,
-        readBudgetMs: cfg.mqtt.embedded.readBudgetMs,
+        readBudgetMs: cfg.mqtt.embedded.readBudgetMs ?? (cfg.mqtt.embedded.thread ? 0.5 : 4),
         host: cfg.mqtt.embedded.host,
         port: cfg.mqtt.embedded.port,
         maxPayloadBytes: cfg.ingest.maxPayloadBytes,

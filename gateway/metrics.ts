@@ -112,7 +112,7 @@ export function gatewayMetrics(gw: Gateway): Registry {
       : undefined;
   new Counter({
     name: 'gridgate_mqtt_reads_deferred_total',
-    help: 'Reads of device connections put off to a later event-loop turn by mqtt.embedded.readBudgetMs (rising: the ingest thread is saturated)',
+    help: 'Reads of device connections put off to a later event-loop turn by mqtt.embedded.readBudgetMs, or held while the pipeline catches up (rising: the gateway is saturated)',
     registers: [registry],
     collect() {
       this.reset();

@@ -16,7 +16,7 @@ import { readMessageBatch, TopicTable } from './message-batch.js';
 import type { MqttIngress, PublishOptions, RoutedTopic } from './types.js';
 
 /** A batch waiting to be handed over this big (two more handed over) holds the broker's reads: ~5,000 typical messages. */
-const HIGH_WATER_BYTES = 1024 * 1024;
+const HIGH_WATER_BYTES = 16 * 1024;
 const STOP_TIMEOUT_MS = 5000;
 const RESPAWN_DELAY_MS = 1000;
 /** Topics whose routing is remembered (device topics: a few per device); past this it starts over. */
@@ -243,7 +243,10 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     switch (msg.t) {
       case 'msgs':
         this.items.push({ batch: { buffer: msg.buffer, byteLength: msg.byteLength, from: worker, topics } });
-        this.kick();
+        // At most MAX_IN_FLIGHT batches are out, so taking one here, in the port's callback, is
+        // bounded work; waiting for the next turn would add that turn's other work to its latency.
+        if (this.items.length === 1 && !this.draining) this.drainOne();
+        else this.kick();
         return;
       case 'ask':
         this.answer(worker, msg);
@@ -270,8 +273,8 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   private kick(): void {
     if (this.draining) return;
     this.draining = true;
-    // Not in the port's callback: it would hand over the next batch in the same turn, and the
-    // thread's other I/O (HTTP API, timers) would wait behind a stream of batches.
+    // A backlog is taken one batch per turn, so the thread's other I/O (HTTP API, timers) does not
+    // wait behind it.
     setImmediate(this.drain);
   }
 
