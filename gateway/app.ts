@@ -40,6 +40,17 @@ import { gatewayMetrics } from './metrics.js';
 export interface GatewayOptions {
   config: Readonly<GridgateConfig>;
   logger: Logger;
+  /** How long stop() waits for one component (the time-series writer: 35 s, past its own 30 s flush). Default 10 s. */
+  stopStepMs?: number;
+}
+
+const STOP_STEP_MS = 10_000;
+const WRITER_STOP_MS = 35_000;
+
+interface Stopper {
+  name: string;
+  stop: () => Promise<void>;
+  boundMs?: number;
 }
 
 /**
@@ -67,7 +78,8 @@ export class Gateway {
   deviceAuth?: ReturnType<typeof createDeviceAuth>;
   http!: FastifyInstance;
   private capture?: CaptureSink;
-  private readonly stoppers: (() => Promise<void>)[] = [];
+  private readonly stoppers: Stopper[] = [];
+  private readonly stopStepMs: number;
   /** Set by stop(): the broker dropping every client then is not each device going offline. */
   private stopping = false;
   /** Resolves once the MQTT edge accepts traffic; alert publishes raised before that wait for it. */
@@ -82,6 +94,7 @@ export class Gateway {
     });
     this.config = opts.config;
     this.logger = opts.logger;
+    this.stopStepMs = opts.stopStepMs ?? STOP_STEP_MS;
     this.router = new TopicRouter(this.models.all());
     this.deadLetters = new DeadLetterStore({
       capacity: opts.config.ingest.deadLetterCapacity,
@@ -112,11 +125,11 @@ export class Gateway {
       if (thread) {
         const threaded = new ThreadedInfluxWriter(writerOptions);
         this.writer = threaded;
-        this.stoppers.push(() => threaded.stop());
+        this.onStop('tsdb writer', () => threaded.stop(), WRITER_STOP_MS);
         await threaded.ready;
       } else {
         this.writer = new InfluxWriter(writerOptions);
-        this.stoppers.push(() => this.writer.stop());
+        this.onStop('tsdb writer', () => this.writer.stop(), WRITER_STOP_MS);
       }
       this.alerting = await Alerting.create({
         config: cfg,
@@ -131,12 +144,12 @@ export class Gateway {
         logger: logger.child({ component: 'alerting' }),
       });
       await this.alerting.start();
-      this.stoppers.push(() => this.alerting.stop());
+      this.onStop('alerting', () => this.alerting.stop());
       const sinks: ReadingSink[] = [this.writer, this.latest, this.alerting.engine];
       if (cfg.ingest.capture) {
         const format = new CaptureFormatter();
         this.capture = new CaptureSink(cfg.ingest.capture, (r, d) => format.line(r, d).trimEnd());
-        this.stoppers.push(() => this.capture!.stop());
+        this.onStop('capture', () => this.capture!.stop());
         sinks.push(this.capture);
       }
       this.pipeline = new Pipeline({
@@ -173,7 +186,7 @@ export class Gateway {
       lastError = err.message;
       logger.warn({ err: err.message }, 'redis connection error');
     });
-    this.stoppers.push(async () => {
+    this.onStop('redis', async () => {
       await this.redis.quit().catch(() => this.redis.disconnect());
     });
     try {
@@ -193,11 +206,11 @@ export class Gateway {
       logger: logger.child({ component: 'registry' }),
     });
     await this.registry.start();
-    this.stoppers.push(() => this.registry.stop());
+    this.onStop('registry', () => this.registry.stop());
     this.credentials = new CredentialStore({ redis: this.redis, prefix });
     this.unknownDevices = new UnknownDevices({ redis: this.redis, prefix });
     this.unknownDevices.start();
-    this.stoppers.push(() => this.unknownDevices.stop());
+    this.onStop('unknown devices', () => this.unknownDevices.stop());
     if (cfg.devices.import) {
       const r = await importDeviceFile(this.registry, cfg.devices.import, 'config-import');
       logger.info({ file: cfg.devices.import, result: r }, 'device file imported');
@@ -299,7 +312,7 @@ export class Gateway {
           }),
       });
     }
-    this.stoppers.push(() => this.ingress.stop());
+    this.onStop('mqtt ingress', () => this.ingress.stop());
     await this.ingress.start();
     this.ingressStarted = true;
     this.markIngressReady();
@@ -324,7 +337,7 @@ export class Gateway {
       ...this.hj212Deps(),
       logger: logger.child({ component: 'hj212' }),
     });
-    this.stoppers.push(() => this.hj212!.stop());
+    this.onStop('hj212 listener', () => this.hj212!.stop());
     await this.hj212.start();
   }
 
@@ -376,23 +389,46 @@ export class Gateway {
         },
       ],
     });
-    this.stoppers.push(() => this.http.close());
+    this.onStop('http', () => this.http.close());
     await this.http.listen({ host: cfg.http.host, port: cfg.http.port });
   }
 
-  /** Ingress first (nothing new comes in), then flush sinks. Safe to call twice. */
-  async stop(): Promise<void> {
+  /**
+   * Ingress first (nothing new comes in), then flush sinks. Safe to call twice. Each component gets
+   * a bounded time (a dead Redis or database must not hold the process forever); resolves with the
+   * names of those that did not stop in it.
+   */
+  async stop(): Promise<string[]> {
     this.stopping = true;
     this.ingressStarted = false;
     this.markIngressReady(); // release publishes waiting for an ingress that may never start
     const stoppers = this.stoppers.splice(0).reverse();
+    const late: string[] = [];
     // Reverse of start order: ingress, http, then writer flush.
-    for (const stop of stoppers) {
+    for (const { name, stop, boundMs } of stoppers) {
+      const ms = boundMs ?? this.stopStepMs;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), ms);
+      });
       try {
-        await stop();
+        if ((await Promise.race([stop(), timedOut])) === 'late') {
+          late.push(name);
+          this.logger.error(
+            { component: name, waitedMs: ms },
+            'component did not stop in time; going on without it',
+          );
+        }
       } catch (err) {
-        this.logger.warn({ err }, 'error while stopping');
+        this.logger.warn({ err, component: name }, 'error while stopping');
+      } finally {
+        clearTimeout(timer);
       }
     }
+    return late;
+  }
+
+  private onStop(name: string, stop: () => Promise<void>, boundMs?: number): void {
+    this.stoppers.push({ name, stop, boundMs });
   }
 }

@@ -202,10 +202,6 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
           listening = true;
           this.listening = true;
           this.boundPort = msg.port;
-          o.logger.info(
-            { host: o.host, port: msg.port, tls: Boolean(o.tls), thread: true },
-            'embedded mqtt broker listening',
-          );
           resolve();
         } else if (msg.t === 'failed') reject(toError(msg.error));
         else this.onThread(worker, topics, msg);

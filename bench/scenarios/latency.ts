@@ -67,11 +67,16 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
     },
     { connection, concurrency: 4 },
   );
-  const dustProbe = await client(gw.mqttUrl, PROBE_DUST);
-  const accessProbe = await client(gw.mqttUrl, PROBE_ACCESS);
   const rows: Row[] = [];
   let door = 100;
+  let dustProbe: MqttClient | undefined;
+  let accessProbe: MqttClient | undefined;
+  // Everything started above is stopped in `finally`, also when a probe cannot connect.
   try {
+    dustProbe = await client(gw.mqttUrl, PROBE_DUST);
+    accessProbe = await client(gw.mqttUrl, PROBE_ACCESS);
+    const dust = dustProbe;
+    const access = accessProbe;
     for (const pct of [20, 50, 80]) {
       const rate = Math.max(100, Math.round((maxRate * pct) / 100));
       ctx.log(`3 latency at ${pct}% of max (${rate} msg/s)`);
@@ -98,7 +103,7 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
           const payload = JSON.stringify(
             encodeTelemetry(dustModel, { pm10_ugm3: 40, pm25_ugm3: 20, rssi_dbm: -70 }, Date.now()),
           );
-          dustProbe.publish(topicFor(dustModel, 'telemetry', PROBE_DUST), payload, { qos: 0 });
+          dust.publish(topicFor(dustModel, 'telemetry', PROBE_DUST), payload, { qos: 0 });
           await sleep(50);
         }
       })();
@@ -107,7 +112,7 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
           const d = door++;
           const before = jobs.length;
           const sentAt = Date.now();
-          accessProbe.publish(
+          access.publish(
             topicFor(accessModel, 'event', PROBE_ACCESS),
             JSON.stringify(
               encodeEvent(accessModel, { event: 'door_forced', door: String(d), method: 'card' }, sentAt),
@@ -157,8 +162,8 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
       });
     }
   } finally {
-    dustProbe.end(true);
-    accessProbe.end(true);
+    dustProbe?.end(true);
+    accessProbe?.end(true);
     await worker.close();
     await new Queue(queueName, { connection }).obliterate({ force: true }).catch(() => undefined);
     connection.disconnect();

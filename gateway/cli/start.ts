@@ -21,13 +21,25 @@ export function startCommand(): Command {
       await new Promise<void>((resolve) => {
         const onSignal = (sig: NodeJS.Signals) => {
           logger.info({ signal: sig }, 'stopping');
+          // A second signal does not wait for the graceful stop.
+          const again = (sig2: NodeJS.Signals) => {
+            logger.warn({ signal: sig2 }, 'second signal: exiting without finishing the stop');
+            logger.flush();
+            process.exit(130);
+          };
+          process.once('SIGINT', again);
+          process.once('SIGTERM', again);
           resolve();
         };
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
       });
-      await gw.stop();
-      logger.info('stopped');
+      const late = await gw.stop();
+      if (late.length > 0)
+        logger.error({ components: late }, 'stopped; some components did not stop in time');
+      else logger.info('stopped');
       logger.flush();
+      // Whatever is still pending (a client reconnecting to a dead Redis) must not keep the process alive.
+      process.exit(late.length > 0 ? 1 : 0);
     });
 }

@@ -31,6 +31,7 @@ export const LOCATION = {
 export async function startGateway(
   devices: TestDevice[] | string,
   env: Record<string, string> = {},
+  opts: { stopStepMs?: number } = {},
 ): Promise<{ gw: Gateway; dir: string; mqttUrl: string; httpUrl: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'gg-e2e-'));
   const file = join(dir, 'devices.yaml');
@@ -57,7 +58,11 @@ export async function startGateway(
       ...env,
     },
   });
-  const gw = new Gateway({ config, logger: pino({ level: process.env.GRIDGATE_TEST_LOG ?? 'silent' }) });
+  const gw = new Gateway({
+    config,
+    logger: pino({ level: process.env.GRIDGATE_TEST_LOG ?? 'silent' }),
+    stopStepMs: opts.stopStepMs,
+  });
   await gw.start();
   const ports = gw.ports;
   return { gw, dir, mqttUrl: `mqtt://127.0.0.1:${ports.mqtt}`, httpUrl: `http://127.0.0.1:${ports.http}` };
