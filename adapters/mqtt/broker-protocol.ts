@@ -1,3 +1,4 @@
+import type { EmbeddedBrokerOptions } from './embedded-broker.js';
 import type { FairReadsStats } from './fair-reads.js';
 import type { WireError } from './io-protocol.js';
 
@@ -8,14 +9,12 @@ import type { WireError } from './io-protocol.js';
  * a client id can be taken over by a new connection while the old one's messages are in flight.
  */
 
-export interface BrokerThreadData {
-  host: string;
-  port: number;
-  maxPayloadBytes: number;
-  maxPacketBytes?: number;
-  tls?: { cert: string; key: string };
-  maxConnectionsPerIp?: number;
-  readBudgetMs?: number;
+/** The listener options the thread's EmbeddedBroker takes as they are (no hooks: those stay behind). */
+export interface BrokerThreadData
+  extends Pick<
+    EmbeddedBrokerOptions,
+    'host' | 'port' | 'maxPayloadBytes' | 'maxPacketBytes' | 'tls' | 'maxConnectionsPerIp' | 'readBudgetMs'
+  > {
   /** A batch waiting to be handed over this big (with MAX_IN_FLIGHT handed over) holds all reads. */
   highWaterBytes: number;
   /** pino's numeric level: log records below it are not sent over. */
