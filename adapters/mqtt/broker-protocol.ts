@@ -1,4 +1,4 @@
-import type { EmbeddedBrokerOptions } from './embedded-broker.js';
+import type { EmbeddedBrokerOptions, EmbeddedBrokerStats } from './embedded-broker.js';
 import type { FairReadsStats } from './fair-reads.js';
 import type { WireError } from './io-protocol.js';
 
@@ -23,14 +23,10 @@ export interface BrokerThreadData
   hooks: { authenticate: boolean; authorizePublish: boolean; authorizeSubscribe: boolean };
 }
 
-/** Totals the thread counts (EmbeddedBroker's stats and its read pacing). */
+/** Totals the thread counts (its EmbeddedBroker's stats and its read pacing). */
 export interface BrokerThreadStats {
-  oversize: number;
-  packetTooLarge: number;
-  clientErrors: number;
-  connectionErrors: number;
-  callbackErrors: number;
-  connectionsRefused: number;
+  /** messages and unrouted here count every publish handed over; the gateway's side routes and counts those. */
+  broker: EmbeddedBrokerStats;
   connectedClients: number;
   fairness: FairReadsStats;
   /** Times every read was held because the gateway's thread had not taken the batches handed over. */

@@ -194,16 +194,10 @@ const broker = new EmbeddedBroker({
 });
 
 function sendStats(): void {
-  const s = broker.stats;
   post({
     t: 'stats',
     stats: {
-      oversize: s.oversize,
-      packetTooLarge: s.packetTooLarge,
-      clientErrors: s.clientErrors,
-      connectionErrors: s.connectionErrors,
-      callbackErrors: s.callbackErrors,
-      connectionsRefused: s.connectionsRefused,
+      broker: { ...broker.stats },
       connectedClients: broker.connectedClients,
       fairness: { ...reads.stats },
       holds,

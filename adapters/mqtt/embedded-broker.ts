@@ -75,6 +75,20 @@ export interface EmbeddedBrokerStats {
   connectionsRefused: number;
 }
 
+/** Every counter at zero. */
+export function zeroBrokerStats(): EmbeddedBrokerStats {
+  return {
+    messages: 0,
+    unrouted: 0,
+    oversize: 0,
+    packetTooLarge: 0,
+    clientErrors: 0,
+    connectionErrors: 0,
+    callbackErrors: 0,
+    connectionsRefused: 0,
+  };
+}
+
 const SYS_PREFIX = '$SYS/';
 
 /**
@@ -90,16 +104,7 @@ export class EmbeddedBroker implements MqttIngress {
   private readonly maxPacketBytes: number;
   private readonly fair: FairReads | undefined;
   private boundPort = 0;
-  readonly stats: EmbeddedBrokerStats = {
-    messages: 0,
-    unrouted: 0,
-    oversize: 0,
-    packetTooLarge: 0,
-    clientErrors: 0,
-    connectionErrors: 0,
-    callbackErrors: 0,
-    connectionsRefused: 0,
-  };
+  readonly stats: EmbeddedBrokerStats = zeroBrokerStats();
   /** Open connections per remote address; an address leaves the map with its last connection. */
   private readonly perIp = new Map<string, number>();
 

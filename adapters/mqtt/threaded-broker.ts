@@ -9,7 +9,7 @@ import type {
   FromBrokerThread,
   ToBrokerThread,
 } from './broker-protocol.js';
-import type { EmbeddedBrokerOptions, EmbeddedBrokerStats } from './embedded-broker.js';
+import { type EmbeddedBrokerOptions, type EmbeddedBrokerStats, zeroBrokerStats } from './embedded-broker.js';
 import type { FairReadsStats } from './fair-reads.js';
 import type { WireError } from './io-protocol.js';
 import { readMessageBatch, TopicTable } from './message-batch.js';
@@ -72,12 +72,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   private readonly replies = new Map<number, (error?: WireError) => void>();
   private lastCall = 0;
   private threadStats: BrokerThreadStats = {
-    oversize: 0,
-    packetTooLarge: 0,
-    clientErrors: 0,
-    connectionErrors: 0,
-    callbackErrors: 0,
-    connectionsRefused: 0,
+    broker: zeroBrokerStats(),
     connectedClients: 0,
     fairness: { deferred: 0, rounds: 0 },
     holds: 0,
@@ -119,16 +114,12 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   }
 
   get stats(): Readonly<EmbeddedBrokerStats> {
-    const t = this.threadStats;
+    const t = this.threadStats.broker;
     return {
+      ...t,
       messages: this.counts.messages,
       unrouted: this.counts.unrouted,
-      oversize: t.oversize,
-      packetTooLarge: t.packetTooLarge,
-      clientErrors: t.clientErrors,
-      connectionErrors: t.connectionErrors,
       callbackErrors: t.callbackErrors + this.counts.callbackErrors,
-      connectionsRefused: t.connectionsRefused,
     };
   }
 
