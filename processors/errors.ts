@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   GG_ERR_BAD_REQUEST: 'bad request',
   GG_ERR_UNAUTHORIZED: 'unauthorized',
   GG_ERR_FORBIDDEN: 'forbidden',
+  GG_ERR_CAMERA_CAP: 'camera process cap reached',
+  GG_ERR_CAMERA_UNAVAILABLE: 'camera stream unavailable',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
