@@ -30,7 +30,7 @@ demo: build
 	@node dist/scripts/demo.js
 
 bench: build
-	@node dist/bench/run.js
+	@node dist/bench/run.js --record
 
 clean:
 	rm -rf dist .data

@@ -1,7 +1,8 @@
 /**
  * `make bench`: starts VictoriaMetrics, Redis and mosquitto on free loopback ports, runs the
  * scenarios of issue 6 against the built gateway (dist/) as child processes, prints one table and
- * writes bench/results/latest.json (and bench/RESULTS.md with --record).
+ * writes bench/results/latest.json; with --record (what `make bench` passes) a full run also rewrites
+ * bench/RESULTS.md and the README's generated table.
  *
  *   node dist/bench/run.js [--only 1,2,3,4,5] [--duration 20] [--devices 1000] [--record]
  */
@@ -14,7 +15,8 @@ import { buildFleet, fleetToRegistryYaml } from '../simulators/fleet.js';
 import { buildHj212Fleet } from '../simulators/hj212-fleet.js';
 import { argMap } from './lib/baseline-sink.js';
 import { ROOT } from './lib/proc.js';
-import { renderMarkdown, renderTable } from './lib/table.js';
+import { recordResults, resultsBlock } from './lib/record.js';
+import { renderTable } from './lib/table.js';
 import { checkTargets } from './lib/targets.js';
 import type { BenchContext, Row } from './lib/types.js';
 import { hj212Scenario } from './scenarios/hj212.js';
@@ -119,18 +121,9 @@ await writeFile(
   join(resultsDir, 'latest.json'),
   `${JSON.stringify({ machine, when, params, targets, rows }, null, 2)}\n`,
 );
-if (record) {
-  await writeFile(
-    join(ROOT, 'bench', 'RESULTS.md'),
-    [
-      '# Benchmark results',
-      '',
-      `\`make bench\` (\`node dist/bench/run.js --record\`) on ${machine}, ${when}; ${params.devices} devices, ${params.durationS} s per run, offered ${params.offeredRate} msg/s (saturating). How each number is measured: bench/README.md.`,
-      '',
-      renderMarkdown(rows),
-      '',
-      ...targets.map((t) => `- ${t}`),
-      '',
-    ].join('\n'),
-  );
+// A partial run (--only) would replace the full table with a part of it: only a full run records.
+if (record && !args.has('only')) {
+  const block = resultsBlock(rows, targets, { machine, when, ...params });
+  await recordResults(ROOT, block);
+  console.log('recorded in bench/RESULTS.md and README.md');
 }
