@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, parse as parseYamlScalar } from 'yaml';
 import type { z } from 'zod';
 import { GridgateError } from '../processors/errors.js';
+import { resolveConfigPaths } from './paths.js';
 import { configSchema, type GridgateConfig } from './schema.js';
 
 /**
@@ -12,6 +14,9 @@ import { configSchema, type GridgateConfig } from './schema.js';
  * Environment: `GRIDGATE_TSDB__BATCH_SIZE=2000` sets tsdb.batchSize (`__` nests, `_` inside a key
  * becomes camelCase). Values are read as YAML scalars (numbers, booleans, JSON lists), falling
  * back to the plain string where the schema wants one.
+ *
+ * Relative paths (rules.dir, devices.import, ingest.capture, TLS files, cameras.snapshots.dir) in
+ * the file resolve against the file's folder; in the environment, against the working directory.
  */
 export interface LoadOptions {
   file?: string;
@@ -54,7 +59,8 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<GridgateConfig> {
           `${file} must hold a mapping of sections (log, http, mqtt, ...)`,
         );
       }
-      raw = value as Record<string, unknown>;
+      // Paths in the file are relative to the file, not to wherever gridgate was started (./paths.ts).
+      raw = resolveConfigPaths(value as Record<string, unknown>, dirname(resolve(file)));
     }
     return finish(applyEnv(raw, env), file, doc, lines);
   }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { FAMILIES } from '../processors/types.js';
+import { shippedRulesDir } from './paths.js';
 
 /**
  * The one configuration schema (after fastify's initial-config-validation and zigbee2mqtt's
@@ -27,7 +29,28 @@ export const configSchema = z.strictObject({
       pretty: z.boolean().optional().describe('human-readable logs; default: when stdout is a TTY'),
     })
     .prefault({}),
-  http: hostPort(8080).extend({ tls }).prefault({}).describe('HTTP API: /healthz, /metrics, /api/v1/...'),
+  http: hostPort(8080)
+    .extend({
+      tls,
+      bodyLimitKiB: z
+        .number()
+        .int()
+        .min(1)
+        .max(16 * 1024)
+        .default(64)
+        .describe('largest request body of every route but the device import (a device, a patch, a silence)'),
+      importLimitMiB: z
+        .number()
+        .int()
+        .min(1)
+        .max(1024)
+        .default(64)
+        .describe(
+          'largest POST /api/v1/devices/import body; CSV is parsed as it arrives, JSON and YAML are read whole',
+        ),
+    })
+    .prefault({})
+    .describe('HTTP API: /healthz, /metrics, /api/v1/...'),
   mqtt: z
     .strictObject({
       url: z
@@ -66,8 +89,48 @@ export const configSchema = z.strictObject({
             .int()
             .min(1)
             .default(5)
-            .describe('failed logins from one client id or IP before it is throttled'),
-          lockoutS: z.number().int().min(1).default(60),
+            .describe(
+              'failed logins from one address with one client id before that pair is locked for lockoutS; the same client id from another address is not affected',
+            ),
+          lockoutS: z
+            .number()
+            .int()
+            .min(1)
+            .default(60)
+            .describe(
+              'how long a locked (address, client id) pair waits; also the longest backoff of an address',
+            ),
+          maxFailuresPerAddress: z
+            .number()
+            .int()
+            .min(1)
+            .default(20)
+            .describe(
+              'failed logins from one address over all client ids before the address backs off (1 s, doubling per further failure, up to lockoutS); clients that logged in from it before are not held back',
+            ),
+          checksPerS: z
+            .number()
+            .int()
+            .min(1)
+            .default(2000)
+            .describe(
+              'secret checks per second over all clients; past it, CONNACK 3 (server unavailable) and devices retry',
+            ),
+          slowChecksPerS: z
+            .number()
+            .int()
+            .min(1)
+            .default(20)
+            .describe(
+              'scrypt checks per second (mqtt.auth.users, device hashes not yet migrated to the keyed form); past it, CONNACK 3',
+            ),
+          secretKeyFile: z
+            .string()
+            .min(1)
+            .default('data/mqtt-secret.key')
+            .describe(
+              'server-side key of device-secret hashes, never stored in Redis; generated (mode 0600) on first start. Back it up with Redis',
+            ),
           users: z
             .array(
               z.strictObject({
@@ -177,9 +240,23 @@ export const configSchema = z.strictObject({
     .prefault({}),
   rules: z
     .strictObject({
-      dir: z.string().default('config/rules'),
+      dir: z
+        .string()
+        .default(shippedRulesDir)
+        .describe("rule files; default: the rules shipped in gridgate's package (config/rules)"),
       watch: z.boolean().default(true).describe('hot reload on file change'),
       tickMs: z.number().int().min(100).default(5000).describe('how often no-data rules are checked'),
+    })
+    .prefault({}),
+  models: z
+    .strictObject({
+      dir: z
+        .string()
+        .optional()
+        .describe(
+          'folder of YAML device-model files, added to the shipped models (gridgate models validate DIR)',
+        ),
+      watch: z.boolean().default(true).describe('hot reload on file change'),
     })
     .prefault({}),
   dispatch: z
@@ -195,7 +272,7 @@ export const configSchema = z.strictObject({
           z.strictObject({
             match: z.strictObject({
               district: z.string().optional(),
-              family: z.enum(['flood', 'dust', 'air', 'access']).optional(),
+              family: z.enum(FAMILIES).optional(),
               severity: z.enum(['blue', 'yellow', 'orange', 'red']).optional(),
             }),
             queue: z.string().min(1),
@@ -237,7 +314,11 @@ export const configSchema = z.strictObject({
         .describe('restart delay after a stream drops: doubles from initialS up to maxS'),
       snapshots: z
         .strictObject({
-          dir: z.string().min(1).default('data/snapshots').describe('where alert snapshots are kept (mode 0700)'),
+          dir: z
+            .string()
+            .min(1)
+            .default('data/snapshots')
+            .describe('where alert snapshots are kept (mode 0700)'),
           maxAgeH: z.number().min(1).default(168).describe('snapshots older than this are deleted'),
           maxMB: z.number().min(1).default(1024).describe('total size kept; the oldest go first'),
           waitMs: z

@@ -50,7 +50,7 @@ const consumer = createAlertConsumer({
   queue: values.queue,
   prefix: values.prefix,
   handler: async (event) => {
-    console.log(formatAlertLine(event));
+    console.log(formatAlertLine(event, { baseUrl: values.url }));
     if (values.ack && event.type === 'alert.firing') await ack(event);
   },
 });

@@ -11,6 +11,7 @@ import { loadRulesDirOrThrow } from '../adapters/rules/load-dir.js';
 import { RulesWatcher } from '../adapters/rules/watcher.js';
 import type { GridgateConfig } from '../config/schema.js';
 import type { AlertEvent, AlertSink } from '../processors/alerts/event.js';
+import { EvidenceSink, type EvidenceSinkOptions } from '../processors/alerts/evidence.js';
 import { FanoutSink } from '../processors/alerts/fanout.js';
 import { RecentAlerts } from '../processors/alerts/recent.js';
 import { GridgateError } from '../processors/errors.js';
@@ -27,6 +28,8 @@ export interface AlertingDeps {
   /** Publish on the MQTT edge (embedded broker or external client). */
   publish: (topic: string, payload: Buffer | string, opts?: PublishOptions) => Promise<void>;
   logger: Logger;
+  /** Snapshot evidence on firing/escalated events (issue 17); without it, events go out with `evidence: []`. */
+  snapshots?: Omit<EvidenceSinkOptions, 'inner' | 'logger'>;
 }
 
 /**
@@ -43,6 +46,7 @@ export class Alerting {
   readonly recent = new RecentAlerts(1000);
   /** Reloads the rule folder (POST /api/v1/rules/reload); also watches it when rules.watch is on. */
   readonly watcher: RulesWatcher;
+  readonly evidence?: EvidenceSink;
   private tick?: NodeJS.Timeout;
 
   /** Loads the rule folder first: invalid rules stop the gateway from starting, with every error listed. */
@@ -73,7 +77,12 @@ export class Alerting {
         sink: new MqttAlertPublisher({ publish: deps.publish, logger, topic: cfg.mqtt.alertTopic }),
       });
     }
-    const dispatch = new FanoutSink(outward, logger);
+    const fanout = new FanoutSink(outward, logger);
+    // Every outward event passes the evidence sink, escalations raised by supervision included.
+    this.evidence = deps.snapshots
+      ? new EvidenceSink({ ...deps.snapshots, inner: fanout, logger })
+      : undefined;
+    const dispatch: AlertSink = this.evidence ?? fanout;
     this.supervision = new Supervision({
       connection: cfg.redis.url,
       logger,
@@ -121,6 +130,7 @@ export class Alerting {
     if (this.tick) clearInterval(this.tick);
     await this.watcher.stop();
     await this.engine.stop();
+    await this.evidence?.drain();
     await this.supervision.stop();
     await this.dispatcher.stop();
   }

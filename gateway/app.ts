@@ -10,6 +10,7 @@ import { ThreadedEmbeddedBroker } from '../adapters/mqtt/threaded-broker.js';
 import type { MqttIngress } from '../adapters/mqtt/types.js';
 import { CredentialStore } from '../adapters/registry/credentials.js';
 import { RedisRegistry } from '../adapters/registry/redis-registry.js';
+import { loadSecretKey } from '../adapters/registry/secret-key.js';
 import { UnknownDevices } from '../adapters/registry/unknown-devices.js';
 import { InfluxWriter, type TsdbWriter } from '../adapters/tsdb/influx-writer.js';
 import { ThreadedInfluxWriter } from '../adapters/tsdb/threaded-writer.js';
@@ -24,6 +25,7 @@ import { CaptureFormatter } from '../processors/rules/capture-format.js';
 import { TopicRouter } from '../processors/topics.js';
 import type { InboundMessage, ReadingSink } from '../processors/types.js';
 import { Alerting } from './alerting.js';
+import { CameraEdge } from './cameras.js';
 import { CaptureSink } from './capture.js';
 import { importDeviceFile } from './device-import.js';
 import { Hj212OverMqtt, hj212Ingest } from './hj212-ingest.js';
@@ -33,9 +35,11 @@ import { deadletterRoutes } from './http/routes/deadletters.js';
 import { devicesPlugin } from './http/routes/devices.js';
 import { healthRoutes } from './http/routes/health.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { modelRoutes } from './http/routes/models.js';
 import { statsRoutes } from './http/routes/stats.js';
 import { buildHttpServer } from './http/server.js';
 import { gatewayMetrics } from './metrics.js';
+import { ModelFiles } from './models.js';
 
 export interface GatewayOptions {
   config: Readonly<GridgateConfig>;
@@ -62,7 +66,9 @@ export class Gateway {
   readonly config: Readonly<GridgateConfig>;
   readonly logger: Logger;
   readonly models = new ModelIndex();
-  readonly router: TopicRouter;
+  /** Replaced, with `models`, when the models folder changes (gateway/models.ts). */
+  router: TopicRouter;
+  readonly modelFiles: ModelFiles;
   readonly deadLetters: DeadLetterStore;
   readonly latest = new LatestReadings();
   redis!: Redis;
@@ -77,6 +83,7 @@ export class Gateway {
   rateLimiter!: DeviceRateLimiter;
   deviceAuth?: ReturnType<typeof createDeviceAuth>;
   http!: FastifyInstance;
+  cameras!: CameraEdge;
   private capture?: CaptureSink;
   private readonly stoppers: Stopper[] = [];
   private readonly stopStepMs: number;
@@ -96,6 +103,16 @@ export class Gateway {
     this.logger = opts.logger;
     this.stopStepMs = opts.stopStepMs ?? STOP_STEP_MS;
     this.router = new TopicRouter(this.models.all());
+    this.modelFiles = new ModelFiles({
+      dir: opts.config.models.dir,
+      watch: opts.config.models.watch,
+      index: this.models,
+      setRouter: (r) => {
+        this.router = r;
+      },
+      routesCached: opts.config.mqtt.url !== undefined || opts.config.mqtt.embedded.thread,
+      logger: opts.logger.child({ component: 'models' }),
+    });
     this.deadLetters = new DeadLetterStore({
       capacity: opts.config.ingest.deadLetterCapacity,
       logIntervalMs: opts.config.ingest.logIntervalS * 1000,
@@ -119,9 +136,12 @@ export class Gateway {
   async start(): Promise<void> {
     const { config: cfg, logger } = this;
     try {
+      // Before anything reads a model: the registry checks device models against the full set.
+      await this.modelFiles.start();
+      this.onStop('models watcher', () => this.modelFiles.stop());
       await this.startRegistry();
       const { thread, ...tsdb } = cfg.tsdb;
-      const writerOptions = { ...tsdb, logger: logger.child({ component: 'tsdb' }) };
+      const writerOptions = { ...tsdb, logger };
       if (thread) {
         const threaded = new ThreadedInfluxWriter(writerOptions);
         this.writer = threaded;
@@ -131,10 +151,19 @@ export class Gateway {
         this.writer = new InfluxWriter(writerOptions);
         this.onStop('tsdb writer', () => this.writer.stop(), WRITER_STOP_MS);
       }
+      this.cameras = await CameraEdge.open({
+        config: cfg,
+        registry: this.registry,
+        redis: this.redis,
+        handle: (msg) => this.pipeline.handle(msg),
+        logger: logger.child({ component: 'cameras' }),
+      });
+      this.onStop('snapshot store', () => this.cameras.snapshots.stop());
       this.alerting = await Alerting.create({
         config: cfg,
         redis: this.redis,
         devices: this.registry,
+        snapshots: this.cameras.evidence(),
         // The ingress starts after the engine; alerts raised before it is up wait for it.
         publish: async (topic, payload, opts) => {
           await this.ingressReady;
@@ -168,6 +197,9 @@ export class Gateway {
       await this.startHttp();
       await this.startIngress();
       if (cfg.hj212.enabled) await this.startHj212();
+      // Last in, first out: camera supervision stops before the writer flushes.
+      await this.cameras.start();
+      this.onStop('camera supervision', () => this.cameras.stop());
       logger.info(
         { ports: this.ports, devices: this.registry.size, models: this.models.all().length },
         'gridgate started',
@@ -203,11 +235,17 @@ export class Gateway {
       redis: this.redis,
       prefix,
       knownModels: (id) => this.models.get(id)?.family,
-      logger: logger.child({ component: 'registry' }),
+      logger,
     });
     await this.registry.start();
     this.onStop('registry', () => this.registry.stop());
-    this.credentials = new CredentialStore({ redis: this.redis, prefix });
+    const secretKey = await loadSecretKey({
+      file: cfg.mqtt.auth.secretKeyFile,
+      redis: this.redis,
+      prefix,
+      logger,
+    });
+    this.credentials = new CredentialStore({ redis: this.redis, prefix, secretKey, logger });
     this.unknownDevices = new UnknownDevices({ redis: this.redis, prefix });
     this.unknownDevices.start();
     this.onStop('unknown devices', () => this.unknownDevices.stop());
@@ -279,11 +317,14 @@ export class Gateway {
         users: cfg.mqtt.auth.users,
         required: cfg.mqtt.auth.required,
         maxFailures: cfg.mqtt.auth.maxFailures,
+        maxFailuresPerAddress: cfg.mqtt.auth.maxFailuresPerAddress,
         lockoutS: cfg.mqtt.auth.lockoutS,
+        checksPerS: cfg.mqtt.auth.checksPerS,
+        slowChecksPerS: cfg.mqtt.auth.slowChecksPerS,
         maxTopicDepth: cfg.limits.maxTopicDepth,
         hj212Topic: cfg.hj212.mqttTopic || undefined,
         unknown: this.unknownDevices,
-        logger: logger.child({ component: 'mqtt-auth' }),
+        logger,
       });
       this.deviceAuth = auth;
       const Broker = cfg.mqtt.embedded.thread ? ThreadedEmbeddedBroker : EmbeddedBroker;
@@ -326,6 +367,7 @@ export class Gateway {
       admit: (m) => this.admit(m),
       unknown: this.unknownDevices,
       running: () => !this.stopping,
+      logger: this.logger.child({ component: 'hj212' }),
     });
   }
 
@@ -335,7 +377,7 @@ export class Gateway {
       host: cfg.hj212.host,
       port: cfg.hj212.port,
       ...this.hj212Deps(),
-      logger: logger.child({ component: 'hj212' }),
+      logger,
     });
     this.onStop('hj212 listener', () => this.hj212!.stop());
     await this.hj212.start();
@@ -348,8 +390,10 @@ export class Gateway {
     this.http = await buildHttpServer({
       logger: this.logger.child({ component: 'http' }),
       https: tls ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : undefined,
+      bodyLimit: cfg.http.bodyLimitKiB * 1024,
       root: [
         authPlugin({ required: cfg.auth.required, tokens: cfg.auth.tokens }),
+        this.cameras.rootRoutes(),
         healthRoutes({
           mqtt: () => {
             if (!this.ingressStarted) return { ok: false, detail: 'mqtt ingress not started' };
@@ -371,7 +415,9 @@ export class Gateway {
       api: [
         { plugin: deadletterRoutes(this.deadLetters), prefix: '' },
         { plugin: statsRoutes(this), prefix: '' },
+        { plugin: modelRoutes(this.models, () => this.modelFiles.status()), prefix: '' },
         { plugin: alertingRoutes(this.alerting), prefix: '' },
+        { plugin: this.cameras.apiRoutes(), prefix: '' },
         {
           plugin: devicesPlugin as never,
           prefix: '',
@@ -380,6 +426,7 @@ export class Gateway {
             credentials: this.credentials,
             unknown: this.unknownDevices,
             actor: (req: { actor?: string }) => req.actor || 'api',
+            importLimitBytes: cfg.http.importLimitMiB * 1024 * 1024,
             watch: {
               latest: this.latest,
               models: this.models,

@@ -1,31 +1,38 @@
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parse } from 'csv-parse';
 import { GridgateError } from '../processors/errors.js';
-import { parseDeviceCsv } from '../processors/registry/csv.js';
+import { CSV_COLUMNS, type CsvRows, rowToInput, scrubCsvError } from '../processors/registry/csv.js';
 import type { DeviceRegistry } from '../processors/registry/types.js';
+import type { LocatedRow } from '../processors/registry/validate.js';
 import { parseDeviceYaml } from '../processors/registry/yaml.js';
 
 /**
  * `devices.import`: a YAML or CSV device file imported into the registry at start. Every row is
  * validated first and nothing is imported if one is bad; importing the same file again changes
- * nothing, so it is safe on every start.
+ * nothing, so it is safe on every start. CSV is parsed as it is read (the same parser the HTTP
+ * import streams a request body through); YAML is one document and is read whole.
  */
 export async function importDeviceFile(registry: DeviceRegistry, path: string, by: string) {
-  let text: string;
+  const source = basename(path);
+  let parsed: CsvRows;
   try {
-    text = await readFile(path, 'utf8');
+    parsed =
+      extname(path).toLowerCase() === '.csv'
+        ? await parseDeviceCsvStream(createReadStream(path))
+        : parseDeviceYaml(await readFile(path, 'utf8'));
   } catch (err) {
+    if (err instanceof GridgateError) throw err;
     throw new GridgateError(
       'GG_ERR_DEVICES_INVALID',
       `cannot read device file ${path}`,
       [(err as Error).message],
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   }
-  const source = basename(path);
-  const parsed = extname(path).toLowerCase() === '.csv' ? parseDeviceCsv(text) : parseDeviceYaml(text);
   if (parsed.errors.length > 0) {
     throw new GridgateError(
       'GG_ERR_DEVICES_INVALID',
@@ -34,4 +41,79 @@ export async function importDeviceFile(registry: DeviceRegistry, path: string, b
     );
   }
   return registry.importRows(parsed.rows, by, source);
+}
+
+const KNOWN = new Set<string>(CSV_COLUMNS);
+const EXTRA_COLUMN = /^(attrs|labels)\.[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Counts bytes on their way to the parser and fails the stream past `max`. */
+class ByteLimit extends Transform {
+  seen = 0;
+  constructor(
+    private readonly max: number,
+    private readonly tooLarge: () => Error,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.max) cb(this.tooLarge());
+    else cb(null, chunk);
+  }
+}
+
+export interface CsvStreamLimit {
+  maxBytes: number;
+  /** The error to fail with past maxBytes (the HTTP route's 413). */
+  tooLarge: () => Error;
+}
+
+/**
+ * The CSV device format (processors/registry/csv.ts) parsed from a stream: rows are built as bytes
+ * arrive, so a large import never holds its text and its rows at once. Syntax and header problems
+ * come back in `errors` like `parseDeviceCsv`; a read error or the byte limit rejects.
+ */
+export async function parseDeviceCsvStream(
+  input: NodeJS.ReadableStream,
+  limit?: CsvStreamLimit,
+): Promise<CsvRows> {
+  const rows: LocatedRow[] = [];
+  const errors: CsvRows['errors'] = [];
+  const parser = parse({
+    columns: true,
+    info: true,
+    bom: true,
+    skip_empty_lines: true,
+    trim: true,
+    relax_column_count: false,
+  });
+  const collect = async (
+    records: AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>,
+  ) => {
+    for await (const { record, info } of records) {
+      if (rows.length === 0) {
+        const bad = Object.keys(record).filter((c) => !KNOWN.has(c) && !EXTRA_COLUMN.test(c));
+        if (bad.length > 0) {
+          errors.push({
+            line: 1,
+            message: `unknown column(s) ${bad.map((c) => `'${c}'`).join(', ')}; expected ${CSV_COLUMNS.join(', ')}, attrs.<name>, labels.<name>`,
+          });
+          // The rest is not read: the header already makes the file unusable.
+          return;
+        }
+      }
+      rows.push({ line: info.lines, input: rowToInput(record) });
+    }
+  };
+  try {
+    if (limit) await pipeline(input, new ByteLimit(limit.maxBytes, limit.tooLarge), parser, collect);
+    else await pipeline(input, parser, collect);
+  } catch (err) {
+    const e = err as { code?: string; message?: string; lines?: number };
+    // csv-parse's own errors (CSV_*) are the file's problems; anything else is the stream's.
+    if (typeof e.code !== 'string' || !e.code.startsWith('CSV_')) throw err;
+    // The message may quote a cell, and a cell may be a password: scrubbed as the text parser does.
+    return { rows: [], errors: [{ line: e.lines ?? 1, message: scrubCsvError(e.message ?? String(err)) }] };
+  }
+  return errors.length > 0 ? { rows: [], errors } : { rows, errors };
 }

@@ -1,6 +1,9 @@
+import type { Logger } from 'pino';
+import { ClockSkewWarnings } from '../adapters/hj212/clock-skew.js';
 import type { Hj212Lookup } from '../adapters/hj212/ingest.js';
 import { hj212FromMqtt } from '../adapters/hj212/mqtt.js';
 import type { RejectSink } from '../processors/errors.js';
+import { QnWindow } from '../processors/hj212/qn-window.js';
 import type { Pipeline } from '../processors/pipeline.js';
 import type { DeviceReader } from '../processors/registry/types.js';
 import type { InboundMessage, MessageKind } from '../processors/types.js';
@@ -13,18 +16,25 @@ export interface Hj212IngestDeps {
   admit: (msg: InboundMessage) => boolean;
   /** False while the gateway stops: closing every connection is not every station going offline. */
   running?: () => boolean;
-  /** Unregistered MNs that sent frames, for `gridgate devices unknown`. */
-  unknown?: { record(e: { transport: 'hj212'; id: string; topic?: string }): void };
+  /** Unregistered MNs that sent frames, with where they came from, for `gridgate devices unknown`. */
+  unknown?: { record(e: { transport: 'hj212'; id: string; topic?: string; remote?: string }): void };
+  /** For warnings about stations whose clock is off (frames over MQTT; the TCP listener has its own). */
+  logger?: Logger;
 }
 
 export type Hj212Ingest = ReturnType<typeof hj212Ingest>;
 
 /** Binds the HJ 212 edge to the registry (MN -> device, PW), the rate limit and the pipeline. */
 export function hj212Ingest(deps: Hj212IngestDeps) {
-  const lookup: Hj212Lookup = (mn) => {
+  const lookup: Hj212Lookup = (mn, from) => {
     const d = deps.registry.byHj212Mn(mn);
     if (!d) {
-      deps.unknown?.record({ transport: 'hj212', id: mn });
+      deps.unknown?.record({
+        transport: 'hj212',
+        id: mn,
+        ...(from?.topic === undefined ? {} : { topic: from.topic }),
+        ...(from?.remote === undefined ? {} : { remote: from.remote }),
+      });
       return undefined;
     }
     if (d.state === 'retired') return undefined;
@@ -34,6 +44,9 @@ export function hj212Ingest(deps: Hj212IngestDeps) {
   };
   return {
     lookup,
+    clockSkew: deps.logger
+      ? new ClockSkewWarnings({ logger: deps.logger.child({ component: 'hj212-mqtt' }) })
+      : undefined,
     onMessage: (msg: InboundMessage) => {
       if (deps.admit(msg)) deps.pipeline.handle(msg);
     },
@@ -54,6 +67,8 @@ export function hj212Ingest(deps: Hj212IngestDeps) {
 export class Hj212OverMqtt {
   private readonly prefix: string;
   private readonly suffix: string;
+  /** Resent requests are answered but not stored twice; bounded per MN and in MNs. */
+  private readonly requests = new QnWindow();
 
   constructor(
     pattern: string,
@@ -78,9 +93,12 @@ export class Hj212OverMqtt {
     const out = hj212FromMqtt(msg.payload, msg.receivedAt, {
       lookup: this.ingest.lookup,
       mn: this.match(msg.topic)?.deviceId,
+      topic: msg.topic,
+      requests: this.requests,
     });
     for (const r of out.rejections) this.ingest.onReject({ ...r, topic: msg.topic });
     for (const m of out.messages) this.ingest.onMessage(m);
+    for (const s of out.skews) this.ingest.clockSkew?.observe(s.mn, s.deviceId, s.skewMs, msg.receivedAt);
     for (const r of out.responses) void this.publish(`${msg.topic}/response`, r.frame).catch(() => undefined);
   }
 }

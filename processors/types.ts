@@ -4,7 +4,15 @@
  * sinks (time series, rules, capture) consume Readings. Processors never import an adapter.
  */
 
-export const FAMILIES = ['flood', 'dust', 'air', 'access'] as const;
+/**
+ * Families whose devices send their own readings (MQTT, HJ 212). Cameras are not among them: the
+ * gateway's RTSP supervisor measures a camera's stream and hands the pipeline its readings, so MQTT
+ * simulators and fleets draw from this list, not from FAMILIES.
+ */
+export const SENSOR_FAMILIES = ['flood', 'dust', 'air', 'access'] as const;
+export const FAMILIES = [...SENSOR_FAMILIES, 'camera'] as const;
+/** Families whose devices send their own readings (over MQTT or HJ 212); cameras are measured by the gateway. */
+export type SensorFamily = (typeof SENSOR_FAMILIES)[number];
 export type Family = (typeof FAMILIES)[number];
 
 /** The "one centre, four platforms" location path: district (区县) / street (街道乡镇) / community (社区) / grid (网格). */
@@ -35,6 +43,10 @@ export interface Device {
   labels: Record<string, string>;
   /** Camera ids bound to this device, for alert evidence. */
   cameras: string[];
+  /** Cameras only: where and how to pull the stream (processors/registry/camera.ts reads it). */
+  rtsp?: RtspSettings;
+  /** Cameras only: ids of the devices this camera sees, for alert evidence (the reverse of `cameras`). */
+  covers?: string[];
   /**
    * Per-metric calibration, versioned: steps sorted by `from` (ISO time); a reading gets the step in
    * force at its own time, so re-reading history applies the calibration of the day.
@@ -42,12 +54,24 @@ export interface Device {
   calibration?: Readonly<Record<string, readonly { scale: number; offset: number; from: string }[]>>;
 }
 
+/** A camera's stream. The URLs never carry credentials: validation moves them to username/password. */
+export interface RtspSettings {
+  url: string;
+  /** Sub-stream for analysis; the main stream when absent. */
+  subUrl?: string;
+  username?: string;
+  /** SECRET: see DEVICE_SECRET_PATHS in config/device-schema.ts. */
+  password?: string;
+  transport: 'tcp' | 'udp';
+}
+
 /** Read side of the device registry: the only thing the pipeline needs. */
 export interface DeviceDirectory {
   get(id: string): Device | undefined;
 }
 
-export type Transport = 'mqtt' | 'hj212';
+/** `rtsp`: readings the gateway's camera supervisor measured on a camera's stream (topic `rtsp/<id>`). */
+export type Transport = 'mqtt' | 'hj212' | 'rtsp';
 export type MessageKind = 'telemetry' | 'event' | 'status';
 
 /** One message off the wire, before any decoding. */

@@ -29,6 +29,7 @@ const SHOWN: Record<string, string[]> = {
   flood: ['water_level_m', 'rain_mm', 'battery_v'],
   dust: ['pm10_ugm3', 'pm25_ugm3', 'noise_dba'],
   air: ['aqi', 'pm25_ugm3', 'o3_ugm3'],
+  camera: ['fps', 'bitrate_kbps', 'motion_pct'],
 };
 
 export async function summaryLoop(opts: {

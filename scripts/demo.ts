@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type DemoCameras, startDemoCameras } from './demo-cameras.js';
 import { freePort, startServices } from './services.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -44,11 +45,13 @@ async function shutdown(code = 0): Promise<void> {
   await Promise.all(
     children.map((c) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r())))),
   );
+  await cameras?.stop();
   await services?.stop();
   process.exit(code);
 }
 
 let services: Awaited<ReturnType<typeof startServices>> | undefined;
+let cameras: DemoCameras | undefined;
 
 async function main(): Promise<void> {
   mkdirSync(data, { recursive: true });
@@ -82,11 +85,16 @@ async function main(): Promise<void> {
     });
     c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`simulate --write-devices exited ${code}`))));
   });
+  cameras = await startDemoCameras(devicesFile);
   console.log(`VictoriaMetrics  ${services.vm!.url}   (try ${services.vm!.url}/vmui)`);
   console.log(`Redis            ${services.redis!.url}`);
   console.log(`MQTT broker      mqtt://127.0.0.1:${mqttPort}`);
   console.log(`HJ 212 listener  tcp://127.0.0.1:${hj212Port}`);
   console.log(`HTTP API         http://127.0.0.1:${httpPort}   (/healthz, /metrics, /api/v1/…)`);
+  console.log(`RTSP cameras     rtsp://127.0.0.1:${cameras.sim.port}/<camera>/main   (simulated)`);
+  for (const c of cameras.cameras) {
+    console.log(`  live view      http://127.0.0.1:${httpPort}/cameras/${c}/view`);
+  }
   run('gateway', ['start', '--config', configFile]);
   await waitHttp(`http://127.0.0.1:${httpPort}/healthz`);
   run('simulators', [
@@ -120,6 +128,7 @@ async function main(): Promise<void> {
     for (const line of d.toString().split('\n')) if (line.trim()) console.log(`  [consumer] ${line}`);
   });
   children.push(consumer);
+  cameras.schedule((line) => console.log(`  [cameras]  ${line}`));
   const { summaryLoop } = await import('./demo-summary.js');
   await summaryLoop({
     api: `http://127.0.0.1:${httpPort}`,

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import type { DeviceModel } from '../processors/devices/define.js';
-import { type Device, FAMILIES, type Family } from '../processors/types.js';
+import { type Device, type Family, SENSOR_FAMILIES } from '../processors/types.js';
 import { COMMUNITY_STEMS, communitySuffix, KAIFENG_DISTRICTS } from './places.js';
 import { createRng, type Rng } from './prng.js';
 import type { SimDevice } from './scenarios/types.js';
@@ -21,7 +21,8 @@ export interface FleetOptions {
 export type Fleet = SimDevice[];
 
 export function buildFleet(opts: FleetOptions): Fleet {
-  const families = opts.families && opts.families.length > 0 ? opts.families : FAMILIES;
+  // Cameras are not MQTT devices: simulators/rtsp/ serves them over real RTSP.
+  const families = opts.families && opts.families.length > 0 ? opts.families : SENSOR_FAMILIES;
   const byFamily = new Map<Family, DeviceModel[]>();
   for (const f of families) {
     const models = opts.models.filter((m) => m.family === f && m.format === 'json');

@@ -246,5 +246,7 @@ export function nominalValues(sim: SimDevice, rng: Rng): CanonicalValues {
       };
     case 'access':
       return common;
+    case 'camera':
+      throw new RangeError('cameras are simulated over real RTSP (simulators/rtsp/), not over MQTT');
   }
 }

@@ -2,9 +2,11 @@ import { timingSafeEqual } from 'node:crypto';
 import { previewPayload } from '../../processors/deadletters.js';
 import { HJ212_DATA_CNS } from '../../processors/decode/hj212.js';
 import type { Rejection } from '../../processors/errors.js';
+import { dataTimeSkewMs } from '../../processors/hj212/clock.js';
 import type { DeframeItem } from '../../processors/hj212/deframer.js';
 import { wantsAnswer } from '../../processors/hj212/frame.js';
 import { parseDataSegment } from '../../processors/hj212/parse.js';
+import type { QnWindow } from '../../processors/hj212/qn-window.js';
 import { dataResponse } from '../../processors/hj212/respond.js';
 import type { InboundMessage } from '../../processors/types.js';
 
@@ -20,11 +22,36 @@ export interface Hj212Registration {
   password?: string;
 }
 
+/** Where a frame came from, so an unregistered MN can be listed with it. */
+export interface Hj212Origin {
+  /** `address:port` of the TCP connection. */
+  remote?: string;
+  /** The MQTT topic a DTU published the frame on. */
+  topic?: string;
+}
+
 /** Device registry lookup by MN (HJ 212-2017 数据段结构组成, 设备唯一标识). */
-export type Hj212Lookup = (mn: string) => Hj212Registration | undefined;
+export type Hj212Lookup = (mn: string, from?: Hj212Origin) => Hj212Registration | undefined;
+
+export interface HandleOptions {
+  /** The device this stream already identified as, for rejects of frames that cannot say who sent them (bad CRC, garbage). */
+  knownDeviceId?: string;
+  from?: Hj212Origin;
+  /** Requests already taken; a resent one is acknowledged again but not passed on. */
+  requests?: QnWindow;
+}
 
 export type FrameOutcome =
-  | { kind: 'message'; message: InboundMessage; mn: string; response?: Buffer }
+  | {
+      kind: 'message';
+      message: InboundMessage;
+      mn: string;
+      response?: Buffer;
+      /** DataTime minus receive time of real-time data (CN 2011), ms: how far off the station's clock is. */
+      skewMs?: number;
+    }
+  /** A resend of a request already taken (same MN, QN, CN): answered again, not stored again. */
+  | { kind: 'duplicate'; deviceId: string; mn: string; qn: string; response?: Buffer }
   | { kind: 'reject'; rejection: Rejection; mn?: string }
   /** A frame from a known device that carries no monitoring data (heartbeat 9015/9021, responses, notices). */
   | { kind: 'other'; deviceId: string; mn: string; cn: string };
@@ -35,16 +62,13 @@ export function topicFor(mn: string, cn: string): string {
   return `hj212/${mn}/${cn}`;
 }
 
-/**
- * @param knownDeviceId the device this stream already identified as, for rejects of frames that
- *   cannot say who sent them (bad CRC, garbage).
- */
 export function handleItem(
   item: DeframeItem,
   receivedAt: number,
   lookup: Hj212Lookup,
-  knownDeviceId?: string,
+  opts: HandleOptions = {},
 ): FrameOutcome {
+  const knownDeviceId = opts.knownDeviceId;
   if (item.kind === 'error') {
     return {
       kind: 'reject',
@@ -75,7 +99,7 @@ export function handleItem(
   }
   const p = parsed.packet;
   const topic = topicFor(p.mn, p.cn);
-  const reg = lookup(p.mn);
+  const reg = lookup(p.mn, opts.from);
   if (!reg) {
     return {
       kind: 'reject',
@@ -106,6 +130,14 @@ export function handleItem(
     };
   }
   if (!HJ212_DATA_CNS[p.cn]) return { kind: 'other', deviceId: reg.deviceId, mn: p.mn, cn: p.cn };
+  // HJ 212-2017 Flag bit A (应答标志): the station waits for 9014 and resends without it.
+  const response = wantsAnswer(p.flag) ? dataResponse(p) : undefined;
+  if (opts.requests?.seen(p) && p.qn !== undefined) {
+    // The resend says our 9014 was lost: answer again so the station stops resending.
+    return response
+      ? { kind: 'duplicate', deviceId: reg.deviceId, mn: p.mn, qn: p.qn, response }
+      : { kind: 'duplicate', deviceId: reg.deviceId, mn: p.mn, qn: p.qn };
+  }
   const message: InboundMessage = {
     transport: TRANSPORT,
     kind: 'telemetry',
@@ -114,10 +146,11 @@ export function handleItem(
     payload: item.data,
     receivedAt,
   };
-  // HJ 212-2017 Flag bit A (应答标志): the station waits for 9014 and resends without it.
-  return wantsAnswer(p.flag)
-    ? { kind: 'message', message, mn: p.mn, response: dataResponse(p) }
-    : { kind: 'message', message, mn: p.mn };
+  const out: Extract<FrameOutcome, { kind: 'message' }> = { kind: 'message', message, mn: p.mn };
+  if (response) out.response = response;
+  const skewMs = dataTimeSkewMs(p, receivedAt);
+  if (skewMs !== undefined) out.skewMs = skewMs;
+  return out;
 }
 
 function samePassword(given: string | undefined, expected: string): boolean {

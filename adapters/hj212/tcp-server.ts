@@ -2,8 +2,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Rejection, RejectReason } from '../../processors/errors.js';
 import { HJ212_MAX_DATA_LENGTH, Hj212Deframer } from '../../processors/hj212/deframer.js';
+import { QnWindow } from '../../processors/hj212/qn-window.js';
 import { type Clock, type InboundMessage, systemClock } from '../../processors/types.js';
-import { type Hj212Lookup, handleItem } from './ingest.js';
+import { ClockSkewWarnings } from './clock-skew.js';
+import { type FrameOutcome, type Hj212Lookup, handleItem } from './ingest.js';
 
 /**
  * The HJ 212-2017 listener: stations (现场机) connect over TCP and keep the connection open,
@@ -37,6 +39,13 @@ export interface Hj212ServerOptions {
   /** Unread response bytes after which a connection is dropped (a client that never reads). Default 64 KiB. */
   maxPendingWriteBytes?: number;
   clock?: Clock;
+  /**
+   * Requests already taken, shared by every connection: a station that missed its 9014 often
+   * reconnects before resending. Default: one window per server.
+   */
+  requests?: QnWindow;
+  /** |DataTime - receive time| above which a station's clock is logged as wrong. Default 5 min. */
+  clockSkewWarnMs?: number;
 }
 
 export interface Hj212ServerStats {
@@ -48,6 +57,8 @@ export interface Hj212ServerStats {
   /** Frames handed to onMessage. */
   messages: number;
   responses: number;
+  /** Resent requests (same MN, QN, CN) answered again but not passed on. */
+  duplicates: number;
   rejects: Partial<Record<RejectReason, number>>;
 }
 
@@ -56,6 +67,7 @@ interface Conn {
   deframer: Hj212Deframer;
   deviceIds: Set<string>;
   lastDeviceId?: string;
+  remote: string;
   authFailures: number;
   log: Logger;
 }
@@ -64,6 +76,8 @@ export class Hj212Server {
   readonly #opts: Hj212ServerOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
+  readonly #requests: QnWindow;
+  readonly #skew: ClockSkewWarnings;
   readonly #conns = new Set<Conn>();
   /** deviceId -> its open connections, so `offline` is reported only when the last one closes. */
   readonly #online = new Map<string, Set<Conn>>();
@@ -76,6 +90,7 @@ export class Hj212Server {
     frames: 0,
     messages: 0,
     responses: 0,
+    duplicates: 0,
     rejects: {},
   };
 
@@ -83,6 +98,11 @@ export class Hj212Server {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'hj212' });
     this.#clock = opts.clock ?? systemClock;
+    this.#requests = opts.requests ?? new QnWindow();
+    this.#skew = new ClockSkewWarnings({
+      logger: this.#log,
+      ...(opts.clockSkewWarnMs === undefined ? {} : { thresholdMs: opts.clockSkewWarnMs }),
+    });
     // Fail at construction, not on the first connection.
     new Hj212Deframer({ maxDataLength: opts.maxDataLength ?? HJ212_MAX_DATA_LENGTH });
   }
@@ -135,12 +155,14 @@ export class Hj212Server {
 
   #accept(socket: Socket): void {
     this.#stats.accepted++;
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const conn: Conn = {
       socket,
       deframer: new Hj212Deframer({ maxDataLength: this.#opts.maxDataLength ?? HJ212_MAX_DATA_LENGTH }),
       deviceIds: new Set(),
       authFailures: 0,
-      log: this.#log.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` }),
+      remote,
+      log: this.#log.child({ remote }),
     };
     this.#conns.add(conn);
     socket.setTimeout(this.#opts.idleTimeoutMs ?? 600_000);
@@ -167,7 +189,7 @@ export class Hj212Server {
     for (const item of items) {
       if (conn.socket.destroyed) return;
       if (item.kind === 'frame') this.#stats.frames++;
-      const r = handleItem(item, at, this.#opts.lookup, conn.lastDeviceId);
+      const r = handleItem(item, at, this.#opts.lookup, this.#handleOptions(conn));
       if (r.kind === 'reject') {
         this.#reject(r.rejection);
         if (r.rejection.reason === 'bad_password') this.#authFailed(conn);
@@ -176,16 +198,33 @@ export class Hj212Server {
       conn.authFailures = 0;
       const deviceId = r.kind === 'message' ? r.message.deviceId : r.deviceId;
       this.#seen(conn, deviceId);
-      if (r.kind === 'message') {
-        this.#stats.messages++;
-        try {
-          this.#opts.onMessage(r.message);
-        } catch (err) {
-          conn.log.error({ err, deviceId }, 'hj212 onMessage threw');
-        }
+      if (r.kind === 'message') this.#message(conn, r, at);
+      else if (r.kind === 'duplicate') {
+        this.#stats.duplicates++;
+        conn.log.debug({ device: deviceId, qn: r.qn }, 'hj212 request resent; answered, not stored again');
         if (r.response) this.#write(conn, r.response);
       }
     }
+  }
+
+  #message(conn: Conn, r: Extract<FrameOutcome, { kind: 'message' }>, at: number): void {
+    const deviceId = r.message.deviceId;
+    this.#stats.messages++;
+    if (r.skewMs !== undefined) this.#skew.observe(r.mn, deviceId, r.skewMs, at);
+    try {
+      this.#opts.onMessage(r.message);
+    } catch (err) {
+      conn.log.error({ err, deviceId }, 'hj212 onMessage threw');
+    }
+    if (r.response) this.#write(conn, r.response);
+  }
+
+  #handleOptions(conn: Conn) {
+    return {
+      ...(conn.lastDeviceId === undefined ? {} : { knownDeviceId: conn.lastDeviceId }),
+      from: { remote: conn.remote },
+      requests: this.#requests,
+    };
   }
 
   #write(conn: Conn, frame: Buffer): void {
@@ -232,7 +271,7 @@ export class Hj212Server {
     this.#conns.delete(conn);
     const tail = conn.deframer.end();
     for (const item of tail) {
-      const r = handleItem(item, this.#clock.now(), this.#opts.lookup, conn.lastDeviceId);
+      const r = handleItem(item, this.#clock.now(), this.#opts.lookup, this.#handleOptions(conn));
       if (r.kind === 'reject') this.#reject(r.rejection);
     }
     for (const id of conn.deviceIds) {

@@ -5,9 +5,11 @@ import type { DeviceModel } from '../../processors/devices/define.js';
 import type { DeviceReader } from '../../processors/registry/types.js';
 import { isValidDeviceId } from '../../processors/topics.js';
 import { type Clock, systemClock } from '../../processors/types.js';
+import type { SecretCheck } from '../registry/credentials.js';
 import { verifySecret } from '../registry/secret-hash.js';
 import { type DeviceAcl, deviceAcl } from './auth-acl.js';
-import { FailureTracker } from './auth-failures.js';
+import { KnownPairs, TokenBucket } from './auth-budget.js';
+import { AddressBackoff, FailureTracker, LogThrottle } from './auth-failures.js';
 import { filterCovers, isValidFilter, stripShare, topicMatches } from './auth-topic-filter.js';
 import type { ConnackRefusal } from './embedded-broker.js';
 
@@ -25,6 +27,15 @@ import type { ConnackRefusal } from './embedded-broker.js';
  * `required: false` (local demo only) lets every client in and turns the per-client ACL off: an
  * ACL keyed on a client id that nobody proved is not a boundary, and pretending it is would mislead.
  * The topic-depth limit applies in both modes.
+ *
+ * Failed logins (issue 20): knowing a device's id must not let anyone lock the device out, nor
+ * spend the gateway's CPU. So failures are counted per (address, client id) — `maxFailures` locks
+ * that pair for `lockoutS`, and the device connecting from its own address is untouched — and per
+ * address over all ids, where past `maxFailuresPerAddress` the address backs off exponentially up
+ * to `lockoutS`. Pairs that logged in before skip the address backoff (the real device behind a
+ * carrier NAT shared with a failing one). Over all sources, secret checks are bounded by token
+ * buckets (`checksPerS`, and `slowChecksPerS` for scrypt); past them CONNACK 3, "server unavailable",
+ * so a flood costs a comparison, not a hash. Locked and busy refusals run no hash at all.
  */
 
 /** Why a CONNECT was refused; each is counted. */
@@ -34,7 +45,8 @@ export type RefusalReason =
   | 'retired'
   | 'client_id_mismatch'
   | 'bad_secret'
-  | 'locked_out';
+  | 'locked_out'
+  | 'busy';
 
 /** Why a PUBLISH was refused (the connection is closed, MQTT 3.1.1 has no negative PUBACK). */
 export type PublishDenial = 'foreign_topic' | 'topic_too_deep' | 'device_gone';
@@ -47,6 +59,7 @@ export const REFUSAL_CODES: Readonly<Record<RefusalReason, ConnackRefusal>> = {
   bad_secret: 4,
   retired: 5, // not authorized: the credentials may be right, the device may not connect
   locked_out: 5,
+  busy: 3, // server unavailable: the verification budget is spent; the client retries later
   client_id_mismatch: 2, // identifier rejected
 };
 
@@ -60,22 +73,33 @@ export interface MqttUser {
 
 export interface DeviceAuthOptions {
   devices: Pick<DeviceReader, 'get'>;
-  credentials: { verify(id: string, secret: string): Promise<boolean> };
+  /** Looks the device's stored hash up and says what checking it costs (CredentialStore). */
+  credentials: { check(id: string): Promise<SecretCheck> };
   models: { get(id: string): DeviceModel | undefined };
   /** config mqtt.auth.users */
   users?: readonly MqttUser[];
   required: boolean;
-  /** Failures from one client id before it is locked for lockoutS. */
+  /** Failures from one address with one client id before that pair is locked for lockoutS. */
   maxFailures: number;
-  /** Failures from one remote address before it is locked. Default maxFailures * 10: many NB-IoT/4G devices share one carrier NAT address. */
-  maxFailuresPerIp?: number;
+  /**
+   * Failures from one address over all client ids before the address backs off (1 s, doubling per
+   * further failure, up to lockoutS). Default maxFailures * 4: many NB-IoT/4G devices share one
+   * carrier NAT address.
+   */
+  maxFailuresPerAddress?: number;
   lockoutS: number;
+  /** Secret checks per second over all clients (token bucket); past it, CONNACK 3. Default 2000. */
+  checksPerS?: number;
+  /** scrypt checks per second (users, device hashes not yet migrated); past it, CONNACK 3. Default 20. */
+  slowChecksPerS?: number;
   /** config limits.maxTopicDepth: levels allowed in a publish topic or subscription filter. */
   maxTopicDepth: number;
   /** config hj212.mqttTopic (with `{mn}`): a device with an MN may publish its raw frames there. */
   hj212Topic?: string;
   unknown?: { record(s: { transport: 'mqtt'; id: string; remote?: string }): void };
   logger: Logger;
+  /** Refused logins are logged at most once per client id and per address in this interval. Default 60 s. */
+  logIntervalS?: number;
   clock?: Clock;
 }
 
@@ -84,10 +108,14 @@ export interface DeviceAuthStats {
   refused: Record<RefusalReason, number>;
   publishDenied: Record<PublishDenial, number>;
   subscribeDenied: Record<SubscribeDenial, number>;
-  /** Password hashes computed (scrypt). Stays flat while a client is locked out. */
+  /** Secrets checked (any hash). Stays flat while a client is locked out or the broker is busy. */
   hashChecks: number;
-  /** Keys (client ids / addresses) that reached the failure limit. */
+  /** Of those, scrypt checks (users, device hashes not yet migrated). */
+  slowChecks: number;
+  /** (address, client id) pairs that reached maxFailures. */
   lockouts: number;
+  /** Times an address started a backoff past maxFailuresPerAddress. */
+  addressBackoffs: number;
 }
 
 type Session =
@@ -112,8 +140,18 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
   const clock = opts.clock ?? systemClock;
   const users = new Map((opts.users ?? []).map((u) => [u.username, u]));
   const lockoutMs = opts.lockoutS * 1000;
-  const byClient = new FailureTracker({ maxFailures: opts.maxFailures, lockoutMs });
-  const byIp = new FailureTracker({ maxFailures: opts.maxFailuresPerIp ?? opts.maxFailures * 10, lockoutMs });
+  const byPair = new FailureTracker({ maxFailures: opts.maxFailures, lockoutMs });
+  const byAddress = new AddressBackoff({
+    maxFailures: opts.maxFailuresPerAddress ?? opts.maxFailures * 4,
+    baseMs: Math.min(1000, lockoutMs),
+    maxMs: lockoutMs,
+  });
+  // A day: long enough to span a gateway's ordinary reconnect cycles, short enough that an address
+  // handed to someone else by the carrier stops vouching.
+  const known = new KnownPairs({ ttlMs: 86_400_000 });
+  const checks = new TokenBucket({ perSecond: opts.checksPerS ?? 2000 });
+  const slowChecks = new TokenBucket({ perSecond: opts.slowChecksPerS ?? 20 });
+  const logThrottle = new LogThrottle({ intervalMs: (opts.logIntervalS ?? 60) * 1000 });
   // Weak: a session lives as long as aedes keeps its Client object.
   const sessions = new WeakMap<Client, Session>();
   const stats: DeviceAuthStats = {
@@ -125,11 +163,14 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       client_id_mismatch: 0,
       bad_secret: 0,
       locked_out: 0,
+      busy: 0,
     },
     publishDenied: { foreign_topic: 0, topic_too_deep: 0, device_gone: 0 },
     subscribeDenied: { not_permitted: 0, topic_too_deep: 0, invalid_filter: 0 },
     hashChecks: 0,
+    slowChecks: 0,
     lockouts: 0,
+    addressBackoffs: 0,
   };
   if (!opts.required) log.warn('mqtt.auth.required is false: any client may connect and publish anywhere');
 
@@ -140,17 +181,55 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
     count = true,
   ): { code: ConnackRefusal } => {
     stats.refused[reason]++;
+    const now = clock.now();
     if (count) {
-      const now = clock.now();
-      if (byClient.fail(`id:${clientId}`, now)) locked('client id', clientId, remote);
-      if (byIp.fail(remote, now)) locked('address', clientId, remote);
+      if (byPair.fail(pairKey(remote, clientId), now)) {
+        stats.lockouts++;
+        noteLock(
+          now,
+          `pair:${remote}|${clientId}`,
+          { clientId: clientId.slice(0, 128), remote, lockoutS: opts.lockoutS },
+          'too many failed mqtt logins from this address with this client id; the pair is locked',
+        );
+      }
+      const wait = byAddress.fail(remote, now);
+      if (wait > 0) {
+        stats.addressBackoffs++;
+        noteLock(
+          now,
+          `addr:${remote}`,
+          { remote, waitMs: wait },
+          'too many failed mqtt logins from this address; it backs off',
+        );
+      }
     }
-    log.debug({ clientId, remote, reason }, 'mqtt connect refused');
+    // Never the password; the client id is the client's to choose, so it is cut short.
+    const suppressed = logThrottle.admit([`id:${clientId}`, `ip:${remote}`], now);
+    if (suppressed !== undefined) {
+      log.warn(
+        { clientId: clientId.slice(0, 128), remote, reason, suppressed },
+        suppressed > 0
+          ? `mqtt login refused; ${suppressed} more refused since the last line for this client id or address`
+          : 'mqtt login refused',
+      );
+    }
     return { code: REFUSAL_CODES[reason] };
   };
-  const locked = (what: string, clientId: string, remote: string) => {
-    stats.lockouts++;
-    log.warn({ clientId, remote, lockoutS: opts.lockoutS }, `too many failed mqtt logins; ${what} locked`);
+  const noteLock = (now: number, key: string, fields: Record<string, unknown>, msg: string) => {
+    const suppressed = logThrottle.admit([key], now);
+    if (suppressed !== undefined) log.warn({ ...fields, suppressed }, msg);
+  };
+  const busy = (clientId: string, remote: string): { code: ConnackRefusal } => {
+    // Not the client's fault, so not counted as its failure; logged through the same throttle.
+    stats.refused.busy++;
+    const suppressed = logThrottle.admit(['busy'], clock.now());
+    if (suppressed !== undefined) {
+      log.warn(
+        { clientId: clientId.slice(0, 128), remote, suppressed },
+        'mqtt login refused: secret-check budget spent (mqtt.auth.checksPerS / slowChecksPerS); clients retry',
+      );
+    }
+    return { code: REFUSAL_CODES.busy };
   };
   const tooDeep = (topic: string) => {
     let levels = 1;
@@ -177,19 +256,28 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
         return true;
       }
       const now = clock.now();
-      // Refused before any hash runs: a locked client costs one Map lookup, not 16 MiB of scrypt.
-      if (byClient.lockedUntil(`id:${clientId}`, now) > 0 || byIp.lockedUntil(remote, now) > 0) {
+      const pair = pairKey(remote, clientId);
+      const vouched = known.has(pair, now);
+      // Refused before any hash runs: a locked client costs one Map lookup, not a hash.
+      if (byPair.lockedUntil(pair, now) > 0 || (!vouched && byAddress.blockedUntil(remote, now) > 0)) {
         return refuse('locked_out', clientId, remote, false);
       }
       if (username === undefined || username === '' || password === undefined || password.length === 0) {
         return refuse('no_credentials', clientId, remote);
       }
       const secret = password.toString('utf8');
+      const admitted = () => {
+        byPair.succeed(pair);
+        known.add(pair, clock.now());
+      };
       const user = users.get(username);
       if (user) {
+        // Human-chosen passwords stay scrypt, so every check is slow and always budgeted.
+        if (!checks.take(now) || !slowChecks.take(now)) return busy(clientId, remote);
         stats.hashChecks++;
+        stats.slowChecks++;
         if (!(await verifySecret(secret, user.scrypt))) return refuse('bad_secret', clientId, remote);
-        byClient.succeed(`id:${clientId}`);
+        admitted();
         sessions.set(client, { kind: 'user', user });
         stats.accepted.user++;
         log.debug({ clientId, user: username }, 'mqtt user connected');
@@ -204,9 +292,16 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       if (device.state === 'retired') return refuse('retired', clientId, remote);
       const acl = aclFor(device.id, undefined);
       if (!acl) return refuse('unknown_device', clientId, remote);
+      // A vouched pair is not held back by a flood it did not cause; scrypt is always bounded.
+      if (!vouched && !checks.take(now)) return busy(clientId, remote);
+      const check = await opts.credentials.check(device.id);
+      if (check.cost === 'slow') {
+        if (!slowChecks.take(clock.now())) return busy(clientId, remote);
+        stats.slowChecks++;
+      }
       stats.hashChecks++;
-      if (!(await opts.credentials.verify(device.id, secret))) return refuse('bad_secret', clientId, remote);
-      byClient.succeed(`id:${clientId}`);
+      if (!(await check.verify(secret))) return refuse('bad_secret', clientId, remote);
+      admitted();
       sessions.set(client, { kind: 'device', id: device.id, acl });
       stats.accepted.device++;
       return true;
@@ -264,6 +359,10 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       }
     },
   };
+}
+
+function pairKey(remote: string, clientId: string): string {
+  return `${remote}|${clientId}`;
 }
 
 function remoteOf(client: Client): string {

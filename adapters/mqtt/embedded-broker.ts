@@ -11,7 +11,9 @@ import {
   type Subscription,
 } from 'aedes';
 import type { InboundMessage } from '../../processors/types.js';
+import { AddressLimit } from './address-limit.js';
 import { FairReads, type FairReadsStats } from './fair-reads.js';
+import { FdBudget } from './fd-budget.js';
 import { FrameMeter } from './frame-meter.js';
 import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
 
@@ -39,6 +41,8 @@ export interface EmbeddedBrokerOptions extends IngressHooks {
    * Default: no limit.
    */
   maxConnectionsPerIp?: number;
+  /** Open-file limit and descriptors kept back from MQTT (FdBudget). Default: /proc/self/limits, 64. */
+  fdBudget?: { limit?: number; reserve?: number; sampleMs?: number };
   /**
    * Work (ms) one event-loop turn may spend reading connections before the rest wait for the next
    * turn: connections with new bytes first, then backlogs round robin (FairReads). 0 or unset: each
@@ -73,6 +77,8 @@ export interface EmbeddedBrokerStats {
   callbackErrors: number;
   /** Connections closed on accept because their address already had maxConnectionsPerIp open. */
   connectionsRefused: number;
+  /** Connections closed on accept because the process was near its open-file limit (or at it: EMFILE). */
+  fdRefused: number;
 }
 
 /** Every counter at zero. */
@@ -86,6 +92,7 @@ export function zeroBrokerStats(): EmbeddedBrokerStats {
     connectionErrors: 0,
     callbackErrors: 0,
     connectionsRefused: 0,
+    fdRefused: 0,
   };
 }
 
@@ -103,16 +110,26 @@ export class EmbeddedBroker implements MqttIngress {
   private readonly now: () => number;
   private readonly maxPacketBytes: number;
   private readonly fair: FairReads | undefined;
+  private readonly fds: FdBudget;
   private boundPort = 0;
   readonly stats: EmbeddedBrokerStats = zeroBrokerStats();
-  /** Open connections per remote address; an address leaves the map with its last connection. */
-  private readonly perIp = new Map<string, number>();
+  private readonly perAddress: AddressLimit | undefined;
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {
     this.now = opts.now ?? Date.now;
     this.maxPacketBytes = opts.maxPacketBytes ?? opts.maxPayloadBytes + 65_536;
     this.fair =
       opts.reads ?? (opts.readBudgetMs ? new FairReads({ budgetMs: opts.readBudgetMs }) : undefined);
+    const onRefuse = () => this.stats.fdRefused++;
+    this.fds = new FdBudget({ ...opts.fdBudget, logger: opts.logger, now: this.now, onRefuse });
+    this.perAddress =
+      opts.maxConnectionsPerIp === undefined
+        ? undefined
+        : new AddressLimit({
+            max: opts.maxConnectionsPerIp,
+            logger: opts.logger,
+            onRefuse: () => ++this.stats.connectionsRefused,
+          });
   }
 
   /** Reads deferred to a later turn, and rounds served, by the fair-read budget (undefined when off). */
@@ -160,7 +177,12 @@ export class EmbeddedBroker implements MqttIngress {
         resolve();
       });
     });
-    server.on('error', (err) => this.opts.logger.error({ err }, 'mqtt listener error'));
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      // accept() out of descriptors: the connection is already dropped and the listener goes on.
+      if (err.code === 'EMFILE' || err.code === 'ENFILE') this.fds.exhausted(this.sockets.size);
+      else this.opts.logger.error({ err }, 'mqtt listener error');
+    });
+    await this.fds.start(() => this.sockets.size);
     const addr = server.address();
     this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port;
     this.server = server;
@@ -174,6 +196,7 @@ export class EmbeddedBroker implements MqttIngress {
     const { server, aedes } = this;
     this.server = undefined;
     this.aedes = undefined;
+    this.fds.stop();
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -203,7 +226,11 @@ export class EmbeddedBroker implements MqttIngress {
   }
 
   private accept(aedes: Aedes, socket: Socket): void {
-    if (!this.admitConnection(socket)) return;
+    if (!this.fds.admit(this.sockets.size + 1)) {
+      socket.destroy();
+      return;
+    }
+    if (this.perAddress && !this.perAddress.admit(socket)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     this.fair?.attach(socket);
@@ -225,31 +252,6 @@ export class EmbeddedBroker implements MqttIngress {
       socket.destroy();
     };
     socket.on('data', onData);
-  }
-
-  /** Counts the socket against its address; false (socket destroyed) when the address is at its limit. */
-  private admitConnection(socket: Socket): boolean {
-    const max = this.opts.maxConnectionsPerIp;
-    if (max === undefined) return true;
-    const ip = socket.remoteAddress ?? 'unknown';
-    const open = this.perIp.get(ip) ?? 0;
-    if (open >= max) {
-      this.stats.connectionsRefused++;
-      // Once per power of two: a connection flood does not become a log flood.
-      const n = this.stats.connectionsRefused;
-      if ((n & (n - 1)) === 0) {
-        this.opts.logger.warn({ remote: ip, max, refused: n }, 'too many mqtt connections from one address');
-      }
-      socket.destroy();
-      return false;
-    }
-    this.perIp.set(ip, open + 1);
-    socket.once('close', () => {
-      const left = (this.perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, left);
-    });
-    return true;
   }
 
   private listen(aedes: Aedes): void {

@@ -1,8 +1,12 @@
 import { hostname } from 'node:os';
 import mqtt, { type IClientOptions } from 'mqtt';
+import { redactUrl } from '../../config/redact.js';
 import { OwnEchoFilter } from './own-echo.js';
 import { type BrokerConnection, ThreadedMqttConnection } from './threaded-connection.js';
 import type { IngressHooks, MqttIngress, PublishOptions, RoutedTopic } from './types.js';
+
+/** `mqtt://user:pass@host` -> `mqtt://user:***@host`: credentials never reach a log line. */
+export { redactUrl };
 
 export interface ExternalBrokerClientOptions extends IngressHooks {
   /** mqtt://, mqtts://, ws:// ... */
@@ -303,15 +307,4 @@ export class ExternalBrokerClient implements MqttIngress {
 /** A SUBACK failure code (0x80 and up) as mqtt.js reports it; other errors (a closed connection) have none. */
 function refused(err: Error): boolean {
   return typeof (err as { code?: unknown }).code === 'number';
-}
-
-/** `mqtt://user:pass@host` -> `mqtt://user:***@host`: credentials never reach a log line. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }

@@ -14,6 +14,10 @@ export interface ReloadResult {
  * Hot reload of a rules folder: on any change (debounced) or `reload()` (POST /api/v1/rules/reload)
  * the whole folder is loaded and compiled; only a clean set replaces the engine's rules. A broken
  * file keeps the previous set running, and why is logged and kept in `lastReloadError`.
+ *
+ * A problem is logged once: saving the same broken file again (an editor's second write, a second
+ * save) reloads and fails the same way, and says so at debug level only. A different problem, or
+ * the fix, is logged.
  */
 export class RulesWatcher {
   private watcher: FSWatcher | undefined;
@@ -21,6 +25,8 @@ export class RulesWatcher {
   private running: Promise<ReloadResult> | undefined;
   lastReloadError: RuleFileError[] | undefined;
   lastReloadAt: number | undefined;
+  /** The problems last logged, to log each distinct set once. */
+  private logged: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -63,15 +69,12 @@ export class RulesWatcher {
     try {
       const { set, errors } = await loadRulesDir(this.dir);
       if (errors.length) {
-        this.lastReloadError = errors;
-        this.opts.logger?.error(
-          { dir: this.dir, errors: errors.map(formatRuleError) },
-          'rules not reloaded: the previous set keeps running',
-        );
+        this.failed(errors, { dir: this.dir, errors: errors.map(formatRuleError) });
         return { ok: false, rules: 0, errors };
       }
       this.engine.replaceRules(set);
       this.lastReloadError = undefined;
+      this.logged = undefined;
       this.opts.logger?.info({ dir: this.dir, rules: set.rules.length }, 'rules reloaded');
       return { ok: true, rules: set.rules.length, errors: [] };
     } catch (err) {
@@ -82,9 +85,20 @@ export class RulesWatcher {
         path: '',
         message: err instanceof Error ? err.message : String(err),
       };
-      this.lastReloadError = [e];
-      this.opts.logger?.error({ err, dir: this.dir }, 'rules not reloaded: the previous set keeps running');
+      this.failed([e], { err, dir: this.dir });
       return { ok: false, rules: 0, errors: [e] };
     }
+  }
+
+  private failed(errors: RuleFileError[], fields: Record<string, unknown>): void {
+    this.lastReloadError = errors;
+    const key = errors.map(formatRuleError).join('\n');
+    const msg = 'rules not reloaded: the previous set keeps running';
+    if (key === this.logged) {
+      this.opts.logger?.debug({ dir: this.dir }, `${msg} (same problems as logged before)`);
+      return;
+    }
+    this.logged = key;
+    this.opts.logger?.error(fields, msg);
   }
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import { maskSecrets } from '../../config/redact.js';
 
 /** `gridgate config check|show`: validate a config file (every problem at once) or print the effective config. */
 export function configCommand(): Command {
@@ -14,14 +15,13 @@ export function configCommand(): Command {
     });
   cmd
     .command('show')
-    .description('print the effective configuration (defaults + file + environment), secrets masked')
+    .description(
+      'print the effective configuration (defaults + file + environment); passwords, tokens and URL credentials masked',
+    )
     .option('-c, --config <file>', 'config file (YAML)')
     .action((opts: { config?: string }) => {
       const cfg = loadConfig({ file: opts.config });
-      const masked = JSON.parse(JSON.stringify(cfg), (k, v) =>
-        /password|token|secret/i.test(k) && typeof v === 'string' && v !== '' ? '***' : v,
-      ) as unknown;
-      console.log(JSON.stringify(masked, null, 2));
+      console.log(JSON.stringify(maskSecrets(cfg), null, 2));
     });
   return cmd;
 }

@@ -1,13 +1,15 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import Table from 'cli-table3';
 import { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { DeviceRecord } from '../../config/device-schema.js';
 import { assignmentsToPatch } from '../../processors/registry/patch.js';
 import type { DeviceChange, ImportResult } from '../../processors/registry/types.js';
 import type { DeviceSnapshot } from '../http/routes/devices.js';
+import { writePrivateFile } from '../private-files.js';
 import { type ApiTarget, apiRequest, targetFrom } from './api-client.js';
+import { importSecrets } from './import-secrets.js';
+import { table } from './table.js';
 
 interface CommonOpts {
   url?: string;
@@ -18,6 +20,8 @@ interface CommonOpts {
 export interface DevicesCommandOptions {
   /** Where output goes (tests capture it); default stdout. */
   print?: (line: string) => void;
+  /** Where advice goes, kept out of the output scripts read; default stderr. */
+  note?: (line: string) => void;
 }
 
 /**
@@ -26,6 +30,7 @@ export interface DevicesCommandOptions {
  */
 export function devicesCommand(options: DevicesCommandOptions = {}): Command {
   const print = options.print ?? ((line: string) => console.log(line));
+  const note = options.note ?? ((line: string) => console.error(line));
   const cmd = new Command('devices').description('register, import, inspect and retire devices');
 
   common(
@@ -47,9 +52,7 @@ export function devicesCommand(options: DevicesCommandOptions = {}): Command {
     }
     const res = await apiRequest<{ count: number; devices: DeviceRecord[] }>(target(o), `/devices?${q}`);
     if (o.json) return print(JSON.stringify(res.devices, null, 2));
-    const t = new Table({
-      head: ['id', 'model', 'family', 'district', 'street', 'community', 'grid', 'state'],
-    });
+    const t = table(['id', 'model', 'family', 'district', 'street', 'community', 'grid', 'state']);
     for (const d of res.devices) {
       const l = d.location;
       t.push([d.id, d.model, d.family, l.district, l.street, l.community, l.grid, d.state]);
@@ -142,8 +145,19 @@ export function devicesCommand(options: DevicesCommandOptions = {}): Command {
       .command('import <file>')
       .description(
         'import devices from .csv, .yaml/.yml or .json; every row is checked first, nothing is imported if any is bad',
+      )
+      .option(
+        '--issue-secrets',
+        'issue an MQTT secret to each device this import creates, and print them (shown once)',
+      )
+      .option(
+        '--secrets-out <file>',
+        'with --issue-secrets: write the secrets as CSV to a new FILE (mode 0600) instead of printing them',
       ),
-  ).action(async (file: string, o: CommonOpts) => {
+  ).action(async (file: string, o: CommonOpts & { issueSecrets?: boolean; secretsOut?: string }) => {
+    if (o.secretsOut !== undefined && !o.issueSecrets) {
+      throw new Error('--secrets-out needs --issue-secrets');
+    }
     const text = await readFile(file, 'utf8');
     const ext = extname(file).toLowerCase();
     const contentType =
@@ -153,16 +167,57 @@ export function devicesCommand(options: DevicesCommandOptions = {}): Command {
           ? 'application/yaml'
           : 'application/json';
     const q = new URLSearchParams({ source: basename(file) });
-    const res = await apiRequest<ImportResult & { rows: number }>(target(o), `/devices/import?${q}`, {
-      method: 'POST',
-      body: text,
-      contentType,
+    const doImport = () =>
+      apiRequest<ImportResult & { rows: number }>(target(o), `/devices/import?${q}`, {
+        method: 'POST',
+        body: text,
+        contentType,
+      });
+    const summary = (r: ImportResult & { rows: number }) =>
+      `${r.rows} row(s): ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`;
+    if (!o.issueSecrets) {
+      const res = await doImport();
+      if (o.json) return print(JSON.stringify(res));
+      print(summary(res));
+      if (res.created > 0) {
+        note(
+          `the ${res.created} new device(s) have no MQTT secret yet: issue them with 'devices credentials ID --rotate', or import with --issue-secrets`,
+        );
+      }
+      return;
+    }
+    const out = await importSecrets({
+      target: target(o),
+      text,
+      ext,
+      doImport,
+      ...(o.secretsOut === undefined ? {} : { secretsOut: o.secretsOut }),
     });
-    print(
-      o.json
-        ? JSON.stringify(res)
-        : `${res.rows} row(s): ${res.created} created, ${res.updated} updated, ${res.unchanged} unchanged`,
-    );
+    if (o.json) {
+      return print(
+        JSON.stringify({
+          ...out.result,
+          ...(o.secretsOut === undefined ? { secrets: out.secrets } : { secretsFile: o.secretsOut }),
+          ...(out.failed.length > 0 ? { failed: out.failed } : {}),
+        }),
+      );
+    }
+    print(summary(out.result));
+    if (out.secrets.length === 0) {
+      print(
+        'no device was created, so no secret was issued (existing devices keep theirs; replace one with devices credentials ID --rotate)',
+      );
+    } else if (o.secretsOut !== undefined) {
+      print(`MQTT secrets of ${out.secrets.length} new device(s) written to ${o.secretsOut} (mode 0600)`);
+    } else {
+      print(
+        `MQTT secrets of ${out.secrets.length} new device(s); the username is the device id. Shown once, stored only as a hash:`,
+      );
+      const width = Math.max(...out.secrets.map((s) => s.id.length));
+      for (const s of out.secrets) print(`${s.id.padEnd(width)}  ${s.secret}`);
+    }
+    for (const f of out.failed) print(`no secret issued for ${f.id}: ${f.error}`);
+    if (out.failed.length > 0) process.exitCode = 1;
   });
 
   common(
@@ -177,17 +232,26 @@ export function devicesCommand(options: DevicesCommandOptions = {}): Command {
       `/devices/export?format=${encodeURIComponent(o.format)}`,
     );
     const text = typeof res === 'string' ? res : JSON.stringify(res, null, 2);
-    if (o.output) await writeFile(o.output, text);
+    // A text file ends with a newline (POSIX "line"), whichever format the gateway sent.
+    // An export holds the whole installation (addresses, locations, MNs): readable by its owner only.
+    if (o.output) writePrivateFile(o.output, text.endsWith('\n') ? text : `${text}\n`);
     else print(text.trimEnd());
   });
 
   common(
     cmd
       .command('credentials <id>')
-      .description('issue a new MQTT secret for a device (shown once; the old one stops working)')
+      .description(
+        "issue a new MQTT secret for a device (shown once; the device's current secret, if any, stops working)",
+      )
       .option('--rotate', 'required: makes the replacement explicit'),
   ).action(async (id: string, o: CommonOpts & { rotate?: boolean }) => {
-    if (!o.rotate) throw new Error('secrets are never shown again; pass --rotate to issue a new one');
+    if (!o.rotate) {
+      // The gateway keeps only a hash, so whether or not a secret was ever issued, none can be shown.
+      throw new Error(
+        `the gateway stores MQTT secrets only as a hash, so it cannot show one; pass --rotate to issue a new secret for ${id} (shown once; a secret it already has stops working)`,
+      );
+    }
     const res = await apiRequest<{ id: string; secret: string }>(
       target(o),
       `/devices/${encodeURIComponent(id)}/credentials/rotate`,
@@ -205,9 +269,7 @@ export function devicesCommand(options: DevicesCommandOptions = {}): Command {
   ).action(async (o: CommonOpts & { limit: string }) => {
     const res = await apiRequest<{ unknown: UnknownRow[] }>(target(o), `/devices/unknown?limit=${o.limit}`);
     if (o.json) return print(JSON.stringify(res.unknown, null, 2));
-    const t = new Table({
-      head: ['transport', 'client id / MN', 'topic', 'remote', 'first seen', 'last seen', 'count'],
-    });
+    const t = table(['transport', 'client id / MN', 'topic', 'remote', 'first seen', 'last seen', 'count']);
     for (const u of res.unknown) {
       t.push([u.transport, u.id, u.topic ?? '', u.remote ?? '', iso(u.firstSeen), iso(u.lastSeen), u.count]);
     }
@@ -277,7 +339,7 @@ function renderSnapshot(s: DeviceSnapshot): string {
   ];
   const values = Object.entries(s.values);
   if (values.length > 0) {
-    const t = new Table({ head: ['metric', 'value', 'measured at'] });
+    const t = table(['metric', 'value', 'measured at']);
     for (const [m, v] of values) t.push([m, v.value, iso(v.time)]);
     lines.push(t.toString());
   }

@@ -1,9 +1,13 @@
 /**
- * `gridgate incidents ack ID [--by NAME] [--note TEXT]`: acknowledges an incident through the running
- * gateway's HTTP API (POST /api/v1/incidents/{id}/ack, body {by, note}).
+ * `gridgate incidents list|ack`: the duty officer's view of incidents on a running gateway, through
+ * its HTTP API (GET /api/v1/incidents, POST /api/v1/incidents/{id}/ack). The gateway is found with
+ * --url, else GRIDGATE_URL, else http://127.0.0.1:8080, as for every verb that talks to the API.
  */
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
+import { SEVERITIES } from '../../processors/alerts/event.js';
+import { apiRequest, targetFrom } from './api-client.js';
+import { table } from './table.js';
 
 export interface AckRequest {
   url: string;
@@ -38,6 +42,25 @@ export async function postAck(req: AckRequest): Promise<AckResponse> {
   return { status: res.status, body };
 }
 
+/** One row of GET /api/v1/incidents: the incident's current event plus its state. */
+export interface IncidentItem {
+  incidentId: string;
+  state: string;
+  severity: string;
+  rule: { id: string; name: string };
+  device?: { id: string };
+  deviceId?: string;
+  startedAt: string;
+  ackedBy?: string;
+  flapping: boolean;
+  summary?: { zh: string; en: string };
+}
+
+interface TargetOpts {
+  url?: string;
+  token?: string;
+}
+
 function defaultUser(): string {
   try {
     return userInfo().username;
@@ -46,50 +69,106 @@ function defaultUser(): string {
   }
 }
 
-export function incidentsCommand(): Command {
-  const cmd = new Command('incidents').description('work with alert incidents on a running gateway');
-  cmd
-    .command('ack')
-    .description('acknowledge an incident (stops its ack-overdue escalation)')
-    .argument('<id>', 'incident id (incidentId of its alert events)')
-    .option('--by <name>', 'who acknowledges (default: your user name)')
-    .option('--note <text>', 'a note stored with the ack')
-    .option('--url <url>', 'gateway HTTP API base URL', 'http://127.0.0.1:8080')
-    .option('--token <token>', 'API bearer token (default: $GRIDGATE_TOKEN)')
-    .action(async (id: string, o: { by?: string; note?: string; url: string; token?: string }) => {
-      const token = o.token ?? process.env.GRIDGATE_TOKEN;
-      let res: AckResponse;
-      try {
-        res = await postAck({
-          url: o.url,
-          id,
-          by: o.by ?? defaultUser(),
-          ...(token ? { token } : {}),
-          ...(o.note !== undefined ? { note: o.note } : {}),
-        });
-      } catch (err) {
-        console.error(
-          `cannot reach the gateway at ${o.url}: ${(err as Error).message}. Is it running? Use --url.`,
-        );
-        process.exitCode = 1;
-        return;
+function withTarget(c: Command): Command {
+  return c
+    .option('--url <url>', 'gateway HTTP API (default http://127.0.0.1:8080 or GRIDGATE_URL)')
+    .option('--token <token>', 'API token (or GRIDGATE_TOKEN)');
+}
+
+export interface IncidentsCommandOptions {
+  /** Where output goes (tests capture it); default stdout. */
+  print?: (line: string) => void;
+}
+
+export function incidentsCommand(options: IncidentsCommandOptions = {}): Command {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const cmd = new Command('incidents').description(
+    'list and acknowledge alert incidents on a running gateway',
+  );
+  withTarget(
+    cmd
+      .command('list')
+      .description('list open incidents (newest first); --all adds those resolved in the last 24 h')
+      .option('--all', 'also resolved incidents')
+      .option('--severity <list>', `only these severities, comma-separated (${SEVERITIES.join(', ')})`)
+      .option('--rule <id>', 'only incidents of this rule')
+      .option('--device <id>', 'only incidents of this device')
+      .option('--limit <n>', 'at most this many', '500')
+      .option('--json', 'print JSON'),
+  ).action(
+    async (
+      o: TargetOpts & {
+        all?: boolean;
+        severity?: string;
+        rule?: string;
+        device?: string;
+        limit: string;
+        json?: boolean;
+      },
+    ) => {
+      const q = new URLSearchParams({ state: o.all ? 'all' : 'open', limit: o.limit });
+      if (o.severity) q.set('severity', o.severity);
+      if (o.rule) q.set('rule', o.rule);
+      if (o.device) q.set('device', o.device);
+      const res = await apiRequest<{ items: IncidentItem[] }>(targetFrom(o), `/incidents?${q}`);
+      if (o.json) return print(JSON.stringify(res.items, null, 2));
+      if (!res.items.length) return print(o.all ? 'no incidents' : 'no open incidents');
+      const t = table(['incident', 'state', 'severity', 'rule', 'device', 'started', 'acked by']);
+      for (const i of res.items) {
+        t.push([
+          i.incidentId,
+          i.flapping ? `${i.state} (flapping)` : i.state,
+          i.severity,
+          i.rule.id,
+          i.device?.id ?? i.deviceId ?? '-',
+          i.startedAt.replace(/\.\d{3}Z$/, 'Z'),
+          i.ackedBy ?? '-',
+        ]);
       }
-      if (res.status >= 200 && res.status < 300) {
-        console.log(`acknowledged ${id}`);
-        return;
-      }
-      const detail =
-        typeof res.body === 'object' && res.body !== null && 'message' in res.body
-          ? String((res.body as { message: unknown }).message)
-          : JSON.stringify(res.body);
-      const hint =
-        res.status === 401 || res.status === 403
-          ? ' (pass --token or set GRIDGATE_TOKEN)'
-          : res.status === 404
-            ? ' (no such incident: list them with GET /api/v1/incidents)'
-            : '';
-      console.error(`ack of ${id} failed: HTTP ${res.status} ${detail}${hint}`);
+      print(t.toString());
+    },
+  );
+  withTarget(
+    cmd
+      .command('ack')
+      .description('acknowledge an incident (stops its ack-overdue escalation)')
+      .argument('<id>', 'incident id (see `gridgate incidents list`, or incidentId of its alert events)')
+      .option('--by <name>', 'who acknowledges (default: your user name)')
+      .option('--note <text>', 'a note stored with the ack'),
+  ).action(async (id: string, o: TargetOpts & { by?: string; note?: string }) => {
+    const target = targetFrom(o);
+    let res: AckResponse;
+    try {
+      res = await postAck({
+        url: target.url,
+        id,
+        by: o.by ?? defaultUser(),
+        ...(target.token ? { token: target.token } : {}),
+        ...(o.note !== undefined ? { note: o.note } : {}),
+      });
+    } catch (err) {
+      console.error(
+        `cannot reach the gateway at ${target.url}: ${(err as Error).message}. Is it running? Use --url or GRIDGATE_URL.`,
+      );
       process.exitCode = 1;
-    });
+      return;
+    }
+    if (res.status >= 200 && res.status < 300) {
+      print(`acknowledged ${id}`);
+      return;
+    }
+    const detail =
+      typeof res.body === 'object' && res.body !== null && 'message' in res.body
+        ? String((res.body as { message: unknown }).message)
+        : JSON.stringify(res.body);
+    const hint =
+      res.status === 401 || res.status === 403
+        ? ' (pass --token or set GRIDGATE_TOKEN)'
+        : res.status === 404
+          ? ' (no such incident: see `gridgate incidents list --all`)'
+          : '';
+    console.error(`ack of ${id} failed: HTTP ${res.status} ${detail}${hint}`);
+    process.exitCode = 1;
+  });
   return cmd;
 }

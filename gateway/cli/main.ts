@@ -8,6 +8,7 @@ import { configCommand } from './config.js';
 import { deadlettersCommand } from './deadletters.js';
 import { devicesCommand } from './devices.js';
 import { incidentsCommand } from './incidents.js';
+import { modelsCommand } from './models.js';
 import { rulesCommand } from './rules.js';
 import { simulateCommand } from './simulate.js';
 import { startCommand } from './start.js';
@@ -24,7 +25,8 @@ const program = new Command('gridgate')
   .addCommand(configCommand())
   .addCommand(deadlettersCommand())
   .addCommand(devicesCommand())
-  .addCommand(incidentsCommand());
+  .addCommand(incidentsCommand())
+  .addCommand(modelsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import Table from 'cli-table3';
 import { Command } from 'commander';
 import { loadRulesDir, loadRulesDirOrThrow } from '../../adapters/rules/load-dir.js';
 import { formatRuleError, type RuleSet } from '../../processors/rules/parse.js';
 import { Replay, type ReplayReport, type RuleReplayStats } from '../../processors/rules/replay.js';
+import { table } from './table.js';
 
 /** `gridgate rules validate DIR` and `gridgate rules test --rules DIR --replay FILE [--against DIR]`. */
 export function rulesCommand(): Command {
@@ -60,7 +60,7 @@ async function replayFile(file: string, set: RuleSet): Promise<ReplayReport> {
 export function renderReport(report: ReplayReport, against?: ReplayReport): string {
   const head = ['rule', 'mode', 'incidents', 'escalations', 'time firing', 'flaps', 'first', 'last'];
   if (against) head.push('vs --against');
-  const table = new Table({ head });
+  const rows = table(head);
   const other = new Map((against?.rules ?? []).map((r) => [r.ruleId, r]));
   for (const r of report.rules) {
     const row = [
@@ -74,17 +74,17 @@ export function renderReport(report: ReplayReport, against?: ReplayReport): stri
       time(r.last),
     ];
     if (against) row.push(diff(r, other.get(r.ruleId)));
-    table.push(row.map(String));
+    rows.push(row.map(String));
   }
   if (against) {
     for (const r of against.rules) {
       if (report.rules.some((x) => x.ruleId === r.ruleId)) continue;
-      table.push([r.ruleId, r.mode, '-', '-', '-', '-', '-', '-', `removed (had ${r.incidents} incidents)`]);
+      rows.push([r.ruleId, r.mode, '-', '-', '-', '-', '-', '-', `removed (had ${r.incidents} incidents)`]);
     }
   }
   const span = report.from !== undefined ? ` from ${time(report.from)} to ${time(report.to)}` : '';
   const bad = report.malformed ? `, ${report.malformed} malformed line(s) skipped` : '';
-  return `${report.readings} readings${span}${bad}\n${table.toString()}`;
+  return `${report.readings} readings${span}${bad}\n${rows.toString()}`;
 }
 
 function diff(r: RuleReplayStats, o: RuleReplayStats | undefined): string {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { MODELS } from '../../processors/devices/index.js';
-import { FAMILIES, type Family } from '../../processors/types.js';
+import { SENSOR_FAMILIES, type SensorFamily } from '../../processors/types.js';
 import { buildFleet, fleetToRegistryYaml } from '../../simulators/fleet.js';
 import { runHj212Stations } from '../../simulators/hj212/station.js';
 import { buildHj212Fleet, parseHostPort } from '../../simulators/hj212-fleet.js';
@@ -13,7 +13,7 @@ import { SCENARIOS, type ScenarioName } from '../../simulators/scenarios/index.j
 interface SimulateOptions {
   url: string;
   devices: number;
-  families: Family[];
+  families: SensorFamily[];
   speed: number;
   scenario: ScenarioName;
   qos: 0 | 1;
@@ -39,8 +39,8 @@ export function simulateCommand(): Command {
     )
     .option('--url <url>', 'MQTT broker', 'mqtt://127.0.0.1:1883')
     .option('--devices <n>', 'number of devices, spread over the families', positiveInt, 40)
-    .option('--families <list>', `comma-separated families (${FAMILIES.join(',')})`, familyList, [
-      ...FAMILIES,
+    .option('--families <list>', `comma-separated families (${SENSOR_FAMILIES.join(',')})`, familyList, [
+      ...SENSOR_FAMILIES,
     ])
     .option(
       '--speed <x>',
@@ -229,16 +229,16 @@ function positiveNumber(v: string): number {
   return n;
 }
 
-function familyList(v: string): Family[] {
+function familyList(v: string): SensorFamily[] {
   const list = v
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const bad = list.filter((f) => !(FAMILIES as readonly string[]).includes(f));
+  const bad = list.filter((f) => !(SENSOR_FAMILIES as readonly string[]).includes(f));
   if (bad.length > 0 || list.length === 0) {
     throw new InvalidArgumentError(
-      `unknown famil${bad.length === 1 ? 'y' : 'ies'} '${bad.join(',')}'; expected some of ${FAMILIES.join(',')}`,
+      `unknown famil${bad.length === 1 ? 'y' : 'ies'} '${bad.join(',')}'; expected some of ${SENSOR_FAMILIES.join(',')}`,
     );
   }
-  return list as Family[];
+  return list as SensorFamily[];
 }

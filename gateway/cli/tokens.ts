@@ -8,7 +8,9 @@ import { ROLES, type Role, tokenHash } from '../http/auth.js';
  * `gridgate tokens`: credentials for the gateway's own config. `new` makes an HTTP API token and
  * prints it once with the `auth.tokens` entry holding only its SHA-256; `hash-secret` turns a
  * password read from stdin into the scrypt string `mqtt.auth.users[].scrypt` holds. Neither keeps
- * anything: what is printed is the only copy of the token.
+ * anything: what is printed is the only copy of the token. A password a person chose needs the
+ * slow hash (scrypt); device secrets, which gridgate generates, are kept as a keyed hash instead
+ * (adapters/registry/secret-hash.ts), so this command is not for them.
  */
 export function tokensCommand(): Command {
   const cmd = new Command('tokens').description('make HTTP API tokens and MQTT user password hashes');

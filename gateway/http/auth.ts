@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { DEVICE_LOG_REDACT } from '../../config/device-schema.js';
 import type { ErrorCode } from '../../processors/errors.js';
 
 /**
@@ -44,6 +45,8 @@ export const PERMISSIONS: Readonly<Record<RouteKey, readonly Role[]>> = {
   'GET /devices/export': READ,
   'GET /devices/:id': READ,
   'GET /devices/:id/audit': READ,
+  // device models and where each comes from (routes/models.ts)
+  'GET /models': READ,
   // device registry, installer's side: writes, credentials, the on-site view, unknown devices
   'POST /devices': INSTALL,
   'POST /devices/import': INSTALL,
@@ -58,6 +61,8 @@ export const PERMISSIONS: Readonly<Record<RouteKey, readonly Role[]>> = {
   'GET /incidents/:id': READ,
   'POST /incidents/:id/ack': ENGINEER,
   'GET /rules': READ,
+  // alert snapshot evidence (routes/snapshots.ts): whoever may read incidents may see their pictures
+  'GET /snapshots/:file': READ,
   'POST /rules/reload': ENGINEER,
   'GET /silences': READ,
   'POST /silences': ENGINEER,
@@ -65,6 +70,9 @@ export const PERMISSIONS: Readonly<Record<RouteKey, readonly Role[]>> = {
   'GET /shadow': READ,
   // commissioning devices' alerts go to the installer, not the dispatch queue (issue 4, Registry)
   'GET /installer/alerts': INSTALL,
+  // cameras (routes/cameras.ts): the live view is narrowed there to config cameras.live.roles
+  'GET /cameras/:id/live': READ,
+  'POST /cameras/:id/reference': INSTALL,
 };
 
 /**
@@ -84,8 +92,8 @@ export const LOG_REDACT_PATHS: readonly string[] = [
   '*.password',
   '*.secret',
   '*.token',
-  'hj212.password',
-  '*.hj212.password',
+  // Device secrets (hj212.password, rtsp.password) at the top level and one level down.
+  ...DEVICE_LOG_REDACT,
 ];
 
 export interface AuthOptions {
@@ -213,11 +221,23 @@ function keyOf(method: string, url: string): string {
 }
 
 /** RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235 §2.1). */
-function bearer(req: FastifyRequest): string | undefined {
+export function bearer(req: Pick<FastifyRequest, 'headers'>): string | undefined {
   const h = req.headers.authorization;
   if (typeof h !== 'string') return undefined;
   const m = /^bearer +(\S+) *$/i.exec(h);
   return m?.[1];
+}
+
+/** The holder of a presented token, for checks outside the onRequest hook (WebSocket upgrades). */
+export function verifyToken(
+  tokens: readonly ApiToken[],
+  token: string,
+): { name: string; role: Role } | undefined {
+  const hit = lookup(
+    tokens.map((t) => ({ name: t.name, role: t.role, hash: Buffer.from(t.sha256, 'hex') })),
+    token,
+  );
+  return hit && { name: hit.name, role: hit.role };
 }
 
 /** Compares against every configured hash, with no early exit, so timing says nothing about which matched. */
@@ -238,5 +258,5 @@ function deny(reply: FastifyReply, status: 401 | 403, code: ErrorCode, message: 
       invalid ? 'Bearer realm="gridgate", error="invalid_token"' : 'Bearer realm="gridgate"',
     );
   }
-  return reply.status(status).send({ code, message });
+  return reply.status(status).send({ code, message, details: [] });
 }

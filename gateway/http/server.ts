@@ -1,14 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import { type ErrorCode, GridgateError } from '../../processors/errors.js';
+import { errorBody, parseJsonBody, routeNotFound, sendError } from './api-errors.js';
 
-/** HTTP status per error code; every other GridgateError is the caller's mistake (400). */
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
-  GG_ERR_NOT_FOUND: 404,
-  GG_ERR_CONFLICT: 409,
-  GG_ERR_UNAUTHORIZED: 401,
-  GG_ERR_FORBIDDEN: 403,
-};
+/**
+ * Most routes take a small JSON body (a device, a patch, an ack, a silence): this is their limit.
+ * Routes that need more say so with their own `bodyLimit` (the device import, which streams CSV).
+ */
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
 export interface ApiPlugin {
   plugin: FastifyPluginAsync<never>;
@@ -23,9 +21,15 @@ export interface HttpServerOptions {
   root: FastifyPluginAsync[];
   api: ApiPlugin[];
   https?: { cert: Buffer; key: Buffer };
+  /** Bytes a route accepts unless it sets its own `bodyLimit`. Default DEFAULT_BODY_LIMIT. */
+  bodyLimit?: number;
 }
 
-/** The HTTP API: GET /healthz, GET /metrics, and /api/v1/... . Errors come back as {code, message, details}. */
+/**
+ * The HTTP API: GET /healthz, GET /metrics, and /api/v1/... . Every error, fastify's own (unknown
+ * route, unparseable or oversized body, unsupported content type) included, comes back as
+ * {code, message, details} with a catalogue code and the catalogue's status.
+ */
 export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Request logs are info-level; the API logs warnings and errors only.
@@ -33,20 +37,20 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
       {},
       { level: opts.logger.isLevelEnabled('info') ? 'warn' : opts.logger.level },
     ),
-    bodyLimit: 64 * 1024 * 1024,
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     ...(opts.https ? { https: opts.https } : {}),
   }) as unknown as FastifyInstance;
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof GridgateError) {
-      const status = HTTP_STATUS[err.code] ?? 400;
-      return reply.status(status).send({ code: err.code, message: err.message, details: err.details });
+  app.setErrorHandler((err, req, reply) => sendError(err, req, reply, opts.logger));
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody(routeNotFound(req))));
+  // JSON is the API's one body type (the device import adds CSV and YAML for itself); a text/plain
+  // body would otherwise reach handlers as a string and fail later with a less useful message.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
     }
-    const e = err as { statusCode?: number; message?: string; code?: string };
-    const status = e.statusCode && e.statusCode >= 400 ? e.statusCode : 500;
-    if (status >= 500) opts.logger.error({ err }, 'HTTP handler failed');
-    return reply
-      .status(status)
-      .send({ code: e.code ?? 'GG_ERR_INTERNAL', message: e.message ?? 'internal error' });
   });
   for (const plugin of opts.root) await app.register(plugin);
   await app.register(

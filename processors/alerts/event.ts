@@ -19,12 +19,16 @@ export const ALERT_EVENT_TYPES = [
 ] as const;
 export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
 
-export interface AlertEvidence {
-  kind: 'snapshot' | 'clip' | 'link';
-  url: string;
-  camera?: string;
-  at?: string;
-}
+export type AlertEvidenceKind = 'snapshot' | 'clip' | 'link';
+
+/**
+ * One evidence entry: where to fetch it (`url`), or, when it could not be taken, why (`error`), so
+ * a consumer can tell "no camera covers this" (no entry) from "the camera failed" (an entry with
+ * `error`). Exactly one of the two is present.
+ */
+export type AlertEvidence =
+  | { kind: AlertEvidenceKind; url: string; error?: never; camera?: string; at?: string }
+  | { kind: AlertEvidenceKind; error: string; url?: never; camera?: string; at?: string };
 
 export interface AlertEvent {
   schema: typeof ALERT_SCHEMA_ID;

@@ -90,6 +90,42 @@ export class Hj212Deframer {
     return [err('malformed', `stream ended inside a frame (${rest.length} bytes held)`, rest)];
   }
 
+  /**
+   * At the end of a message whose boundary is the frame boundary (an MQTT payload): CR LF is what
+   * marks a frame's end on a byte stream (HJ 212-2017 通讯包结构组成, 包尾), and a message boundary
+   * already says that, so a held frame missing its CR LF (or its LF) is complete when its declared
+   * length and its CRC both agree. Anything else held is reported as end() does.
+   */
+  endOfMessage(): DeframeItem[] {
+    const rest = this.buf;
+    let end = rest.length;
+    if (end > 0 && (rest[end - 1] === CR || rest[end - 1] === LF)) end--;
+    if (rest.length >= HEADER + 4 && rest[0] === HASH && rest[1] === HASH) {
+      const len = decimal4(rest, 2);
+      if (len >= 0 && len <= this.maxDataLength && end === HEADER + len + 4) {
+        const bodyEnd = HEADER + len;
+        const got = hex4(rest, bodyEnd);
+        const marker = findMarker(rest, HEADER, bodyEnd + 1);
+        if (got >= 0 && marker.at < 0) {
+          this.buf = Buffer.alloc(0);
+          this.scanned = 0;
+          const want = hj212Crc16(rest, HEADER, bodyEnd);
+          if (got !== want) {
+            return [
+              err(
+                'bad_crc',
+                `CRC ${rest.toString('latin1', bodyEnd, bodyEnd + 4)} does not match the data segment's ${want.toString(16).toUpperCase().padStart(4, '0')}`,
+                rest,
+              ),
+            ];
+          }
+          return [{ kind: 'frame', data: Buffer.from(rest.subarray(HEADER, bodyEnd)) }];
+        }
+      }
+    }
+    return this.end();
+  }
+
   /** Handles what starts at `pos`; returns the next position, or -1 when more bytes are needed (buffer trimmed). */
   private next(pos: number, out: DeframeItem[]): number {
     const buf = this.buf;

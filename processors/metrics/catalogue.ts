@@ -45,6 +45,60 @@ export const METRICS = {
   online: { unit: 'bool', range: [0, 1], type: 'float', description: '1 when the device is connected' },
   battery_v: { unit: 'V', range: [0, 60], type: 'float', description: 'supply / battery voltage' },
   rssi_dbm: { unit: 'dBm', range: [-150, 0], type: 'float', description: 'received signal strength' },
+  // camera (measurement `camera`): measured by the gateway on the camera's stream (adapters/rtsp/)
+  fps: { unit: 'fps', range: [0, 240], type: 'float', description: 'frames per second received' },
+  bitrate_kbps: {
+    unit: 'kbps',
+    range: [0, 1_000_000],
+    type: 'float',
+    description: 'stream bit rate received',
+  },
+  motion_pct: {
+    unit: 'pct',
+    range: [0, 100],
+    type: 'float',
+    description: 'share of the picture changed since the previous analysed keyframe (frozen: ~0)',
+  },
+  luma_avg: {
+    unit: 'level',
+    range: [0, 255],
+    type: 'float',
+    description: 'mean brightness, 8-bit luma (black screen ~16, over-exposed > 220)',
+  },
+  luma_std: {
+    // The standard deviation of values in [0, 255] is at most 127.5.
+    unit: 'level',
+    range: [0, 128],
+    type: 'float',
+    description: 'brightness standard deviation (contrast; black or covered ~0)',
+  },
+  flat_pct: {
+    unit: 'pct',
+    range: [0, 100],
+    type: 'float',
+    description: 'share of picture blocks without texture (lens covered or sprayed)',
+  },
+  sharpness_ratio: {
+    // Above 1 when the picture is sharper (or noisier) than the reference frame.
+    unit: 'ratio',
+    range: [0, 100],
+    type: 'float',
+    description: 'edge strength now / edge strength of the reference frame (blurred < 0.5)',
+  },
+  scene_ssim: {
+    // SSIM is defined on [-1, 1]; natural pictures stay in [0, 1].
+    unit: 'ratio',
+    range: [-1, 1],
+    type: 'float',
+    description: 'structural similarity to the reference frame (camera turned away: low)',
+  },
+  cast_level: {
+    // sqrt(2 * 128^2) = 181.02 is the farthest an 8-bit (U, V) mean can be from neutral grey.
+    unit: 'level',
+    range: [0, 182],
+    type: 'float',
+    description: 'chroma offset of the picture from neutral grey, sqrt((U-128)^2+(V-128)^2) of the means',
+  },
   // access control: one point per event
   count: { unit: 'count', range: [1, 1], type: 'int', description: 'one per access event' },
 } as const satisfies Record<string, MetricSpec>;
@@ -80,6 +134,19 @@ export const FAMILY_METRICS: Record<Family, readonly MetricName[]> = {
     'humidity_pct',
   ],
   access: ['count'],
+  // `online` too: a camera's reading is one point, and rules read its health beside its picture.
+  camera: [
+    'online',
+    'fps',
+    'bitrate_kbps',
+    'motion_pct',
+    'luma_avg',
+    'luma_std',
+    'flat_pct',
+    'sharpness_ratio',
+    'scene_ssim',
+    'cast_level',
+  ],
 };
 
 export const DEVICE_METRICS: readonly MetricName[] = ['online', 'battery_v', 'rssi_dbm'];

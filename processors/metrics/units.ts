@@ -15,6 +15,9 @@ type Dimension =
   | 'temperature'
   | 'ratio'
   | 'power'
+  | 'frame_rate'
+  | 'bit_rate'
+  | 'video_level'
   | 'none';
 
 interface UnitDef {
@@ -50,7 +53,15 @@ export const UNITS = {
   pct: { dim: 'ratio', factor: 1 },
   '%': { dim: 'ratio', factor: 1 },
   permille: { dim: 'ratio', factor: 0.1 },
+  /** A plain fraction (0.45): 45 pct. */
+  ratio: { dim: 'ratio', factor: 100 },
   dBm: { dim: 'power', factor: 1 },
+  fps: { dim: 'frame_rate', factor: 1 },
+  kbps: { dim: 'bit_rate', factor: 1 },
+  bps: { dim: 'bit_rate', factor: 0.001 },
+  Mbps: { dim: 'bit_rate', factor: 1000 },
+  /** An 8-bit video sample value (0-255), as ffmpeg's signalstats reports luma and chroma. */
+  level: { dim: 'video_level', factor: 1 },
   bool: { dim: 'none', factor: 1 },
   index: { dim: 'none', factor: 1 },
   count: { dim: 'none', factor: 1 },
@@ -69,6 +80,10 @@ export type CanonicalUnit =
   | 'C'
   | 'pct'
   | 'dBm'
+  | 'fps'
+  | 'kbps'
+  | 'level'
+  | 'ratio'
   | 'bool'
   | 'index'
   | 'count';

@@ -70,20 +70,23 @@ export function commissioningChecks(input: CommissioningInput): Check[] {
     });
   }
 
-  if (!model?.time) {
+  const measured = measuredAt(latest);
+  // HJ 212 frames carry their own time, CP DataTime (HJ 212-2017 指令参数 CP, China Standard Time),
+  // without a `time` mapping in the model: the wire format fixes where it is.
+  if (!model?.time && model?.format !== 'hj212') {
     checks.push({
       name: 'clock_drift',
       status: 'pending',
       detail: 'model sends no timestamp; the gateway stamps receive time',
     });
-  } else if (!latest || latest.time === 0) {
+  } else if (!latest || measured === undefined) {
     checks.push({ name: 'clock_drift', status: 'pending', detail: 'no reading received yet' });
   } else {
-    const drift = latest.time - latest.seenAt;
+    const drift = measured - latest.seenAt;
     checks.push({
       name: 'clock_drift',
       status: Math.abs(drift) <= maxDrift ? 'pass' : 'fail',
-      detail: `device clock ${drift >= 0 ? 'ahead' : 'behind'} by ${Math.round(Math.abs(drift) / 1000)} s (limit ${maxDrift / 1000} s)`,
+      detail: `device clock ${drift >= 0 ? 'ahead' : 'behind'} by ${Math.round(Math.abs(drift) / 1000)} s (limit ${maxDrift / 1000} s)${model?.format === 'hj212' ? hj212Hint(drift, maxDrift) : ''}`,
     });
   }
 
@@ -110,6 +113,30 @@ export function commissioningChecks(input: CommissioningInput): Check[] {
     });
   }
   return checks;
+}
+
+const EIGHT_HOURS_MS = 8 * 3_600_000;
+
+/** HJ 212 DataTime is China Standard Time; a station set to UTC shows up 8 h behind. */
+function hj212Hint(drift: number, maxDrift: number): string {
+  if (Math.abs(drift) <= maxDrift) return '; DataTime is read as China time (UTC+8)';
+  return Math.abs(drift + EIGHT_HOURS_MS) <= Math.max(maxDrift, 900_000)
+    ? '; the station seems to send UTC: HJ 212 DataTime is China time (UTC+8), set its clock to that'
+    : '; DataTime is read as China time (UTC+8): set the station clock';
+}
+
+/**
+ * The newest time the device itself stamped: its values and access events. `online` is left out,
+ * because broker connects and TCP connections are stamped with the gateway's receive time and
+ * would hide any drift.
+ */
+function measuredAt(latest: LatestEntry | undefined): number | undefined {
+  if (!latest) return undefined;
+  let t: number | undefined = latest.lastEvent?.time;
+  for (const [name, v] of Object.entries(latest.values)) {
+    if (name !== 'online' && (t === undefined || v.time > t)) t = v.time;
+  }
+  return t === undefined || t === 0 ? undefined : t;
 }
 
 function ago(ms: number): string {

@@ -17,13 +17,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Keys whose values are always strings, whatever they look like (`labels.batch=007`). */
 const STRING_KEYS = new Set(['id', 'model', 'family', 'address', 'state']);
-const STRING_PREFIXES = ['location.', 'labels.', 'hj212.'];
+const STRING_PREFIXES = ['location.', 'labels.', 'hj212.', 'rtsp.'];
+/** Keys whose values are lists, comma-separated on the command line. */
+const LIST_KEYS = new Set(['cameras', 'covers']);
 const NUMBER_KEYS = new Set(['lat', 'lon']);
 
 /**
  * `gridgate devices set ID key=value ...` -> a merge patch. Dotted keys nest
  * (`attrs.warning_level_m=2.5`, `location.district=鼓楼区`); `key=` (empty) removes the key;
- * `attrs.*` values are typed (number, true/false, else string); `cameras=a,b` is a list.
+ * `attrs.*` values are typed (number, true/false, else string); `cameras=a,b` and `covers=a,b` are lists.
  */
 export function assignmentsToPatch(assignments: readonly string[]): DevicePatch {
   const patch: DevicePatch = {};
@@ -46,7 +48,7 @@ export function assignmentsToPatch(assignments: readonly string[]): DevicePatch 
 
 function typedValue(key: string, raw: string): unknown {
   if (STRING_KEYS.has(key) || STRING_PREFIXES.some((p) => key.startsWith(p))) return raw;
-  if (key === 'cameras')
+  if (LIST_KEYS.has(key))
     return raw
       .split(',')
       .map((s) => s.trim())

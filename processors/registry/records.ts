@@ -1,4 +1,9 @@
-import { type DeviceRecord, redactDevice } from '../../config/device-schema.js';
+import {
+  DEVICE_SECRET_PATHS,
+  type DeviceRecord,
+  type DeviceSecretPath,
+  redactDevice,
+} from '../../config/device-schema.js';
 
 const META = ['createdAt', 'createdBy', 'updatedAt', 'updatedBy'] as const;
 
@@ -15,7 +20,8 @@ export function stamp(next: DeviceRecord, before: DeviceRecord | null, by: strin
 
 /**
  * What an imported row cannot carry is kept from the device it replaces: calibration (not in CSV)
- * and the HJ 212 password (never exported), when the row leaves them out.
+ * and the secrets (never exported), when the row leaves them out and still names the same station
+ * or camera login (a secret does not follow a device to another MN or camera).
  */
 export function keepUnexported(
   next: DeviceRecord,
@@ -28,16 +34,37 @@ export function keepUnexported(
   if (raw.calibration === undefined && Object.keys(before.calibration).length > 0) {
     out = { ...out, calibration: before.calibration };
   }
-  const pw = before.hj212?.password;
-  if (
-    out.hj212 &&
-    out.hj212.password === undefined &&
-    pw !== undefined &&
-    before.hj212?.mn === out.hj212.mn
-  ) {
-    out = { ...out, hj212: { ...out.hj212, password: pw } };
+  for (const path of DEVICE_SECRET_PATHS) {
+    const [parent, key] = path.split('.') as [SecretBlock, 'password'];
+    const had = before[parent]?.[key];
+    const block = out[parent];
+    if (had === undefined || !block || block[key] !== undefined) continue;
+    if (!SAME_OWNER[path](before, out)) continue;
+    out = { ...out, [parent]: { ...block, [key]: had } };
   }
   return out;
+}
+
+type SecretBlock = 'hj212' | 'rtsp';
+
+/** Per secret: whether `next` still addresses what `before`'s secret belongs to. */
+const SAME_OWNER: Record<DeviceSecretPath, (before: DeviceRecord, next: DeviceRecord) => boolean> = {
+  // HJ 212-2017 §6.3.2: the PW belongs to the station with this MN.
+  'hj212.password': (b, n) => b.hj212?.mn === n.hj212?.mn,
+  // A camera login belongs to a host and user name; a new address or user needs its own password.
+  'rtsp.password': (b, n) =>
+    b.rtsp !== undefined &&
+    n.rtsp !== undefined &&
+    b.rtsp.username === n.rtsp.username &&
+    hostOf(b.rtsp.url) === hostOf(n.rtsp.url),
+};
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when two records differ in anything but who/when. */

@@ -1,5 +1,7 @@
 import type { Device, DeviceDirectory } from '../types.js';
 import type { CompiledRule } from './compile.js';
+import { internList } from './interned.js';
+import type { RuleIndex } from './rule-index.js';
 import type { IncidentSnapshot } from './store.js';
 import { SampleWindow, type WindowSnapshot } from './windows.js';
 
@@ -100,8 +102,9 @@ export class DeviceTable {
     }
   }
 
+  /** The registry's current record first: its install state decides who hears of the device's incidents. */
   device(id: string): Device | undefined {
-    return this.states.get(id)?.device ?? this.directory?.get(id);
+    return this.directory?.get(id) ?? this.states.get(id)?.device;
   }
 
   /** Every known device, including those only known from the store (resolved through the directory). */
@@ -145,4 +148,40 @@ export class DeviceTable {
     for (const [d] of put) this.persistedWindows.add(d);
     return { put, remove };
   }
+}
+
+/** Field lists (a model's measurement has one or a few) shared by all devices; bounded against the unexpected. */
+const KEY_LISTS = new Map<string, readonly string[]>();
+const MAX_KEY_LISTS = 10_000;
+
+/**
+ * The rules a reading with these fields (and an event, or not) triggers on this device, in the
+ * order the fields come, each once.
+ */
+export function makePlan(
+  idx: RuleIndex,
+  device: Device,
+  measurement: string,
+  keys: string[],
+  event: boolean,
+): TriggerPlan {
+  const positions: number[] = [];
+  const add = (key: string) => {
+    for (const pos of idx.candidates(device.family, key, device.location.district)) {
+      if (!positions.includes(pos) && idx.rules[pos]!.matches(device)) positions.push(pos);
+    }
+  };
+  for (const k of keys) add(k);
+  if (event) add('@event');
+  return {
+    measurement,
+    keys: internList(KEY_LISTS, keys, MAX_KEY_LISTS),
+    event,
+    positions: idx.shared(positions),
+    copy: internList(
+      KEY_LISTS,
+      keys.filter((k) => idx.reads(device.family, k)),
+      MAX_KEY_LISTS,
+    ),
+  };
 }

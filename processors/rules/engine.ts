@@ -1,86 +1,28 @@
-import type { Logger } from 'pino';
-import type { AlertEvent, AlertSink } from '../alerts/event.js';
+import type { AlertEvent } from '../alerts/event.js';
 import {
   type Clock,
   type Device,
-  type DeviceDirectory,
   type LocationPath,
   type Reading,
   type ReadingSink,
   systemClock,
 } from '../types.js';
-import { buildEvent } from './alert-event.js';
 import type { CompiledRule } from './compile.js';
 import { CorrelationState } from './correlation.js';
-import { type DeviceState, DeviceTable, type TriggerPlan } from './device-table.js';
+import { Delivery } from './delivery.js';
+import { type DeviceState, DeviceTable, makePlan, type TriggerPlan } from './device-table.js';
+import { type EngineStats, newStats, type RuleEngineOptions, type RuleStatus } from './engine-types.js';
 import { bindWindows, observe } from './evaluate.js';
 import { evalBool } from './expr.js';
 import { type Incident, isOpen, type Transition } from './incident.js';
-import { IncidentTable } from './incident-table.js';
-import { internList } from './interned.js';
+import { type IncidentFilter, IncidentTable } from './incident-table.js';
 import { type Identity, type Observation, step } from './lifecycle.js';
 import type { RuleSet } from './parse.js';
 import { RuleIndex } from './rule-index.js';
-import type { SilenceStore } from './silences.js';
-import type { IncidentStore } from './store.js';
 
-export interface RuleEngineOptions {
-  rules: RuleSet | readonly CompiledRule[];
-  /** Dispatch (BullMQ, MQTT). */
-  sink: AlertSink;
-  /**
-   * Alerts of devices in `commissioning` go here instead of `sink` (the installer view), and are
-   * dropped when absent: a device being installed must not page the command centre.
-   */
-  installerSink?: AlertSink;
-  store: IncidentStore;
-  silences?: SilenceStore;
-  /** To name devices in events raised by the clock (no data, resolves) after a restart. */
-  directory?: DeviceDirectory;
-  clock?: Clock;
-  logger?: Logger;
-  /** Shadow-mode events kept for inspection (newest last). Default 1000. */
-  shadowLimit?: number;
-  onShadow?: (event: AlertEvent) => void;
-  /** Write-behind period for incident state. Default 500 ms; 0 disables the timer (call flush()). */
-  flushIntervalMs?: number;
-  /**
-   * How often the windows of devices with open incidents are snapshotted to the store (always on
-   * stop()). Default 30 s: a crash loses at most that much window history, never an incident.
-   */
-  windowSnapshotMs?: number;
-  /** Resolved incidents stay listed this long. Default 24 h. */
-  recentMs?: number;
-}
-
-export interface RuleStatus {
-  id: string;
-  name: string;
-  kind: CompiledRule['kind'];
-  mode: 'live' | 'shadow';
-  evaluations: number;
-  lastEvaluatedAt?: number;
-  open: number;
-}
-
-export interface EngineStats {
-  readings: number;
-  skippedQuality: number;
-  skippedMaintenance: number;
-  evaluations: number;
-  unevaluable: number;
-  emitted: number;
-  silenced: number;
-  emitFailures: number;
-  /** Re-activations: an open incident whose condition returned, or a new one on a key resolved < 1 h before. */
-  flaps: Map<string, number>;
-}
+export type { EngineStats, RuleEngineOptions, RuleStatus } from './engine-types.js';
 
 const REFIRE_COUNTS_AS_FLAP_MS = 3_600_000;
-
-/** Field lists (a model's measurement has one or a few) shared by all devices; bounded against the unexpected. */
-const KEY_LISTS = new Map<string, readonly string[]>();
-const MAX_KEY_LISTS = 10_000;
 
 /**
  * Evaluates rules on the reading stream and drives incidents through their lifecycle. `write` never
@@ -92,7 +34,7 @@ export class RuleEngine implements ReadingSink {
   private readonly devices: DeviceTable;
   private readonly incidents = new IncidentTable();
   private readonly correlation = new CorrelationState();
-  private readonly shadow: AlertEvent[] = [];
+  private readonly delivery: Delivery;
   private readonly ruleEvals = new Map<string, { n: number; at: number }>();
   /** The same records by position in the current index. */
   private evalsByPos: ({ n: number; at: number } | undefined)[] = [];
@@ -106,22 +48,13 @@ export class RuleEngine implements ReadingSink {
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private readonly clock: Clock;
-  readonly stats: EngineStats = {
-    readings: 0,
-    skippedQuality: 0,
-    skippedMaintenance: 0,
-    evaluations: 0,
-    unevaluable: 0,
-    emitted: 0,
-    silenced: 0,
-    emitFailures: 0,
-    flaps: new Map(),
-  };
+  readonly stats: EngineStats = newStats();
 
   constructor(private readonly opts: RuleEngineOptions) {
     this.index = new RuleIndex('rules' in opts.rules ? opts.rules.rules : opts.rules);
     this.clock = opts.clock ?? systemClock;
     this.devices = new DeviceTable(opts.directory);
+    this.delivery = new Delivery(opts, this.stats, (inc) => this.incidents.touch(inc.key));
   }
 
   /** Restore incidents, last-seen times and windows, then start the write-behind timer. */
@@ -206,7 +139,7 @@ export class RuleEngine implements ReadingSink {
       }
       const event = reading.tags.event !== undefined;
       if (!same || n !== keys!.length || plan!.event !== event) {
-        const fresh = this.plan(idx, device, reading.measurement, Object.keys(fields), event);
+        const fresh = makePlan(idx, device, reading.measurement, Object.keys(fields), event);
         if (plan) plans[plans.indexOf(plan)] = fresh;
         else plans.push(fresh);
         plan = fresh;
@@ -235,38 +168,6 @@ export class RuleEngine implements ReadingSink {
     } catch (err) {
       this.opts.logger?.error({ err, device: device.id }, 'rule evaluation failed');
     }
-  }
-
-  /**
-   * The rules a reading with these fields (and an event, or not) triggers on this device, in the
-   * order the fields come, each once.
-   */
-  private plan(
-    idx: RuleIndex,
-    device: Device,
-    measurement: string,
-    keys: string[],
-    event: boolean,
-  ): TriggerPlan {
-    const positions: number[] = [];
-    const add = (key: string) => {
-      for (const pos of idx.candidates(device.family, key, device.location.district)) {
-        if (!positions.includes(pos) && idx.rules[pos]!.matches(device)) positions.push(pos);
-      }
-    };
-    for (const k of keys) add(k);
-    if (event) add('@event');
-    return {
-      measurement,
-      keys: internList(KEY_LISTS, keys, MAX_KEY_LISTS),
-      event,
-      positions: idx.shared(positions),
-      copy: internList(
-        KEY_LISTS,
-        keys.filter((k) => idx.reads(device.family, k)),
-        MAX_KEY_LISTS,
-      ),
-    };
   }
 
   private consider(
@@ -357,10 +258,8 @@ export class RuleEngine implements ReadingSink {
       if (!r) continue;
       const device = inc.deviceId ? this.devices.device(inc.deviceId) : undefined;
       this.advance(r, key, undefined, now, device, inc.location);
-      // A silence that ended over a still-open incident: notify it now, once.
-      if (isOpen(inc) && !inc.notified && !this.silenced(r, inc, device, now)) {
-        this.deliver(r, inc, { type: 'alert.firing', severity: inc.severity }, device, now);
-      }
+      // A silence that ended, or a device confirmed out of commissioning, over a still-open incident.
+      this.delivery.catchUp(r, inc, device, now);
     }
     if (!this.index.nodata.size) return;
     for (const ds of this.devices.all()) {
@@ -425,42 +324,8 @@ export class RuleEngine implements ReadingSink {
     this.stats.flaps.set(ruleId, (this.stats.flaps.get(ruleId) ?? 0) + 1);
   }
 
-  private silenced(r: CompiledRule, inc: Incident, device: Device | undefined, now: number): boolean {
-    return !inc.shadow && this.opts.silences?.match(r.id, device, inc.location, now) !== undefined;
-  }
-
-  private deliver(
-    r: CompiledRule,
-    inc: Incident,
-    tr: Transition,
-    device: Device | undefined,
-    now: number,
-  ): void {
-    if (tr.type === 'alert.resolved' && !inc.notified) return;
-    if (this.silenced(r, inc, device, now)) {
-      this.stats.silenced++;
-      return;
-    }
-    // The first notification of an incident is always alert.firing (e.g. when a silence ended).
-    const t: Transition =
-      tr.type !== 'alert.resolved' && !inc.notified ? { type: 'alert.firing', severity: inc.severity } : tr;
-    const event = buildEvent(r, inc, t, device, now);
-    inc.seq++;
-    inc.notified = true;
-    this.incidents.touch(inc.key);
-    if (inc.shadow) {
-      this.shadow.push(event);
-      if (this.shadow.length > (this.opts.shadowLimit ?? 1000)) this.shadow.shift();
-      this.opts.onShadow?.(event);
-      return;
-    }
-    const sink = device?.state === 'commissioning' ? this.opts.installerSink : this.opts.sink;
-    if (!sink) return;
-    this.stats.emitted++;
-    sink.emit(event).catch((err: unknown) => {
-      this.stats.emitFailures++;
-      this.opts.logger?.error({ err, event: event.id, rule: r.id }, 'alert event could not be emitted');
-    });
+  private deliver(r: CompiledRule, inc: Incident, tr: Transition, device: Device | undefined, now: number) {
+    this.delivery.deliver(r, inc, tr, device, now);
   }
 
   /**
@@ -501,24 +366,17 @@ export class RuleEngine implements ReadingSink {
   }
 
   /** Open incidents and those resolved within `recentMs`, newest first; never-fired pendings excluded. */
-  listIncidents(filter: { open?: boolean; ruleId?: string } = {}): Incident[] {
+  listIncidents(filter: IncidentFilter = {}): Incident[] {
     return this.incidents.list(filter);
   }
 
   /** Acknowledge an incident (the closed loop's 签收); the first ack wins. Undefined when no such incident. */
   ack(id: string, by: string, at: number = this.clock.now()): Incident | undefined {
-    const i = this.incidents.findById(id);
-    if (!i) return undefined;
-    if (i.ackedAt === undefined) {
-      i.ackedBy = by;
-      i.ackedAt = at;
-      this.incidents.touch(i.key);
-    }
-    return structuredClone(i);
+    return this.incidents.ack(id, by, at);
   }
 
   get shadowEvents(): readonly AlertEvent[] {
-    return this.shadow;
+    return this.delivery.shadowEvents;
   }
 
   rulesStatus(): RuleStatus[] {

@@ -1,4 +1,13 @@
+import type { Severity } from '../alerts/event.js';
 import { type Incident, isOpen } from './incident.js';
+
+export interface IncidentFilter {
+  open?: boolean;
+  ruleId?: string;
+  deviceId?: string;
+  /** Any of these severities. */
+  severities?: readonly Severity[];
+}
 
 /**
  * The engine's incidents by instance key, with the bookkeeping for write-behind persistence (what
@@ -34,7 +43,18 @@ export class IncidentTable {
     return this.byKey.has(key);
   }
 
+  /**
+   * Put a new incident at its key. A fired incident it replaces (resolved, the condition came back)
+   * stays known by id under a key of its own until it ages out: the API and the supervision must
+   * still find an incident the outside world was told about.
+   */
   set(key: string, inc: Incident): void {
+    const old = this.byKey.get(key);
+    if (old && old !== inc && old.firedAt !== undefined) {
+      old.key = `${key}#${old.id}`;
+      this.put(old.key, old);
+      this.touch(old.key);
+    }
     this.put(key, inc);
     this.touch(key);
   }
@@ -91,15 +111,29 @@ export class IncidentTable {
   }
 
   /** Fired incidents (open, and resolved ones still kept), newest first, as copies. */
-  list(filter: { open?: boolean; ruleId?: string } = {}): Incident[] {
+  list(filter: IncidentFilter = {}): Incident[] {
     const out: Incident[] = [];
     for (const i of this.byKey.values()) {
       if (i.firedAt === undefined) continue;
       if (filter.open && !isOpen(i)) continue;
       if (filter.ruleId && i.ruleId !== filter.ruleId) continue;
+      if (filter.deviceId && i.deviceId !== filter.deviceId) continue;
+      if (filter.severities && !filter.severities.includes(i.severity)) continue;
       out.push(structuredClone(i));
     }
     return out.sort((a, b) => b.pendingSince - a.pendingSince);
+  }
+
+  /** Acknowledge (the closed loop's 签收); the first ack wins. A copy, or undefined when not known. */
+  ack(id: string, by: string, at: number): Incident | undefined {
+    const i = this.findById(id);
+    if (!i) return undefined;
+    if (i.ackedAt === undefined) {
+      i.ackedBy = by;
+      i.ackedAt = at;
+      this.touch(i.key);
+    }
+    return structuredClone(i);
   }
 
   openByRule(): Map<string, number> {

@@ -30,8 +30,15 @@ export interface Incident {
   lastNotifiedAt?: number;
   /** Events emitted so far: the sequence number that makes each event id deterministic. */
   seq: number;
-  /** Whether an alert.firing went out (a silenced incident has none; its resolve is not sent either). */
+  /**
+   * Whether dispatch got its alert.firing (an incident silenced throughout has none; its resolve is
+   * not sent either). For shadow incidents: whether the shadow list got it.
+   */
   notified: boolean;
+  /** The severity dispatch was last told (an escalation a silence held back is sent when it ends). */
+  notifiedSeverity?: Severity;
+  /** Whether the installer view got an alert.firing (the device was commissioning). */
+  installerNotified?: boolean;
   /** Times the condition (re)activated, within the flap window. */
   flapTimes: number[];
   flapping: boolean;

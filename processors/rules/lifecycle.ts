@@ -78,7 +78,8 @@ export function step(
           lastTrueAt: now,
           seq: 0,
           notified: false,
-          flapTimes: inc ? inc.flapTimes : [],
+          // A copy: the resolved incident it follows stays known (by id) with its own history.
+          flapTimes: inc ? [...inc.flapTimes] : [],
           flapping: false,
           ackWithinMs: t.ackWithinMs,
           shadow: who.shadow,

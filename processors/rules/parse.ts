@@ -37,6 +37,7 @@ export function parseRuleFiles(files: readonly { path: string; text: string }[])
   const errors: RuleFileError[] = [];
   const rules: CompiledRule[] = [];
   const sources = new Map<string, string>();
+  /** Where each id was first defined (`file:line`), valid or not: duplicates are found in one run. */
   const firstSeen = new Map<string, string>();
   for (const f of files) {
     const lc = new LineCounter();
@@ -66,6 +67,13 @@ export function parseRuleFiles(files: readonly { path: string; text: string }[])
         const p = at(locate(doc.contents, ['rules', idx, ...path]));
         errors.push({ file: f.path, line: p.line, col: p.col, ruleId, path: path.join('.'), message });
       };
+      // A duplicate id is a problem of its own, reported with the rule's other problems, not only
+      // once they are fixed.
+      const prev = ruleId !== undefined ? firstSeen.get(ruleId) : undefined;
+      if (prev !== undefined) push(['id'], `duplicate rule id (first defined in ${prev})`);
+      else if (ruleId !== undefined) {
+        firstSeen.set(ruleId, `${f.path}:${at(locate(doc.contents, ['rules', idx])).line}`);
+      }
       const parsed = ruleSchema.safeParse(raw);
       if (!parsed.success) {
         for (const i of parsed.error.issues) push(i.path as (string | number)[], i.message);
@@ -73,13 +81,7 @@ export function parseRuleFiles(files: readonly { path: string; text: string }[])
       }
       const { rule, problems } = compileRule(parsed.data);
       for (const pr of problems) push(pr.path, pr.message);
-      if (!rule) return;
-      const prev = firstSeen.get(rule.id);
-      if (prev !== undefined) {
-        push(['id'], `duplicate rule id (first defined in ${prev})`);
-        return;
-      }
-      firstSeen.set(rule.id, f.path);
+      if (!rule || prev !== undefined) return;
       sources.set(rule.id, f.path);
       rules.push(rule);
     });

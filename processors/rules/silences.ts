@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type Device, LOCATION_KEYS, type LocationPath } from '../types.js';
 
-/** A silence / maintenance window: matching incidents evolve as usual, but raise no events. */
+/**
+ * A silence / maintenance window: matching incidents evolve as usual, but while it is active they
+ * raise no new firings, escalations or reminders. An incident already dispatched still sends its
+ * alert.resolved (see delivery.ts for the whole contract).
+ */
 export interface Silence {
   id: string;
   /** All given matchers must match. Location levels accept `*` and a trailing `*`. */
@@ -13,6 +17,8 @@ export interface Silence {
   endsAt: number;
   reason: string;
   createdBy?: string;
+  /** Epoch ms; absent on silences stored before it was recorded. */
+  createdAt?: number;
 }
 
 export type SilenceInput = Omit<Silence, 'id'> & { id?: string };

@@ -10,6 +10,7 @@ const FAMILY_ZH: Record<Family, string> = {
   dust: '扬尘监测仪',
   air: '空气质量监测站',
   access: '门禁',
+  camera: '摄像机',
 };
 const METRIC_NAMES: Record<string, [zh: string, en: string]> = {
   water_level_m: ['水位', 'Water level'],
@@ -27,6 +28,16 @@ const METRIC_NAMES: Record<string, [zh: string, en: string]> = {
   battery_v: ['电池电压', 'Battery'],
   online: ['在线', 'Online'],
   count: ['次数', 'Count'],
+  // camera picture measures (视频质量诊断)
+  fps: ['帧率', 'Frame rate'],
+  bitrate_kbps: ['码率', 'Bit rate'],
+  motion_pct: ['画面变化', 'Picture change'],
+  luma_avg: ['平均亮度', 'Mean brightness'],
+  luma_std: ['亮度对比', 'Brightness contrast'],
+  flat_pct: ['无纹理区域', 'Flat area'],
+  sharpness_ratio: ['清晰度比', 'Sharpness vs reference'],
+  scene_ssim: ['场景相似度', 'Scene similarity'],
+  cast_level: ['偏色程度', 'Colour cast'],
 };
 const FN_NAMES: Record<WindowFn, [zh: string, en: string]> = {
   avg: ['均值', 'average'],
@@ -47,6 +58,8 @@ const UNIT_TEXT: Record<string, string> = {
   count: '',
   bool: '',
   C: '°C',
+  level: '',
+  ratio: '',
 };
 const OP_TEXT: Record<string, string> = { '>': '>', '>=': '≥', '<': '<', '<=': '≤', '==': '=', '!=': '≠' };
 

@@ -53,6 +53,8 @@ export function createBehaviour(sim: SimDevice, opts: ScenarioOptions): Behaviou
     case 'access':
       b = createAccessController(sim, rng, health, { startMs, incidents: on('access') });
       break;
+    case 'camera':
+      throw new RangeError('cameras are simulated over real RTSP (simulators/rtsp/), not over MQTT');
   }
   const share = opts.offlineShare ?? (scenario === 'all' ? 0.05 : scenario === 'offline' ? 0.3 : 0);
   const outageRng = rng.fork('outage');

@@ -222,6 +222,7 @@ describe('every model decodes its vendor payload to canonical values and units',
         'jiangshui-sw10',
         'riverwatch-fg2',
         'sinodust-yc200',
+        'rtsp-camera', // test/processors/camera-model.test.ts
       ].sort(),
     );
   });

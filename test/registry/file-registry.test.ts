@@ -37,7 +37,7 @@ describe('device YAML file', () => {
     const reg = await FileRegistry.load('config/devices.example.yaml', { knownModels });
     expect(reg.size).toBeGreaterThanOrEqual(5);
     const families = new Set(reg.list().map((d) => d.family));
-    expect([...families].sort()).toEqual(['access', 'air', 'dust', 'flood']);
+    expect([...families].sort()).toEqual(['access', 'air', 'camera', 'dust', 'flood']);
     const gauge = reg.list({ family: 'flood' })[0]!;
     expect(typeof gauge.attrs.warning_level_m).toBe('number');
   });

@@ -49,7 +49,7 @@ describe('rule validation', () => {
     );
     expect(lines).toContainEqual(
       expect.stringMatching(
-        /^b\.yaml:2:\d+ rule ok\.rule \(id\): duplicate rule id \(first defined in a\.yaml\)/,
+        /^b\.yaml:2:\d+ rule ok\.rule \(id\): duplicate rule id \(first defined in a\.yaml:2\)/,
       ),
     );
     expect(lines).toContainEqual(

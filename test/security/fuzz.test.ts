@@ -46,7 +46,7 @@ beforeAll(async () => {
   sb = await securedBroker(
     env,
     // Every attempt here comes from 127.0.0.1: no address lockout, so each refusal keeps its own reason.
-    { maxFailuresPerIp: 1e9, maxFailures: 1e9 },
+    { maxFailuresPerAddress: 1e9, maxFailures: 1e9 },
     {
       maxPayloadBytes: MAX_PAYLOAD,
       onMessage: (m) => (limiter.admit(m.deviceId) ? pipeline.handle(m) : rateLimited++),

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CredentialStore } from '../../adapters/registry/credentials.js';
 import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
 import { UnknownDevices } from '../../adapters/registry/unknown-devices.js';
+import { ProcessBudget } from '../../adapters/rtsp/process-budget.js';
 import type { Alerting } from '../../gateway/alerting.js';
 import type { Gateway } from '../../gateway/app.js';
 import {
@@ -18,12 +19,16 @@ import {
   tokenHash,
 } from '../../gateway/http/auth.js';
 import { alertingRoutes } from '../../gateway/http/routes/alerting.js';
+import { cameraRoutes } from '../../gateway/http/routes/cameras.js';
 import { deadletterRoutes } from '../../gateway/http/routes/deadletters.js';
 import { deviceRoutes } from '../../gateway/http/routes/devices.js';
 import { healthRoutes } from '../../gateway/http/routes/health.js';
+import { modelRoutes } from '../../gateway/http/routes/models.js';
+import { snapshotRoutes } from '../../gateway/http/routes/snapshots.js';
 import { statsRoutes } from '../../gateway/http/routes/stats.js';
 import { buildHttpServer } from '../../gateway/http/server.js';
 import { DeadLetterStore } from '../../processors/deadletters.js';
+import { GridgateError } from '../../processors/errors.js';
 import { LatestReadings } from '../../processors/latest.js';
 import { DeviceRateLimiter } from '../../processors/limits/device-rate-limiter.js';
 import { FAST_SCRYPT, gauge, models, quiet } from './support.js';
@@ -45,6 +50,12 @@ const TOKENS = Object.fromEntries(ROLES.map((r) => [r, `gg_test_${r}_${randomUUI
   Role,
   string
 >;
+
+const API_TOKENS = ROLES.map((role) => ({
+  name: `${role}-holder`,
+  role,
+  sha256: tokenHash(TOKENS[role]),
+}));
 
 let redis: Redis;
 const prefix = `gg-test:${randomUUID()}:`;
@@ -68,10 +79,22 @@ async function build(required: boolean, onReady?: (h: AuthHandle) => void): Prom
     root: [
       authPlugin({
         required,
-        tokens: ROLES.map((role) => ({ name: `${role}-holder`, role, sha256: tokenHash(TOKENS[role]) })),
+        tokens: API_TOKENS,
         ...(onReady ? { onReady } : {}),
       }),
       healthRoutes({}),
+      cameraRoutes({
+        camera: () => undefined,
+        budget: { acquireProcess: (purpose) => new ProcessBudget(1).acquire(purpose) },
+        refreshReference: async () => ({ at: 0 }),
+        // cameras.live.roles narrows the live view further; test/rtsp/live.test.ts covers that.
+        roles: [...ROLES],
+        tokens: API_TOKENS,
+        authRequired: required,
+        ffmpeg: 'ffmpeg',
+        idleStopS: 1,
+        logger: quiet,
+      }),
     ],
     api: [
       { plugin: deadletterRoutes(new DeadLetterStore({ capacity: 10 })), prefix: '' },
@@ -87,6 +110,23 @@ async function build(required: boolean, onReady?: (h: AuthHandle) => void): Prom
         prefix: '',
       },
       { plugin: alertingRoutes(alerting), prefix: '' },
+      {
+        plugin: modelRoutes(models, () => ({
+          dir: null,
+          watching: false,
+          lastReloadAt: null,
+          lastReloadError: null,
+        })),
+        prefix: '',
+      },
+      {
+        plugin: snapshotRoutes({
+          read: async () => {
+            throw new GridgateError('GG_ERR_NOT_FOUND', 'no such snapshot');
+          },
+        }),
+        prefix: '',
+      },
     ],
   });
 }

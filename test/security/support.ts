@@ -1,6 +1,6 @@
 /** Shared set-up for the security tests: a real Redis registry and credential store, an embedded broker wired with the device auth hooks, and real mosquitto clients. */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import {
@@ -12,6 +12,7 @@ import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../../adapters/mqtt/
 import { ThreadedEmbeddedBroker } from '../../adapters/mqtt/threaded-broker.js';
 import { CredentialStore } from '../../adapters/registry/credentials.js';
 import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
+import { secretKey } from '../../adapters/registry/secret-hash.js';
 import { UnknownDevices } from '../../adapters/registry/unknown-devices.js';
 import type { DeviceInput } from '../../config/device-schema.js';
 import { ModelIndex } from '../../processors/devices/index.js';
@@ -50,7 +51,13 @@ export async function securityEnv(redisUrl: string): Promise<SecurityEnv> {
   const prefix = `gg-test:${randomUUID()}:`;
   const registry = new RedisRegistry({ redis, prefix, knownModels: (id) => models.get(id)?.family });
   await registry.start();
-  const credentials = new CredentialStore({ redis, prefix, scrypt: FAST_SCRYPT });
+  // As the gateway runs it: device secrets stored as keyed hashes under a key kept outside Redis.
+  const credentials = new CredentialStore({
+    redis,
+    prefix,
+    scrypt: FAST_SCRYPT,
+    secretKey: secretKey(randomBytes(32)),
+  });
   const unknown = new UnknownDevices({ redis, prefix });
   return {
     redis,

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../config/load.js';
@@ -31,7 +31,7 @@ export const LOCATION = {
 export async function startGateway(
   devices: TestDevice[] | string,
   env: Record<string, string> = {},
-  opts: { stopStepMs?: number } = {},
+  opts: { stopStepMs?: number; logger?: Logger } = {},
 ): Promise<{ gw: Gateway; dir: string; mqttUrl: string; httpUrl: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'gg-e2e-'));
   const file = join(dir, 'devices.yaml');
@@ -55,12 +55,15 @@ export async function startGateway(
       GRIDGATE_AUTH__REQUIRED: 'false',
       GRIDGATE_MQTT__AUTH__REQUIRED: 'false',
       GRIDGATE_INGEST__LOG_INTERVAL_S: '1',
+      // What a gateway writes stays in the test's own folder, never in the checkout.
+      GRIDGATE_MQTT__AUTH__SECRET_KEY_FILE: join(dir, 'mqtt-secret.key'),
+      GRIDGATE_CAMERAS__SNAPSHOTS__DIR: join(dir, 'snapshots'),
       ...env,
     },
   });
   const gw = new Gateway({
     config,
-    logger: pino({ level: process.env.GRIDGATE_TEST_LOG ?? 'silent' }),
+    logger: opts.logger ?? pino({ level: process.env.GRIDGATE_TEST_LOG ?? 'silent' }),
     stopStepMs: opts.stopStepMs,
   });
   await gw.start();

@@ -1,13 +1,16 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { SEVERITIES, type Severity } from '../../../processors/alerts/event.js';
 import { GridgateError } from '../../../processors/errors.js';
 import { formatRuleError } from '../../../processors/rules/parse.js';
+import type { Silence } from '../../../processors/rules/silences.js';
 import type { Alerting } from '../../alerting.js';
 
 const ackBody = z.strictObject({
   by: z.string().min(1).max(128).optional(),
   note: z.string().max(1000).optional(),
 });
+const ISO_TIME = 'an ISO 8601 time with an offset, e.g. 2026-07-01T08:00:00+08:00 or 2026-07-01T00:00:00Z';
 const silenceBody = z
   .strictObject({
     ruleId: z.string().min(1).optional(),
@@ -20,11 +23,48 @@ const silenceBody = z
         grid: z.string().optional(),
       })
       .optional(),
-    startsAt: z.iso.datetime({ offset: true }).optional(),
-    endsAt: z.iso.datetime({ offset: true }),
+    startsAt: z.iso.datetime({ offset: true, error: ISO_TIME }).optional(),
+    endsAt: z.iso.datetime({ offset: true, error: ISO_TIME }),
     reason: z.string().min(1, 'a silence needs a reason'),
   })
   .refine((s) => s.ruleId || s.deviceId || s.location, 'match at least one of ruleId, deviceId, location');
+
+/** Names people try for silence fields, and the field that means it (the reply uses the same names). */
+const SILENCE_RENAMES: Record<string, string> = {
+  device: 'deviceId',
+  rule: 'ruleId',
+  district: 'location.district',
+  street: 'location.street',
+  community: 'location.community',
+  grid: 'location.grid',
+  comment: 'reason',
+};
+
+/** A silence as the API shows it: the request's names, times in ISO 8601 like the request. */
+export function silenceView(s: Silence, now: number) {
+  return {
+    id: s.id,
+    ...(s.ruleId !== undefined ? { ruleId: s.ruleId } : {}),
+    ...(s.deviceId !== undefined ? { deviceId: s.deviceId } : {}),
+    ...(s.location !== undefined ? { location: s.location } : {}),
+    startsAt: new Date(s.startsAt).toISOString(),
+    endsAt: new Date(s.endsAt).toISOString(),
+    state: now < s.startsAt ? 'pending' : 'active',
+    reason: s.reason,
+    ...(s.createdBy !== undefined ? { createdBy: s.createdBy } : {}),
+    ...(s.createdAt !== undefined ? { createdAt: new Date(s.createdAt).toISOString() } : {}),
+  };
+}
+
+function parseSilence(body: unknown) {
+  if (body && typeof body === 'object') {
+    const renamed = Object.keys(body)
+      .filter((k) => k in SILENCE_RENAMES)
+      .map((k) => `${k}: not a silence field; use ${SILENCE_RENAMES[k]}`);
+    if (renamed.length) throw new GridgateError('GG_ERR_BAD_REQUEST', 'invalid request body', renamed);
+  }
+  return parse(silenceBody, body);
+}
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
@@ -47,18 +87,31 @@ const actorOf = (req: FastifyRequest) => (req as FastifyRequest & { actor?: stri
 export function alertingRoutes(alerting: Alerting): FastifyPluginAsync {
   return async (app) => {
     const { engine } = alerting;
-    app.get<{ Querystring: { state?: string; rule?: string; limit?: string } }>('/incidents', async (req) => {
-      const state = req.query.state ?? 'open';
+    app.get<{
+      Querystring: { state?: string; rule?: string; device?: string; severity?: string; limit?: string };
+    }>('/incidents', async (req) => {
+      const q = req.query;
+      const state = q.state ?? 'open';
       if (!['open', 'all'].includes(state))
         throw new GridgateError('GG_ERR_BAD_REQUEST', "state is 'open' or 'all'");
-      const items = engine
-        .listIncidents({
-          ...(state === 'open' ? { open: true } : {}),
-          ...(req.query.rule ? { ruleId: req.query.rule } : {}),
-        })
-        .map((i) => ({ ...i, event: alerting.currentEvent(i.id) }));
+      const severities = q.severity ? q.severity.split(',').map((x) => x.trim()) : undefined;
+      const unknown = severities?.filter((x) => !(SEVERITIES as readonly string[]).includes(x));
+      if (unknown?.length)
+        throw new GridgateError('GG_ERR_BAD_REQUEST', `severity is one or more of ${SEVERITIES.join(', ')}`, [
+          `not a severity: ${unknown.join(', ')}`,
+        ]);
+      const items = engine.listIncidents({
+        ...(state === 'open' ? { open: true } : {}),
+        ...(q.rule ? { ruleId: q.rule } : {}),
+        ...(q.device ? { deviceId: q.device } : {}),
+        ...(severities ? { severities: severities as Severity[] } : {}),
+      });
       return {
-        items: items.slice(0, Number(req.query.limit ?? 500)).map((i) => ({ ...i.event, ...stateOf(i) })),
+        items: items.slice(0, Number(q.limit ?? 500)).map((i) => ({
+          ...baseOf(i),
+          ...alerting.currentEvent(i.id),
+          ...stateOf(i),
+        })),
       };
     });
     app.get<{ Params: { id: string } }>('/incidents/:id', async (req) => {
@@ -86,14 +139,24 @@ export function alertingRoutes(alerting: Alerting): FastifyPluginAsync {
       }
       return { ok: true, rules: r.rules };
     });
-    app.get('/silences', async () => ({ items: alerting.silences.list(Date.now()) }));
+    app.get('/silences', async () => {
+      const now = Date.now();
+      return { items: alerting.silences.list(now).map((s) => silenceView(s, now)) };
+    });
     app.post('/silences', async (req, reply) => {
-      const body = parse(silenceBody, req.body);
-      const startsAt = body.startsAt ? Date.parse(body.startsAt) : Date.now();
+      const body = parseSilence(req.body);
+      const now = Date.now();
+      const startsAt = body.startsAt ? Date.parse(body.startsAt) : now;
       const endsAt = Date.parse(body.endsAt);
       if (endsAt <= startsAt) throw new GridgateError('GG_ERR_BAD_REQUEST', 'endsAt must be after startsAt');
-      const s = await alerting.silences.add({ ...body, startsAt, endsAt, createdBy: actorOf(req) });
-      return reply.status(201).send(s);
+      const s = await alerting.silences.add({
+        ...body,
+        startsAt,
+        endsAt,
+        createdBy: actorOf(req),
+        createdAt: now,
+      });
+      return reply.status(201).send(silenceView(s, now));
     });
     app.delete<{ Params: { id: string } }>('/silences/:id', async (req) => {
       if (!(await alerting.silences.remove(req.params.id))) {
@@ -108,11 +171,36 @@ export function alertingRoutes(alerting: Alerting): FastifyPluginAsync {
   };
 }
 
-function stateOf(i: { id: string; phase: string; flapping: boolean; ackedBy?: string; ackedAt?: number }) {
+/** What a list item says even when its rule is gone (no current event to show). */
+function baseOf(i: {
+  id: string;
+  ruleId: string;
+  deviceId?: string;
+  severity: Severity;
+  pendingSince: number;
+}) {
+  return {
+    rule: { id: i.ruleId, name: i.ruleId },
+    severity: i.severity,
+    ...(i.deviceId !== undefined ? { deviceId: i.deviceId } : {}),
+    startedAt: new Date(i.pendingSince).toISOString(),
+  };
+}
+
+function stateOf(i: {
+  id: string;
+  phase: string;
+  flapping: boolean;
+  notified: boolean;
+  ackedBy?: string;
+  ackedAt?: number;
+}) {
   return {
     incidentId: i.id,
     state: i.phase,
     flapping: i.flapping,
+    // False while a silence (or commissioning) has kept the dispatch queue from hearing of it.
+    notified: i.notified,
     ...(i.ackedBy ? { ackedBy: i.ackedBy, ackedAt: new Date(i.ackedAt ?? 0).toISOString() } : {}),
   };
 }

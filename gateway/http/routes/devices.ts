@@ -11,9 +11,9 @@ import type { Rejection } from '../../../processors/errors.js';
 import { GridgateError } from '../../../processors/errors.js';
 import type { LatestEntry } from '../../../processors/latest.js';
 import { commissioningChecks } from '../../../processors/registry/commissioning.js';
-import { devicesToCsv, parseDeviceCsv } from '../../../processors/registry/csv.js';
+import { devicesToCsv } from '../../../processors/registry/csv.js';
 import type { DeviceFilter, DevicePatch, DeviceRegistry } from '../../../processors/registry/types.js';
-import { RowsRejected } from '../../../processors/registry/validate.js';
+import { type LocatedRow, RowsRejected } from '../../../processors/registry/validate.js';
 import { parseDeviceYaml } from '../../../processors/registry/yaml.js';
 import {
   type Clock,
@@ -22,6 +22,7 @@ import {
   systemClock,
   type Transport,
 } from '../../../processors/types.js';
+import { parseDeviceCsvStream } from '../../device-import.js';
 
 export interface DeviceRoutesOptions {
   registry: DeviceRegistry;
@@ -35,7 +36,12 @@ export interface DeviceRoutesOptions {
   actor?: (req: FastifyRequest) => string;
   /** The installer's on-site view (`/devices/:id/status`, `/devices/:id/watch`); off without it. */
   watch?: WatchSources;
+  /** Largest import body (config http.importLimitMiB). Default DEFAULT_IMPORT_LIMIT. */
+  importLimitBytes?: number;
 }
+
+/** 64 MiB: some 300,000 devices as CSV. */
+export const DEFAULT_IMPORT_LIMIT = 64 * 1024 * 1024;
 
 export interface WatchSources {
   latest: { get(id: string): LatestEntry | undefined };
@@ -58,11 +64,6 @@ const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text
 export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app, opts) => {
   const { registry, credentials, unknown } = opts;
   const actor = opts.actor ?? (() => 'api');
-
-  // Bulk import bodies; scoped to this plugin.
-  app.addContentTypeParser(['text/csv', ...YAML_TYPES], { parseAs: 'string' }, (_req, body, done) => {
-    done(null, body);
-  });
 
   // A rejected import carries each bad row with its line; other errors go to the server's handler.
   app.setErrorHandler((err, _req, reply) => {
@@ -96,33 +97,33 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
     return { unknown: await unknown.list(limitFrom(req.query.limit, 100)) };
   });
 
-  app.post<{ Body: unknown; Querystring: { source?: string } }>('/devices/import', async (req) => {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-    const source = req.query.source ?? 'import';
-    let rows: { line: number; input: unknown }[];
-    if (type === 'text/csv') {
-      const parsed = parseDeviceCsv(String(req.body));
-      if (parsed.errors.length > 0) throw documentError(source, parsed.errors);
-      rows = parsed.rows;
-    } else if (YAML_TYPES.includes(type)) {
-      const parsed = parseDeviceYaml(String(req.body));
-      if (parsed.errors.length > 0) throw documentError(source, parsed.errors);
-      rows = parsed.rows;
-    } else {
-      // JSON: a list of devices or { devices: [...] }; "line" is the 1-based item number.
-      const b = req.body as { devices?: unknown } | unknown[];
-      const list = Array.isArray(b) ? b : b?.devices;
-      if (!Array.isArray(list))
-        throw new GridgateError('GG_ERR_BAD_REQUEST', 'body must be a list of devices');
-      rows = list.map((input, i) => ({ line: i + 1, input }));
-    }
-    const result = await registry.importRows(rows, actor(req), source);
-    return { ...result, rows: rows.length };
+  // The import is the one route with a large body, and the only one that takes CSV or YAML: its
+  // parsers live in a child context so every other route refuses those types (415).
+  const importLimit = opts.importLimitBytes ?? DEFAULT_IMPORT_LIMIT;
+  await app.register(async (imp) => {
+    // CSV is handed over as the request stream and parsed as it arrives (parseDeviceCsvStream).
+    imp.addContentTypeParser('text/csv', (req, payload, done) => {
+      if (Number(req.headers['content-length']) > importLimit) done(tooLarge(importLimit), undefined);
+      else done(null, payload);
+    });
+    imp.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    imp.post<{ Body: unknown; Querystring: { source?: string } }>(
+      '/devices/import',
+      { bodyLimit: importLimit },
+      async (req) => {
+        const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+        const source = req.query.source ?? 'import';
+        const rows = await importRowsFrom(type, req.body, source, importLimit);
+        const result = await registry.importRows(rows, actor(req), source);
+        return { ...result, rows: rows.length };
+      },
+    );
   });
 
   app.post<{ Body: DeviceInput }>('/devices', async (req, reply) => {
     const device = await registry.add(req.body, actor(req));
-    const secret = credentials ? await credentials.rotate(device.id) : undefined;
+    // A camera never logs in over MQTT (the gateway pulls its RTSP stream), so it gets no secret.
+    const secret = credentials && !isCamera(device) ? await credentials.rotate(device.id) : undefined;
     await unknown?.forget?.('mqtt', device.id);
     if (device.hj212) await unknown?.forget?.('hj212', device.hj212.mn);
     reply.status(201);
@@ -179,6 +180,13 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
     const device = found(registry, req.params.id);
     if (device.state === 'retired') {
       throw new GridgateError('GG_ERR_BAD_REQUEST', `device '${device.id}' is retired; set its state first`);
+    }
+    if (isCamera(device)) {
+      throw new GridgateError(
+        'GG_ERR_BAD_REQUEST',
+        `device '${device.id}' is a camera: it has no MQTT secret (the gateway pulls its RTSP stream)`,
+        ['set its RTSP login with rtsp.username / rtsp.password instead'],
+      );
     }
     return { id: device.id, secret: await credentials.rotate(device.id) };
   });
@@ -255,10 +263,48 @@ function limitFrom(raw: string | undefined, dflt: number): number {
   return n;
 }
 
+function tooLarge(limit: number): GridgateError {
+  return GridgateError.of('GG_ERR_BODY_TOO_LARGE', [
+    limit,
+    'POST /api/v1/devices/import (http.importLimitMiB)',
+  ]);
+}
+
+/** An import body -> located rows: CSV from the request stream, YAML text, or a JSON list. */
+async function importRowsFrom(
+  type: string,
+  body: unknown,
+  source: string,
+  limit: number,
+): Promise<LocatedRow[]> {
+  if (type === 'text/csv') {
+    const parsed = await parseDeviceCsvStream(body as NodeJS.ReadableStream, {
+      maxBytes: limit,
+      tooLarge: () => tooLarge(limit),
+    });
+    if (parsed.errors.length > 0) throw documentError(source, parsed.errors);
+    return parsed.rows;
+  }
+  if (YAML_TYPES.includes(type)) {
+    const parsed = parseDeviceYaml(String(body));
+    if (parsed.errors.length > 0) throw documentError(source, parsed.errors);
+    return parsed.rows;
+  }
+  // JSON: a list of devices or { devices: [...] }; "line" is the 1-based item number.
+  const b = body as { devices?: unknown } | unknown[];
+  const list = Array.isArray(b) ? b : b?.devices;
+  if (!Array.isArray(list)) throw new GridgateError('GG_ERR_BAD_REQUEST', 'body must be a list of devices');
+  return list.map((input, i) => ({ line: i + 1, input }));
+}
+
 function documentError(source: string, errors: readonly { line: number; message: string }[]): GridgateError {
   return new GridgateError(
     'GG_ERR_DEVICES_INVALID',
     `${source} could not be read; nothing was imported`,
     errors.map((e) => `${source}:${e.line}: ${e.message}`),
   );
+}
+
+function isCamera(device: { family: string }): boolean {
+  return device.family === 'camera';
 }

@@ -1,0 +1,312 @@
+import type { Logger } from 'pino';
+import { assertMpeg1Rate, type Mpeg1Muxer, type MuxerOptions, openMuxer } from './live-muxer.js';
+import {
+  type LiveBudget,
+  type LiveCamera,
+  type SourceProcess,
+  spawnSource,
+  terminate,
+} from './live-source.js';
+import { TsPacketizer } from './live-ts.js';
+import { makeScrubber } from './scrub.js';
+
+/** What a relay sends to: a `ws` WebSocket fits. */
+export interface LiveViewer {
+  send(data: Buffer): void;
+  /** Bytes queued and not yet written to the socket. */
+  readonly bufferedAmount: number;
+}
+
+export interface LiveRelayOptions {
+  camera: LiveCamera;
+  ffmpeg: string;
+  budget: LiveBudget;
+  logger: Logger;
+  encoder?: Partial<Omit<MuxerOptions, 'ffmpeg'>>;
+  /** No bytes from the camera or the encoder for this long: the relay restarts. Default 5000. */
+  stallMs?: number;
+  /** Restart delay after a loss, doubling from initialMs to maxMs; reset once pictures flow. */
+  backoff?: { initialMs: number; maxMs: number };
+  /** A viewer with more than this queued is skipped (a slow link must not hold the others). Default 4 MiB. */
+  maxQueuedBytes?: number;
+}
+
+export type RelayState = 'starting' | 'running' | 'waiting' | 'stopped';
+
+export interface RelayStatus {
+  camera: string;
+  state: RelayState;
+  viewers: number;
+  restarts: number;
+  /** ffmpeg processes of the current attempt. */
+  pids: number[];
+  bytesOut: number;
+  /** Why the last attempt ended, credentials scrubbed. */
+  lastError?: string;
+}
+
+const DEFAULT_ENCODER: Omit<MuxerOptions, 'ffmpeg'> = { fps: 25, bitrateKbps: 1000, maxWidth: 1280 };
+const PROCESSES = 2;
+const STDERR_KEEP = 2000;
+
+interface Attempt {
+  source: SourceProcess;
+  muxer: Mpeg1Muxer;
+  lastIn: number;
+  lastOut: number;
+  stderr: string;
+  ended: boolean;
+}
+
+/**
+ * One camera's live view: gridgate's source ffmpeg (RTSP in, video copied to Matroska) piped into
+ * node-rtsp-stream's Mpeg1Muxer (that copy in on stdin, MPEG-1 in MPEG-TS out for JSMpeg), its
+ * output cut at 188-byte packet boundaries and sent to every viewer. When the source ends or
+ * stalls, both processes are replaced after a backoff while viewers stay connected: JSMpeg picks
+ * up the new stream at its next sequence header. Holds two slots of the process budget from
+ * start() to stop().
+ */
+export class LiveRelay {
+  readonly id: string;
+  private camera: LiveCamera;
+  private readonly opts: LiveRelayOptions;
+  private readonly log: Logger;
+  private readonly viewers = new Set<LiveViewer>();
+  private readonly packets = new TsPacketizer();
+  private readonly encoder: MuxerOptions;
+  private readonly stallMs: number;
+  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly maxQueued: number;
+  private attempt: Attempt | undefined;
+  private state: RelayState = 'stopped';
+  private readonly leases: { release(): void }[] = [];
+  private scrub: (text: string) => string;
+  private restarts = 0;
+  private failures = 0;
+  private bytesOut = 0;
+  private lastError: string | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  /** Processes of ended attempts still being terminated; stop() waits for them too. */
+  private readonly dying = new Set<Promise<void>>();
+
+  constructor(opts: LiveRelayOptions) {
+    this.opts = opts;
+    this.camera = opts.camera;
+    this.id = opts.camera.id;
+    this.scrub = makeScrubber([opts.camera.password]);
+    this.log = opts.logger.child({ camera: this.id });
+    this.encoder = { ...DEFAULT_ENCODER, ...opts.encoder, ffmpeg: opts.ffmpeg };
+    assertMpeg1Rate(this.encoder.fps);
+    this.stallMs = opts.stallMs ?? 5000;
+    this.backoff = opts.backoff ?? { initialMs: 500, maxMs: 10_000 };
+    this.maxQueued = opts.maxQueuedBytes ?? 4 * 1024 * 1024;
+  }
+
+  /** Takes the budget and starts the processes; throws GG_ERR_CAMERA_CAP when the budget is spent. */
+  start(): void {
+    if (this.state !== 'stopped' || this.stopping) return;
+    try {
+      while (this.leases.length < PROCESSES) {
+        this.leases.push(this.opts.budget.acquireProcess(`live view ${this.id}`));
+      }
+    } catch (err) {
+      this.releaseBudget();
+      throw err;
+    }
+    this.state = 'starting';
+    this.watchdog = setInterval(() => this.check(), Math.min(1000, this.stallMs / 2));
+    this.watchdog.unref();
+    this.launch();
+    this.log.info('live relay started');
+  }
+
+  add(viewer: LiveViewer): void {
+    this.viewers.add(viewer);
+  }
+
+  /** Returns the number of viewers left. */
+  remove(viewer: LiveViewer): number {
+    this.viewers.delete(viewer);
+    return this.viewers.size;
+  }
+
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  /** The camera's url or credentials changed: the next attempt uses the new ones. */
+  reconfigure(camera: LiveCamera): void {
+    const a = this.camera;
+    this.camera = camera;
+    this.scrub = makeScrubber([a.password, camera.password]);
+    const same =
+      a.url === camera.url &&
+      a.username === camera.username &&
+      a.password === camera.password &&
+      a.transport === camera.transport;
+    if (!same && this.attempt) this.end(this.attempt, 'camera settings changed');
+  }
+
+  status(): RelayStatus {
+    const a = this.attempt;
+    const pids = a && !a.ended ? [a.source.pid, a.muxer.stream.pid] : [];
+    return {
+      camera: this.id,
+      state: this.state,
+      viewers: this.viewers.size,
+      restarts: this.restarts,
+      pids: pids.filter((p): p is number => p !== undefined),
+      bytesOut: this.bytesOut,
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  /** Kills both processes, waits for them, and gives the budget back. Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearTimeout(this.retryTimer);
+      clearInterval(this.watchdog);
+      const a = this.attempt;
+      this.attempt = undefined;
+      if (a) {
+        a.ended = true;
+        void this.kill(a);
+      }
+      await Promise.all([...this.dying]);
+      this.state = 'stopped';
+      this.releaseBudget();
+      this.log.info({ restarts: this.restarts }, 'live relay stopped');
+    })();
+    return this.stopping;
+  }
+
+  private releaseBudget(): void {
+    for (const lease of this.leases.splice(0)) lease.release();
+  }
+
+  private launch(): void {
+    this.retryTimer = undefined;
+    if (this.stopping) return;
+    const now = Date.now();
+    let source: SourceProcess | undefined;
+    let muxer: Mpeg1Muxer | undefined;
+    try {
+      source = spawnSource(this.camera, { ffmpeg: this.opts.ffmpeg, ioTimeoutMs: this.stallMs });
+      muxer = openMuxer(this.encoder);
+    } catch (err) {
+      // Thrown before any process ran (a url ffmpeg cannot be given, an argument spawn refuses):
+      // stays in the retry loop, so fixing the camera record brings the view back.
+      if (source) {
+        source.on('error', () => {});
+        const p = terminate(source).then(() => {
+          this.dying.delete(p);
+        });
+        this.dying.add(p);
+      }
+      this.retryLater(this.scrub(`relay did not start: ${(err as Error).message}`));
+      return;
+    }
+    const a: Attempt = { source, muxer, lastIn: now, lastOut: now, stderr: '', ended: false };
+    this.attempt = a;
+    this.state = 'starting';
+    this.packets.reset();
+
+    source.on('error', (err) => this.end(a, `camera reader did not start: ${err.message}`));
+    source.on('exit', (code, signal) =>
+      this.end(a, `camera stream ended (ffmpeg ${signal ?? `exit ${code}`})`),
+    );
+    source.stderr.setEncoding('utf8');
+    source.stderr.on('data', (d: string) => {
+      a.stderr = (a.stderr + d).slice(-STDERR_KEEP);
+    });
+    source.stdout.on('data', (chunk: Buffer) => {
+      a.lastIn = Date.now();
+      if (!muxer.stream.stdin.write(chunk)) {
+        source.stdout.pause();
+        muxer.stream.stdin.once('drain', () => source.stdout.resume());
+      }
+    });
+
+    muxer.stream.on('error', (err) => this.end(a, `encoder did not start: ${err.message}`));
+    muxer.stream.on('exit', (code, signal) =>
+      this.end(a, `encoder ended (ffmpeg ${signal ?? `exit ${code}`})`),
+    );
+    muxer.stream.stdin.on('error', () => {}); // EPIPE when the encoder died first: its exit says why
+    muxer.on('ffmpegStderr', (d: Buffer) => {
+      a.stderr = (a.stderr + d.toString('utf8')).slice(-STDERR_KEEP);
+    });
+    muxer.on('mpeg1data', (chunk: Buffer) => {
+      if (a.ended) return;
+      a.lastOut = Date.now();
+      const packets = this.packets.push(chunk);
+      if (packets) this.broadcast(packets);
+    });
+  }
+
+  private broadcast(data: Buffer): void {
+    if (this.state !== 'running') {
+      this.state = 'running';
+      this.failures = 0;
+      this.log.info({ viewers: this.viewers.size }, 'live relay streaming');
+    }
+    this.bytesOut += data.length;
+    for (const v of this.viewers) {
+      if (v.bufferedAmount > this.maxQueued) continue;
+      try {
+        v.send(data);
+      } catch (err) {
+        this.log.debug({ err: (err as Error).message }, 'live viewer send failed');
+      }
+    }
+  }
+
+  /** Watchdog: a camera that stops sending without closing the connection is a loss too. */
+  private check(): void {
+    const a = this.attempt;
+    if (!a || a.ended) return;
+    const now = Date.now();
+    // Before the first picture, the connect and the encoder's stream probing get extra time.
+    const grace = this.state === 'running' ? 0 : this.stallMs;
+    if (now - a.lastIn > this.stallMs + grace) this.end(a, `no data from the camera for ${this.stallMs} ms`);
+    else if (now - a.lastOut > this.stallMs + grace)
+      this.end(a, `no output from the encoder for ${this.stallMs} ms`);
+  }
+
+  /** Ends an attempt once (either process exiting, a stall, or a change), then retries after a backoff. */
+  private end(a: Attempt, reason: string): void {
+    if (a.ended) return;
+    a.ended = true;
+    if (this.attempt === a) this.attempt = undefined;
+    if (this.stopping) {
+      void this.kill(a);
+      return;
+    }
+    const detail = a.stderr.trim().split('\n').slice(-3).join(' | ');
+    this.lastError = this.scrub(detail ? `${reason}: ${detail}` : reason);
+    void this.kill(a).then(() => this.retryLater(this.lastError!));
+  }
+
+  private kill(a: Attempt): Promise<void> {
+    const p = Promise.all([terminate(a.source), terminate(a.muxer.stream)]).then(() => {
+      this.dying.delete(p);
+    });
+    this.dying.add(p);
+    return p;
+  }
+
+  private retryLater(reason: string): void {
+    if (this.stopping) return;
+    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.failures);
+    this.failures++;
+    this.restarts++;
+    this.state = 'waiting';
+    this.lastError = reason;
+    this.log.warn(
+      { reason, retryInMs: delay, viewers: this.viewers.size },
+      'live relay lost its stream; restarting',
+    );
+    this.retryTimer = setTimeout(() => this.launch(), delay);
+  }
+}
