@@ -85,7 +85,8 @@ function run(
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const { NO_COLOR: _n, FORCE_COLOR: _f, ...base } = process.env;
+    // CI=true (as CI sets it) makes cli-table3's colour library refuse colour even on a terminal.
+    const { NO_COLOR: _n, FORCE_COLOR: _f, CI: _ci, ...base } = process.env;
     execFile(
       process.execPath,
       [...CLI, ...args, '--url', url],
@@ -101,7 +102,8 @@ function runOnTty(args: string[], env: Record<string, string> = {}): Promise<str
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, ...CLI, ...args, '--url', url].map(quote).join(' ');
   return new Promise((resolve, reject) => {
-    const { NO_COLOR: _n, FORCE_COLOR: _f, ...base } = process.env;
+    // CI=true (as CI sets it) makes cli-table3's colour library refuse colour even on a terminal.
+    const { NO_COLOR: _n, FORCE_COLOR: _f, CI: _ci, ...base } = process.env;
     execFile(
       'script',
       ['-qec', command, '/dev/null'],

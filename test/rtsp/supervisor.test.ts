@@ -93,12 +93,17 @@ describe('camera supervisor against the RTSP simulator', () => {
   });
 
   it('the ok camera reports online, fps, bit rate and every picture measure, and no rule fires', async () => {
-    await until(
-      'readings after the faults',
-      () => readings.of('ok').filter((r) => r.at > faultAt).length >= 4,
-    );
+    // A run's first readings come before its first rate or keyframe (a restart under a loaded
+    // machine starts one), so only readings that carry the picture measures must carry them all.
+    const full = () => readings.of('ok').filter((r) => r.at > faultAt && r.fields.luma_avg !== undefined);
+    await until('readings with picture measures after the faults', () => full().length >= 3);
     const after = readings.of('ok').filter((r) => r.at > faultAt);
     for (const r of after) {
+      expect(r.fields.online).toBe(1);
+      const fired = [...rules].filter(([, cond]) => cond(r.fields)).map(([id]) => id);
+      expect(fired, JSON.stringify(r.fields)).toEqual([]);
+    }
+    for (const r of full()) {
       expect(Object.keys(r.fields).sort()).toEqual(
         [
           'bitrate_kbps',
@@ -113,11 +118,8 @@ describe('camera supervisor against the RTSP simulator', () => {
           'sharpness_ratio',
         ].sort(),
       );
-      expect(r.fields.online).toBe(1);
       expect(r.fields.fps).toBeGreaterThan(5); // the simulator sends 10 fps
       expect(r.fields.bitrate_kbps).toBeGreaterThan(10);
-      const fired = [...rules].filter(([, cond]) => cond(r.fields)).map(([id]) => id);
-      expect(fired, JSON.stringify(r.fields)).toEqual([]);
     }
   });
 
