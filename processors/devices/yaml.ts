@@ -1,9 +1,10 @@
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { codeSpec, hj212Metric } from '../hj212/codes.js';
 import type { MetricName } from '../metrics/catalogue.js';
 import type { Unit } from '../metrics/units.js';
 import type { Family } from '../types.js';
+import { locateYamlPath } from '../yaml-locate.js';
 import {
   type DeviceModel,
   defineModel,
@@ -104,7 +105,7 @@ export function parseModelFiles(files: readonly { path: string; text: string }[]
   for (const f of files) {
     const lc = new LineCounter();
     const doc = parseDocument(f.text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-    const at = (path: readonly (string | number)[]) => lc.linePos(locate(doc.contents, path));
+    const at = (path: readonly (string | number)[]) => lc.linePos(locateYamlPath(doc.contents, path));
     if (doc.errors.length) {
       for (const e of doc.errors) {
         const p = lc.linePos(e.pos[0]);
@@ -245,25 +246,4 @@ function buildField(raw: unknown, format: string, push: Push): FieldMapping | un
   const problems = metricProblems(name, { path: f.path, ...opts });
   for (const p of problems) push([p.key], p.message);
   return problems.length ? undefined : metric(name, { path: f.path, ...opts });
-}
-
-/** Offset of the deepest node along `path` that exists (a missing key points at its parent). */
-function locate(root: unknown, path: readonly (string | number)[]): number {
-  let node: unknown = root;
-  let offset = isNode(root) ? (root.range?.[0] ?? 0) : 0;
-  for (const key of path) {
-    let next: unknown;
-    if (isMap(node)) {
-      const pair = node.items.find(
-        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(key),
-      );
-      if (pair) next = pair.value ?? pair.key;
-    } else if (isSeq(node) && typeof key === 'number') {
-      next = node.items[key];
-    }
-    if (!isNode(next)) break;
-    node = next;
-    offset = (next as Node).range?.[0] ?? offset;
-  }
-  return offset;
 }

@@ -1,4 +1,5 @@
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { locateYamlPath } from '../yaml-locate.js';
 import { type CompiledRule, compileRule } from './compile.js';
 import { ruleFileSchema, ruleSchema } from './schema.js';
 
@@ -53,7 +54,7 @@ export function parseRuleFiles(files: readonly { path: string; text: string }[])
     const top = ruleFileSchema.safeParse(doc.toJS() ?? {});
     if (!top.success) {
       for (const i of top.error.issues) {
-        const p = at(locate(doc.contents, i.path as (string | number)[]));
+        const p = at(locateYamlPath(doc.contents, i.path as (string | number)[]));
         errors.push({ file: f.path, line: p.line, col: p.col, path: i.path.join('.'), message: i.message });
       }
       continue;
@@ -64,7 +65,7 @@ export function parseRuleFiles(files: readonly { path: string; text: string }[])
           ? (raw as { id: string }).id
           : undefined;
       const push = (path: (string | number)[], message: string) => {
-        const p = at(locate(doc.contents, ['rules', idx, ...path]));
+        const p = at(locateYamlPath(doc.contents, ['rules', idx, ...path]));
         errors.push({ file: f.path, line: p.line, col: p.col, ruleId, path: path.join('.'), message });
       };
       // A duplicate id is a problem of its own, reported with the rule's other problems, not only
@@ -72,7 +73,7 @@ export function parseRuleFiles(files: readonly { path: string; text: string }[])
       const prev = ruleId !== undefined ? firstSeen.get(ruleId) : undefined;
       if (prev !== undefined) push(['id'], `duplicate rule id (first defined in ${prev})`);
       else if (ruleId !== undefined) {
-        firstSeen.set(ruleId, `${f.path}:${at(locate(doc.contents, ['rules', idx])).line}`);
+        firstSeen.set(ruleId, `${f.path}:${at(locateYamlPath(doc.contents, ['rules', idx])).line}`);
       }
       const parsed = ruleSchema.safeParse(raw);
       if (!parsed.success) {
@@ -87,26 +88,4 @@ export function parseRuleFiles(files: readonly { path: string; text: string }[])
     });
   }
   return { set: { rules, sources }, errors };
-}
-
-/** Offset of the deepest node along `path` that exists (a missing key points at its parent). */
-function locate(root: unknown, path: readonly (string | number)[]): number {
-  let node: unknown = root;
-  let offset = isNode(root) ? (root.range?.[0] ?? 0) : 0;
-  for (const key of path) {
-    let next: unknown;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
-      if (pair) {
-        next = pair.value ?? pair.key;
-        if (next === null && isNode(pair.key)) next = pair.key;
-      }
-    } else if (isSeq(node) && typeof key === 'number') {
-      next = node.items[key];
-    }
-    if (!isNode(next)) break;
-    node = next;
-    offset = (next as Node).range?.[0] ?? offset;
-  }
-  return offset;
 }
