@@ -4,7 +4,8 @@
  * writes bench/results/latest.json; with --record (what `make bench` passes) a full run also rewrites
  * bench/RESULTS.md and the README's generated table.
  *
- *   node dist/bench/run.js [--only 1,2,3,4,5] [--duration 20] [--devices 1000] [--record]
+ *   node dist/bench/run.js [--only 1,2,3,4,5,6,7] [--duration 20] [--devices 1000] [--record]
+ *     [--fleet-devices 10000] [--fleet-workers 1] [--fleet-sources 4] [--fleet-interval 10] [--fleet-storms 3]
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
@@ -19,6 +20,9 @@ import { recordResults, resultsBlock } from './lib/record.js';
 import { renderTable } from './lib/table.js';
 import { checkTargets } from './lib/targets.js';
 import type { BenchContext, Row } from './lib/types.js';
+import { cameraFaultsScenario } from './scenarios/camera-faults.js';
+import { camerasScenario } from './scenarios/cameras.js';
+import { fleetScenario } from './scenarios/fleet.js';
 import { hj212Scenario } from './scenarios/hj212.js';
 import { latencyScenario, probeDevices } from './scenarios/latency.js';
 import { embeddedScenario, externalScenario } from './scenarios/mqtt-throughput.js';
@@ -27,7 +31,7 @@ import { scaleScenario } from './scenarios/scale.js';
 const argv = process.argv.slice(2);
 const args = argMap(argv);
 const record = argv.includes('--record');
-const only = new Set((args.get('only') ?? '1,2,3,4,5').split(',').map((s) => s.trim()));
+const only = new Set((args.get('only') ?? '1,2,3,4,5,6,7').split(',').map((s) => s.trim()));
 const started = Date.now();
 
 const dir = await mkdtemp(join(tmpdir(), 'gridgate-bench-'));
@@ -97,6 +101,23 @@ try {
       }),
     );
   if (only.has('5')) await attempt('5 HJ 212', () => hj212Scenario(ctx, stations));
+  if (only.has('6')) {
+    await attempt('6 cameras', () => camerasScenario(ctx, { counts: [1, 10, 50, 100], windowS: 20 }));
+    await attempt('6 cameras: detection delay', () => cameraFaultsScenario(ctx));
+  }
+  if (only.has('7'))
+    await attempt('7 fleet', () =>
+      fleetScenario(ctx, {
+        devices: Number(args.get('fleet-devices') ?? 10_000),
+        workers: Number(args.get('fleet-workers') ?? 1),
+        sources: Number(args.get('fleet-sources') ?? 4),
+        intervalS: Number(args.get('fleet-interval') ?? 10),
+        idleS: Number(args.get('fleet-idle') ?? 10),
+        steadyS: Number(args.get('fleet-steady') ?? 20),
+        timeoutS: Number(args.get('fleet-timeout') ?? 180),
+        storms: Number(args.get('fleet-storms') ?? 3),
+      }),
+    );
 } finally {
   await services.stop();
   await rm(dir, { recursive: true, force: true });

@@ -22,6 +22,8 @@ export const PATH_KEYS: readonly (readonly string[])[] = [
   ['models', 'dir'],
   ['ingest', 'capture'],
   ['cameras', 'snapshots', 'dir'],
+  ['dispatch', 'outbox', 'dir'],
+  ['tsdb', 'spool', 'dir'],
   // A bare program name ('ffmpeg') is looked up in PATH; only a path with a folder in it is resolved.
   ['cameras', 'ffmpeg'],
 ];

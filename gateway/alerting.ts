@@ -21,6 +21,17 @@ import { isOpen } from '../processors/rules/incident.js';
 import { SilenceStore } from '../processors/rules/silences.js';
 import type { DeviceDirectory } from '../processors/types.js';
 
+const SUPERVISION_STOP_MS = 3000;
+
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => {
+    timer = setTimeout(r, ms);
+  });
+  await Promise.race([p.catch(() => {}), late]);
+  clearTimeout(timer);
+}
+
 export interface AlertingDeps {
   config: Readonly<GridgateConfig>;
   redis: Redis;
@@ -66,6 +77,8 @@ export class Alerting {
       prefix: cfg.dispatch.prefix,
       defaultQueue: cfg.dispatch.queue,
       routes: cfg.dispatch.routes.map((r) => ({ match: { ...r.match }, queue: r.queue })),
+      // Events that cannot reach Redis wait on disk, in order; a restart sends them first.
+      outbox: { dir: cfg.dispatch.outbox.dir, maxBytes: cfg.dispatch.outbox.maxMB * 1024 * 1024 },
     });
     const outward: { name: string; sink: AlertSink }[] = [
       { name: 'bullmq', sink: this.dispatcher },
@@ -131,7 +144,10 @@ export class Alerting {
     await this.watcher.stop();
     await this.engine.stop();
     await this.evidence?.drain();
-    await this.supervision.stop();
+    // Supervision's BullMQ worker waits for a dead Redis without end. Bounded, so that the
+    // dispatcher's stop, which leaves every undelivered event in the outbox, always runs in the
+    // time the gateway gives this component.
+    await settlesWithin(this.supervision.stop(), SUPERVISION_STOP_MS);
     await this.dispatcher.stop();
   }
 

@@ -1,44 +1,30 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { hj212Ingest } from '../adapters/hj212/ingest.js';
 import { Hj212Server } from '../adapters/hj212/tcp-server.js';
-import { createDeviceAuth } from '../adapters/mqtt/device-auth.js';
-import { EmbeddedBroker } from '../adapters/mqtt/embedded-broker.js';
-import { ExternalBrokerClient, redactUrl } from '../adapters/mqtt/external-client.js';
-import { ThreadedEmbeddedBroker } from '../adapters/mqtt/threaded-broker.js';
-import type { MqttIngress } from '../adapters/mqtt/types.js';
-import { CredentialStore } from '../adapters/registry/credentials.js';
-import { RedisRegistry } from '../adapters/registry/redis-registry.js';
-import { loadSecretKey } from '../adapters/registry/secret-key.js';
-import { UnknownDevices } from '../adapters/registry/unknown-devices.js';
-import { InfluxWriter, type TsdbWriter } from '../adapters/tsdb/influx-writer.js';
-import { ThreadedInfluxWriter } from '../adapters/tsdb/threaded-writer.js';
+import type { TsdbWriter } from '../adapters/tsdb/influx-writer.js';
 import type { GridgateConfig } from '../config/schema.js';
 import { DeadLetterStore } from '../processors/deadletters.js';
 import { ModelIndex } from '../processors/devices/index.js';
 import { GridgateError } from '../processors/errors.js';
 import { LatestReadings } from '../processors/latest.js';
-import { DeviceRateLimiter } from '../processors/limits/device-rate-limiter.js';
 import { Pipeline } from '../processors/pipeline.js';
-import { CaptureFormatter } from '../processors/rules/capture-format.js';
 import { TopicRouter } from '../processors/topics.js';
-import type { InboundMessage, ReadingSink } from '../processors/types.js';
+import type { ReadingSink } from '../processors/types.js';
 import { Alerting } from './alerting.js';
 import { CameraEdge } from './cameras.js';
-import { CaptureSink } from './capture.js';
-import { importDeviceFile } from './device-import.js';
-import { Hj212OverMqtt, hj212Ingest } from './hj212-ingest.js';
-import { authPlugin } from './http/auth.js';
-import { alertingRoutes } from './http/routes/alerting.js';
-import { deadletterRoutes } from './http/routes/deadletters.js';
-import { devicesPlugin } from './http/routes/devices.js';
-import { healthRoutes } from './http/routes/health.js';
-import { metricsRoutes } from './http/routes/metrics.js';
-import { modelRoutes } from './http/routes/models.js';
-import { statsRoutes } from './http/routes/stats.js';
-import { buildHttpServer } from './http/server.js';
-import { gatewayMetrics } from './metrics.js';
+import { buildHttp, edgeHealth } from './compose/http.js';
+import {
+  buildIngress,
+  type GatewayIngress,
+  GatewayPublisher,
+  rateGate,
+  subscriptionFilters,
+} from './compose/ingress.js';
+import { openRegistry } from './compose/registry.js';
+import { openCapture, openWriter } from './compose/sinks.js';
+import { StopList } from './compose/stops.js';
+import { alertDeliveryCheck } from './http/routes/health.js';
 import { ModelFiles } from './models.js';
 
 export interface GatewayOptions {
@@ -49,59 +35,44 @@ export interface GatewayOptions {
 }
 
 const STOP_STEP_MS = 10_000;
-const WRITER_STOP_MS = 35_000;
 
-interface Stopper {
-  name: string;
-  stop: () => Promise<void>;
-  boundMs?: number;
+/** The parts start() built that the gateway itself reads. */
+interface Running {
+  pipeline: Pipeline;
+  writer: TsdbWriter;
+  cameras: CameraEdge;
+  ingress: GatewayIngress;
+  http: FastifyInstance;
+  hj212: Hj212Server | undefined;
 }
 
 /**
- * The one place that knows every component: builds them from the validated config, starts them
- * in dependency order (sinks before ingress), and stops them in reverse (ingress first, then
- * flush). Nothing here is on the hot path.
+ * The composition root: builds every component from the validated config and hands each the
+ * narrow interface it reads (metrics, stats, health and routes get read-only sources, never the
+ * gateway). Starts them in dependency order (sinks before ingress) and stops them in reverse
+ * (ingress first, then flush). Nothing here is on the hot path.
  */
 export class Gateway {
   readonly config: Readonly<GridgateConfig>;
   readonly logger: Logger;
   readonly models = new ModelIndex();
-  /** Replaced, with `models`, when the models folder changes (gateway/models.ts). */
-  router: TopicRouter;
   readonly modelFiles: ModelFiles;
   readonly deadLetters: DeadLetterStore;
   readonly latest = new LatestReadings();
-  redis!: Redis;
-  registry!: RedisRegistry;
-  credentials!: CredentialStore;
-  unknownDevices!: UnknownDevices;
-  writer!: TsdbWriter;
-  pipeline!: Pipeline;
-  ingress!: MqttIngress;
-  hj212?: Hj212Server;
-  alerting!: Alerting;
-  rateLimiter!: DeviceRateLimiter;
-  deviceAuth?: ReturnType<typeof createDeviceAuth>;
-  http!: FastifyInstance;
-  cameras!: CameraEdge;
-  private capture?: CaptureSink;
-  private readonly stoppers: Stopper[] = [];
-  private readonly stopStepMs: number;
+  /** Replaced, with `models`, when the models folder changes (gateway/models.ts). */
+  private router: TopicRouter;
+  private readonly stops: StopList;
+  private readonly publisher = new GatewayPublisher();
+  private running: Running | undefined;
   /** Set by stop(): the broker dropping every client then is not each device going offline. */
   private stopping = false;
-  /** Resolves once the MQTT edge accepts traffic; alert publishes raised before that wait for it. */
-  private readonly ingressReady: Promise<void>;
-  private markIngressReady!: () => void;
   /** The MQTT edge has started (and not stopped): /healthz is not ok before, so a client waiting for it can connect. */
   private ingressStarted = false;
 
   constructor(opts: GatewayOptions) {
-    this.ingressReady = new Promise((resolve) => {
-      this.markIngressReady = resolve;
-    });
     this.config = opts.config;
     this.logger = opts.logger;
-    this.stopStepMs = opts.stopStepMs ?? STOP_STEP_MS;
+    this.stops = new StopList(opts.logger, opts.stopStepMs ?? STOP_STEP_MS);
     this.router = new TopicRouter(this.models.all());
     this.modelFiles = new ModelFiles({
       dir: opts.config.models.dir,
@@ -110,7 +81,8 @@ export class Gateway {
       setRouter: (r) => {
         this.router = r;
       },
-      routesCached: opts.config.mqtt.url !== undefined || opts.config.mqtt.embedded.thread,
+      ingress: () => this.running?.ingress,
+      filters: (router) => subscriptionFilters(opts.config, router),
       logger: opts.logger.child({ component: 'models' }),
     });
     this.deadLetters = new DeadLetterStore({
@@ -120,72 +92,69 @@ export class Gateway {
     });
   }
 
-  /** MQTT port actually bound (embedded mode), HTTP port, HJ 212 port. */
+  /** MQTT port actually bound (embedded broker), HTTP port, HJ 212 port. */
   get ports(): { mqtt?: number; http?: number; hj212?: number } {
-    const addr = this.http?.server.address();
+    const addr = this.running?.http.server.address();
     return {
-      mqtt:
-        this.ingress instanceof EmbeddedBroker || this.ingress instanceof ThreadedEmbeddedBroker
-          ? this.ingress.port
-          : undefined,
+      mqtt: this.running?.ingress.port,
       http: typeof addr === 'object' && addr ? addr.port : undefined,
-      hj212: this.hj212?.port,
+      hj212: this.running?.hj212?.port,
     };
   }
 
+  /** The ingest pipeline (after start()). */
+  get pipeline(): Pipeline {
+    return this.part().pipeline;
+  }
+
+  /** The time-series writer (after start()). */
+  get writer(): TsdbWriter {
+    return this.part().writer;
+  }
+
+  /** The HJ 212 TCP listener, when hj212.enabled (after start()). */
+  get hj212(): Hj212Server | undefined {
+    return this.part().hj212;
+  }
+
+  /** The RTSP edge (after start()). */
+  get cameras(): CameraEdge {
+    return this.part().cameras;
+  }
+
   async start(): Promise<void> {
-    const { config: cfg, logger } = this;
+    const { config: cfg, logger, stops, deadLetters, latest, models } = this;
     try {
       // Before anything reads a model: the registry checks device models against the full set.
       await this.modelFiles.start();
-      this.onStop('models watcher', () => this.modelFiles.stop());
-      await this.startRegistry();
-      const { thread, ...tsdb } = cfg.tsdb;
-      const writerOptions = { ...tsdb, logger };
-      if (thread) {
-        const threaded = new ThreadedInfluxWriter(writerOptions);
-        this.writer = threaded;
-        this.onStop('tsdb writer', () => threaded.stop(), WRITER_STOP_MS);
-        await threaded.ready;
-      } else {
-        this.writer = new InfluxWriter(writerOptions);
-        this.onStop('tsdb writer', () => this.writer.stop(), WRITER_STOP_MS);
-      }
-      this.cameras = await CameraEdge.open({
+      stops.add('models watcher', () => this.modelFiles.stop());
+      const parts = await openRegistry(cfg, (id) => models.get(id)?.family, stops, logger);
+      const writer = await openWriter(cfg, stops, logger);
+      const cameras = await CameraEdge.open({
         config: cfg,
-        registry: this.registry,
-        redis: this.redis,
-        handle: (msg) => this.pipeline.handle(msg),
+        registry: parts.registry,
+        redis: parts.redis,
+        handle: (msg) => pipeline.handle(msg),
         logger: logger.child({ component: 'cameras' }),
       });
-      this.onStop('snapshot store', () => this.cameras.snapshots.stop());
-      this.alerting = await Alerting.create({
+      stops.add('snapshot store', () => cameras.snapshots.stop());
+      const alerting = await Alerting.create({
         config: cfg,
-        redis: this.redis,
-        devices: this.registry,
-        snapshots: this.cameras.evidence(),
-        // The ingress starts after the engine; alerts raised before it is up wait for it.
-        publish: async (topic, payload, opts) => {
-          await this.ingressReady;
-          if (this.stopping) throw new Error('gateway stopping; alert not published on MQTT');
-          return this.ingress.publish(topic, payload, opts);
-        },
+        redis: parts.redis,
+        devices: parts.registry,
+        snapshots: cameras.evidence(),
+        publish: (topic, payload, opts) => this.publisher.publish(topic, payload, opts),
         logger: logger.child({ component: 'alerting' }),
       });
-      await this.alerting.start();
-      this.onStop('alerting', () => this.alerting.stop());
-      const sinks: ReadingSink[] = [this.writer, this.latest, this.alerting.engine];
-      if (cfg.ingest.capture) {
-        const format = new CaptureFormatter();
-        this.capture = new CaptureSink(cfg.ingest.capture, (r, d) => format.line(r, d).trimEnd());
-        this.onStop('capture', () => this.capture!.stop());
-        sinks.push(this.capture);
-      }
-      this.pipeline = new Pipeline({
-        devices: this.registry,
-        models: this.models,
+      await alerting.start();
+      stops.add('alerting', () => alerting.stop());
+      const capture = openCapture(cfg, stops);
+      const sinks: ReadingSink[] = [writer, latest, alerting.engine, ...(capture ? [capture] : [])];
+      const pipeline = new Pipeline({
+        devices: parts.registry,
+        models,
         sinks,
-        rejects: this.deadLetters,
+        rejects: deadLetters,
         limits: {
           maxPayloadBytes: cfg.ingest.maxPayloadBytes,
           maxDepth: cfg.ingest.maxDepth,
@@ -194,14 +163,75 @@ export class Gateway {
         },
         logger: logger.child({ component: 'pipeline' }),
       });
-      await this.startHttp();
-      await this.startIngress();
-      if (cfg.hj212.enabled) await this.startHj212();
+      const { limiter, admit } = rateGate(cfg, deadLetters, logger);
+      const running = () => !this.stopping;
+      const hj212 = hj212Ingest({
+        registry: parts.registry,
+        pipeline,
+        rejects: deadLetters,
+        admit,
+        unknown: parts.unknownDevices,
+        running,
+      });
+      const { ingress, deviceAuth } = buildIngress({
+        config: cfg,
+        router: () => this.router,
+        pipeline,
+        rejects: deadLetters,
+        admit,
+        hj212,
+        parts,
+        models,
+        running,
+        logger,
+      });
+      const http = await buildHttp({
+        config: cfg,
+        logger,
+        metrics: {
+          pipeline,
+          deadLetters,
+          writer,
+          registry: parts.registry,
+          latest,
+          deviceAuth,
+          ingress,
+          rateLimiter: limiter,
+          alertDelivery: () => alerting.dispatcher.stats(),
+        },
+        stats: { pipeline, writer, registry: parts.registry, latest, rateLimiter: limiter },
+        health: {
+          ...edgeHealth(ingress, () => this.ingressStarted, writer),
+          alerts: alertDeliveryCheck(() => alerting.dispatcher.stats()),
+        },
+        deadLetters,
+        latest,
+        models,
+        modelStatus: () => this.modelFiles.status(),
+        alerting,
+        cameras,
+        parts,
+      });
+      const tcp = cfg.hj212.enabled
+        ? new Hj212Server({ host: cfg.hj212.host, port: cfg.hj212.port, ...hj212, logger })
+        : undefined;
+      this.running = { pipeline, writer, cameras, ingress, http, hj212: tcp };
+
+      stops.add('http', () => http.close());
+      await http.listen({ host: cfg.http.host, port: cfg.http.port });
+      stops.add('mqtt ingress', () => ingress.stop());
+      await ingress.start();
+      this.ingressStarted = true;
+      this.publisher.open(ingress);
+      if (tcp) {
+        stops.add('hj212 listener', () => tcp.stop());
+        await tcp.start();
+      }
       // Last in, first out: camera supervision stops before the writer flushes.
-      await this.cameras.start();
-      this.onStop('camera supervision', () => this.cameras.stop());
+      await cameras.start();
+      stops.add('camera supervision', () => cameras.stop());
       logger.info(
-        { ports: this.ports, devices: this.registry.size, models: this.models.all().length },
+        { ports: this.ports, devices: parts.registry.size, models: models.all().length },
         'gridgate started',
       );
     } catch (err) {
@@ -210,234 +240,9 @@ export class Gateway {
     }
   }
 
-  private async startRegistry(): Promise<void> {
-    const { config: cfg, logger } = this;
-    this.redis = new Redis(cfg.redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
-    let lastError = '';
-    this.redis.on('error', (err) => {
-      lastError = err.message;
-      logger.warn({ err: err.message }, 'redis connection error');
-    });
-    this.onStop('redis', async () => {
-      await this.redis.quit().catch(() => this.redis.disconnect());
-    });
-    try {
-      await this.redis.connect();
-    } catch (err) {
-      throw new GridgateError(
-        'GG_ERR_REDIS_CONNECT',
-        `cannot connect to Redis at ${redactUrl(cfg.redis.url)}`,
-        [lastError || (err as Error).message, 'start Redis or set redis.url (GRIDGATE_REDIS__URL)'],
-      );
-    }
-    const prefix = cfg.redis.prefix;
-    this.registry = new RedisRegistry({
-      redis: this.redis,
-      prefix,
-      knownModels: (id) => this.models.get(id)?.family,
-      logger,
-    });
-    await this.registry.start();
-    this.onStop('registry', () => this.registry.stop());
-    const secretKey = await loadSecretKey({
-      file: cfg.mqtt.auth.secretKeyFile,
-      redis: this.redis,
-      prefix,
-      logger,
-    });
-    this.credentials = new CredentialStore({ redis: this.redis, prefix, secretKey, logger });
-    this.unknownDevices = new UnknownDevices({ redis: this.redis, prefix });
-    this.unknownDevices.start();
-    this.onStop('unknown devices', () => this.unknownDevices.stop());
-    if (cfg.devices.import) {
-      const r = await importDeviceFile(this.registry, cfg.devices.import, 'config-import');
-      logger.info({ file: cfg.devices.import, result: r }, 'device file imported');
-    }
-  }
-
-  /** Per-device token bucket: a flooding device is throttled and flagged; the others flow at full speed. */
-  private admit(msg: InboundMessage): boolean {
-    if (this.rateLimiter.admit(msg.deviceId, msg.receivedAt)) return true;
-    this.deadLetters.reject({
-      reason: 'rate_limited',
-      at: msg.receivedAt,
-      transport: msg.transport,
-      deviceId: msg.deviceId,
-      topic: msg.topic,
-      detail: `over limits.deviceRatePerS ${this.config.limits.deviceRatePerS}/s (burst ${this.config.limits.deviceBurst})`,
-    });
-    return false;
-  }
-
-  private async startIngress(): Promise<void> {
-    const { config: cfg, logger, pipeline } = this;
-    this.rateLimiter = new DeviceRateLimiter({
-      ratePerS: cfg.limits.deviceRatePerS,
-      burst: cfg.limits.deviceBurst,
-      onFlag: (id) => logger.warn({ device: id }, 'device exceeds its message rate; throttled'),
-    });
-    const hj = cfg.hj212.mqttTopic
-      ? new Hj212OverMqtt(cfg.hj212.mqttTopic, this.hj212Deps(), (t, p) =>
-          this.ingress.publish(t, p, { qos: 1 }),
-        )
-      : undefined;
-    const hooks = {
-      route: (topic: string) => this.router.match(topic) ?? hj?.match(topic),
-      onMessage: (msg: InboundMessage) => {
-        // HJ 212 payloads count once per payload (keyed by the topic's MN, before any parsing)
-        // and again per frame (keyed by the device), inside.
-        if (hj?.match(msg.topic)) {
-          if (this.admit(msg)) hj.handle(msg);
-        } else if (this.admit(msg)) pipeline.handle(msg);
-      },
-      onUnrouted: (topic: string, _clientId: string | undefined, _size: number) =>
-        pipeline.unroutable('mqtt', topic, Buffer.alloc(0)),
-      logger: logger.child({ component: 'mqtt' }),
-    };
-    if (cfg.mqtt.url) {
-      this.ingress = new ExternalBrokerClient({
-        ...hooks,
-        url: cfg.mqtt.url,
-        topics: [
-          ...this.router.subscriptionFilters(),
-          ...(cfg.hj212.mqttTopic ? [cfg.hj212.mqttTopic.replace('{mn}', '+')] : []),
-        ],
-        clientId: cfg.mqtt.clientId,
-        username: cfg.mqtt.username,
-        password: cfg.mqtt.password,
-        protocolVersion: cfg.mqtt.protocolVersion,
-        thread: cfg.mqtt.thread,
-      });
-    } else {
-      const tls = cfg.mqtt.embedded.tls;
-      const auth = createDeviceAuth({
-        devices: this.registry,
-        credentials: this.credentials,
-        models: this.models,
-        users: cfg.mqtt.auth.users,
-        required: cfg.mqtt.auth.required,
-        maxFailures: cfg.mqtt.auth.maxFailures,
-        maxFailuresPerAddress: cfg.mqtt.auth.maxFailuresPerAddress,
-        lockoutS: cfg.mqtt.auth.lockoutS,
-        checksPerS: cfg.mqtt.auth.checksPerS,
-        slowChecksPerS: cfg.mqtt.auth.slowChecksPerS,
-        maxTopicDepth: cfg.limits.maxTopicDepth,
-        hj212Topic: cfg.hj212.mqttTopic || undefined,
-        unknown: this.unknownDevices,
-        logger,
-      });
-      this.deviceAuth = auth;
-      const Broker = cfg.mqtt.embedded.thread ? ThreadedEmbeddedBroker : EmbeddedBroker;
-      this.ingress = new Broker({
-        ...hooks,
-        authenticate: auth.authenticate,
-        authorizePublish: auth.authorizePublish,
-        authorizeSubscribe: auth.authorizeSubscribe,
-        maxConnectionsPerIp: cfg.limits.maxConnectionsPerIp,
-        readBudgetMs: cfg.mqtt.embedded.readBudgetMs ?? (cfg.mqtt.embedded.thread ? 0.5 : 4),
-        host: cfg.mqtt.embedded.host,
-        port: cfg.mqtt.embedded.port,
-        maxPayloadBytes: cfg.ingest.maxPayloadBytes,
-        tls,
-        onConnectivity: (clientId, online, at) => {
-          if (!this.stopping) pipeline.connectivity(clientId, online, at);
-        },
-        onOversize: (clientId, topic, size) =>
-          this.deadLetters.reject({
-            reason: 'payload_too_large',
-            at: Date.now(),
-            transport: 'mqtt',
-            deviceId: clientId,
-            topic,
-            detail: `${size} bytes > ingest.maxPayloadBytes ${cfg.ingest.maxPayloadBytes}`,
-          }),
-      });
-    }
-    this.onStop('mqtt ingress', () => this.ingress.stop());
-    await this.ingress.start();
-    this.ingressStarted = true;
-    this.markIngressReady();
-  }
-
-  private hj212Deps() {
-    return hj212Ingest({
-      registry: this.registry,
-      pipeline: this.pipeline,
-      rejects: this.deadLetters,
-      admit: (m) => this.admit(m),
-      unknown: this.unknownDevices,
-      running: () => !this.stopping,
-      logger: this.logger.child({ component: 'hj212' }),
-    });
-  }
-
-  private async startHj212(): Promise<void> {
-    const { config: cfg, logger } = this;
-    this.hj212 = new Hj212Server({
-      host: cfg.hj212.host,
-      port: cfg.hj212.port,
-      ...this.hj212Deps(),
-      logger,
-    });
-    this.onStop('hj212 listener', () => this.hj212!.stop());
-    await this.hj212.start();
-  }
-
-  private async startHttp(): Promise<void> {
-    const { config: cfg } = this;
-    const metrics = gatewayMetrics(this);
-    const tls = cfg.http.tls;
-    this.http = await buildHttpServer({
-      logger: this.logger.child({ component: 'http' }),
-      https: tls ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : undefined,
-      bodyLimit: cfg.http.bodyLimitKiB * 1024,
-      root: [
-        authPlugin({ required: cfg.auth.required, tokens: cfg.auth.tokens }),
-        this.cameras.rootRoutes(),
-        healthRoutes({
-          mqtt: () => {
-            if (!this.ingressStarted) return { ok: false, detail: 'mqtt ingress not started' };
-            if (this.ingress instanceof ThreadedEmbeddedBroker && !this.ingress.running) {
-              return { ok: false, detail: 'mqtt broker thread restarting' };
-            }
-            return { ok: true };
-          },
-          tsdb: () => {
-            const e = this.writer.stats.lastError;
-            // A write error in the last 30 s means the database is (still) failing.
-            return e !== undefined && Date.now() - e.at < 30_000
-              ? { ok: false, detail: `writes failing: ${e.message}` }
-              : { ok: true };
-          },
-        }),
-        metricsRoutes(metrics),
-      ],
-      api: [
-        { plugin: deadletterRoutes(this.deadLetters), prefix: '' },
-        { plugin: statsRoutes(this), prefix: '' },
-        { plugin: modelRoutes(this.models, () => this.modelFiles.status()), prefix: '' },
-        { plugin: alertingRoutes(this.alerting), prefix: '' },
-        { plugin: this.cameras.apiRoutes(), prefix: '' },
-        {
-          plugin: devicesPlugin as never,
-          prefix: '',
-          options: {
-            registry: this.registry,
-            credentials: this.credentials,
-            unknown: this.unknownDevices,
-            actor: (req: { actor?: string }) => req.actor || 'api',
-            importLimitBytes: cfg.http.importLimitMiB * 1024 * 1024,
-            watch: {
-              latest: this.latest,
-              models: this.models,
-              rejects: (id: string) => this.deadLetters.list({ deviceId: id, limit: 100 }),
-            },
-          },
-        },
-      ],
-    });
-    this.onStop('http', () => this.http.close());
-    await this.http.listen({ host: cfg.http.host, port: cfg.http.port });
+  /** The longest stop() can take with what start() built: each component's bound, added up. */
+  stopBoundMs(): number {
+    return this.stops.worstMs();
   }
 
   /**
@@ -448,34 +253,13 @@ export class Gateway {
   async stop(): Promise<string[]> {
     this.stopping = true;
     this.ingressStarted = false;
-    this.markIngressReady(); // release publishes waiting for an ingress that may never start
-    const stoppers = this.stoppers.splice(0).reverse();
-    const late: string[] = [];
-    // Reverse of start order: ingress, http, then writer flush.
-    for (const { name, stop, boundMs } of stoppers) {
-      const ms = boundMs ?? this.stopStepMs;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), ms);
-      });
-      try {
-        if ((await Promise.race([stop(), timedOut])) === 'late') {
-          late.push(name);
-          this.logger.error(
-            { component: name, waitedMs: ms },
-            'component did not stop in time; going on without it',
-          );
-        }
-      } catch (err) {
-        this.logger.warn({ err, component: name }, 'error while stopping');
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    return late;
+    this.publisher.close();
+    return this.stops.stopAll();
   }
 
-  private onStop(name: string, stop: () => Promise<void>, boundMs?: number): void {
-    this.stoppers.push({ name, stop, boundMs });
+  private part(): Running {
+    if (!this.running)
+      throw new GridgateError('GG_ERR_CONFLICT', 'the gateway is not running; call start() first');
+    return this.running;
   }
 }

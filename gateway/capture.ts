@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { withoutSecrets } from '../config/device-schema.js';
+import { withoutSecrets } from '../processors/registry/device-schema.js';
 import type { Device, Reading, ReadingSink } from '../processors/types.js';
 import { openPrivateFile } from './private-files.js';
 

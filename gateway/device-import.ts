@@ -5,7 +5,13 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { GridgateError } from '../processors/errors.js';
-import { CSV_COLUMNS, type CsvRows, rowToInput, scrubCsvError } from '../processors/registry/csv.js';
+import {
+  CSV_COLUMNS,
+  type CsvRows,
+  DEVICE_CSV_OPTIONS,
+  rowToInput,
+  scrubCsvError,
+} from '../processors/registry/csv.js';
 import type { DeviceRegistry } from '../processors/registry/types.js';
 import type { LocatedRow } from '../processors/registry/validate.js';
 import { parseDeviceYaml } from '../processors/registry/yaml.js';
@@ -79,14 +85,7 @@ export async function parseDeviceCsvStream(
 ): Promise<CsvRows> {
   const rows: LocatedRow[] = [];
   const errors: CsvRows['errors'] = [];
-  const parser = parse({
-    columns: true,
-    info: true,
-    bom: true,
-    skip_empty_lines: true,
-    trim: true,
-    relax_column_count: false,
-  });
+  const parser = parse(DEVICE_CSV_OPTIONS);
   const collect = async (
     records: AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>,
   ) => {

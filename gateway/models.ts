@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { loadModelsDirOrThrow } from '../adapters/models/load-dir.js';
 import { ModelsWatcher } from '../adapters/models/watcher.js';
+import type { MqttIngress } from '../adapters/mqtt/types.js';
+import type { DeviceModel } from '../processors/devices/define.js';
 import type { ModelIndex } from '../processors/devices/index.js';
 import type { ModelSetResult } from '../processors/devices/model-set.js';
 import { formatModelError } from '../processors/devices/yaml.js';
@@ -14,8 +16,13 @@ export interface ModelFilesOptions {
   index: ModelIndex;
   /** Called with the router for each new set, in the same tick as the index swap. */
   setRouter: (router: TopicRouter) => void;
-  /** The MQTT ingress remembers routes per topic (threaded broker, external broker client). */
-  routesCached: boolean;
+  /**
+   * The MQTT edge once it is built (undefined before, and where there is none): told to forget the
+   * routes it remembers per topic when a reload changes the models' topics.
+   */
+  ingress?: () => Pick<MqttIngress, 'forgetRoutes'> | undefined;
+  /** Every subscription filter the MQTT edge needs with this router (an external broker's); default its own filters. */
+  filters?: (router: TopicRouter) => readonly string[];
   logger: Logger;
 }
 
@@ -36,6 +43,8 @@ export interface ModelFilesStatus {
  */
 export class ModelFiles {
   private watcher: ModelsWatcher | undefined;
+  /** The MQTT edge's last forgetRoutes (it never rejects: failures are logged). */
+  private rerouted: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ModelFilesOptions) {}
 
@@ -50,6 +59,7 @@ export class ModelFiles {
 
   async stop(): Promise<void> {
     await this.watcher?.stop();
+    await this.rerouted;
   }
 
   status(): ModelFilesStatus {
@@ -65,7 +75,7 @@ export class ModelFiles {
     const { index, logger } = this.opts;
     // Built first: if it throws, nothing has changed.
     const router = new TopicRouter(result.set.models);
-    const before = new TopicRouter(index.all()).patterns().join('\n');
+    const before = topicsKey(index.all());
     index.replace(result.set);
     this.opts.setRouter(router);
     for (const o of result.overrides) {
@@ -74,11 +84,30 @@ export class ModelFiles {
         'device model file replaces the shipped model of the same id',
       );
     }
-    if (!initial && this.opts.routesCached && before !== router.patterns().join('\n')) {
-      logger.warn(
-        { patterns: router.patterns() },
-        'device model topic patterns changed: decoding uses the new models now, but this MQTT ingress remembers routes per topic; restart the gateway for new topics to route',
-      );
-    }
+    if (!initial && before !== topicsKey(result.set.models)) this.reroute(router);
   }
+
+  /**
+   * The MQTT edge remembers per topic what the old router answered (the threaded broker even that a
+   * topic routes nowhere) and which topics each connection may publish on; an external broker
+   * sends only what the old filters cover. Routes and filters follow the new models here. Messages
+   * in between are routed with either set, as with decoding.
+   */
+  private reroute(router: TopicRouter): void {
+    const { logger } = this.opts;
+    const ingress = this.opts.ingress?.();
+    logger.info({ patterns: router.patterns() }, 'device model topics changed; MQTT routes follow');
+    if (!ingress) return;
+    const filters = this.opts.filters?.(router) ?? router.subscriptionFilters();
+    // Called now, in the tick of the swap: the routes remembered go with the router they came from.
+    const done = (async () => ingress.forgetRoutes(filters))().catch((err: unknown) =>
+      logger.error({ err }, 'the MQTT edge could not follow the new device model topics'),
+    );
+    this.rerouted = Promise.all([this.rerouted, done]).then(() => undefined);
+  }
+}
+
+/** Which model publishes on which topics, in order: the router and the device ACLs follow from it. */
+function topicsKey(models: readonly DeviceModel[]): string {
+  return JSON.stringify(models.map((m) => [m.id, m.topics]));
 }

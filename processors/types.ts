@@ -60,7 +60,7 @@ export interface RtspSettings {
   /** Sub-stream for analysis; the main stream when absent. */
   subUrl?: string;
   username?: string;
-  /** SECRET: see DEVICE_SECRET_PATHS in config/device-schema.ts. */
+  /** SECRET: see DEVICE_SECRET_PATHS in processors/registry/device-schema.ts. */
   password?: string;
   transport: 'tcp' | 'udp';
 }

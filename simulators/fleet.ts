@@ -81,7 +81,7 @@ export function fleetToDevices(fleet: Fleet): Device[] {
   return fleet.map((s) => s.device);
 }
 
-/** A device entry with its HJ 212 identity, as the device file (config/device-schema.ts) takes it. */
+/** A device entry with its HJ 212 identity, as the device file (processors/registry/device-schema.ts) takes it. */
 export type RegistryEntry = Device & { hj212?: { mn: string; password?: string } };
 
 /**

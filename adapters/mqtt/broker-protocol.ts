@@ -54,6 +54,8 @@ export type ToBrokerThread =
   /** The gateway refused a message it re-checked (e.g. the device was retired): close that connection. */
   | { t: 'close'; conn: number }
   | { t: 'stop'; id: number }
+  /** The device models' topics changed: forget the topics each connection was allowed to publish on. */
+  | { t: 'forget'; id: number }
   /** A batch was processed: the next may come. */
   | { t: 'done' };
 

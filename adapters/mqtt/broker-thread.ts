@@ -8,7 +8,8 @@
  * Authentication and ACLs stay with the gateway (its registry, credentials and counters): CONNECT
  * and SUBSCRIBE ask it. So does a PUBLISH on a topic the connection has not published on before;
  * the topics it allowed are remembered per connection (a device publishes on two or three), so the
- * steady stream of messages is checked here, without a round trip. The gateway checks each message
+ * steady stream of messages is checked here, without a round trip, until the gateway says the
+ * device models' topics changed (`forget`). The gateway checks each message
  * again as it takes it (a device retired while connected), and asks this thread to close the
  * connection when it refuses one.
  *
@@ -77,7 +78,10 @@ function event(msg: FromBrokerThread): void {
 
 const conns = new WeakMap<Client, number>();
 const clients = new Map<number, Client>();
-const allowed = new WeakMap<Client, Set<string>>();
+/** Replaced whole on `forget` (a WeakMap cannot be cleared), with `generation` moved on. */
+let allowed = new WeakMap<Client, Set<string>>();
+/** Moves on at each `forget`: a verdict asked for before it is not remembered after it. */
+let generation = 0;
 let lastConn = 0;
 
 function connOf(client: Client): number {
@@ -162,9 +166,9 @@ const broker = new EmbeddedBroker({
     : undefined,
   authorizePublish: data.hooks.authorizePublish
     ? (client, packet) => {
-        const topics = allowed.get(client);
-        if (topics?.has(packet.topic)) return true;
+        if (allowed.get(client)?.has(packet.topic)) return true;
         const topic = packet.topic;
+        const asked = generation;
         return ask({
           what: 'publish',
           conn: connOf(client),
@@ -174,8 +178,12 @@ const broker = new EmbeddedBroker({
           retain: packet.retain,
         }).then((verdict) => {
           if (verdict !== true) return false;
-          const set = topics ?? new Set<string>();
-          if (!topics) allowed.set(client, set);
+          if (asked !== generation) return true;
+          let set = allowed.get(client);
+          if (!set) {
+            set = new Set<string>();
+            allowed.set(client, set);
+          }
           if (set.size < MAX_ALLOWED_TOPICS) set.add(topic);
           return true;
         });
@@ -243,6 +251,11 @@ port.on('message', (msg: ToBrokerThread) => {
       }
       return;
     }
+    case 'forget':
+      allowed = new WeakMap();
+      generation++;
+      reply(msg.id);
+      return;
     case 'stop':
       stopping = true;
       clearInterval(statsTimer);

@@ -118,8 +118,14 @@ export interface DeviceAuthStats {
   addressBackoffs: number;
 }
 
+/** A device's ACL and the model object it was built from. */
+interface DeviceGrant {
+  readonly model: DeviceModel;
+  readonly acl: DeviceAcl;
+}
+
 type Session =
-  | { kind: 'device'; id: string; acl: DeviceAcl }
+  | { kind: 'device'; id: string; grant: DeviceGrant }
   | { kind: 'user'; user: MqttUser }
   | { kind: 'open' };
 
@@ -236,12 +242,18 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
     for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 0x2f) levels++;
     return levels > opts.maxTopicDepth;
   };
-  const aclFor = (id: string, prior: DeviceAcl | undefined): DeviceAcl | undefined => {
+  /**
+   * Rebuilt when the registry gives the device another model or MN, or when its model object is
+   * replaced: a models-folder reload swaps in new objects, so a connected device gets its model's
+   * new topics at its next publish. Compared by object, not by id: the id stays the same.
+   */
+  const aclFor = (id: string, prior: DeviceGrant | undefined): DeviceGrant | undefined => {
     const device = opts.devices.get(id);
     if (!device || device.state === 'retired') return undefined;
-    if (prior && prior.model === device.model && prior.mn === device.hj212?.mn) return prior;
     const model = opts.models.get(device.model);
-    return model ? deviceAcl(model, id, device.hj212?.mn, opts.hj212Topic) : undefined;
+    if (!model) return undefined;
+    if (prior && prior.model === model && prior.acl.mn === device.hj212?.mn) return prior;
+    return { model, acl: deviceAcl(model, id, device.hj212?.mn, opts.hj212Topic) };
   };
 
   return {
@@ -290,8 +302,8 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       }
       if (clientId !== username) return refuse('client_id_mismatch', clientId, remote);
       if (device.state === 'retired') return refuse('retired', clientId, remote);
-      const acl = aclFor(device.id, undefined);
-      if (!acl) return refuse('unknown_device', clientId, remote);
+      const grant = aclFor(device.id, undefined);
+      if (!grant) return refuse('unknown_device', clientId, remote);
       // A vouched pair is not held back by a flood it did not cause; scrypt is always bounded.
       if (!vouched && !checks.take(now)) return busy(clientId, remote);
       const check = await opts.credentials.check(device.id);
@@ -302,7 +314,7 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       stats.hashChecks++;
       if (!(await check.verify(secret))) return refuse('bad_secret', clientId, remote);
       admitted();
-      sessions.set(client, { kind: 'device', id: device.id, acl });
+      sessions.set(client, { kind: 'device', id: device.id, grant });
       stats.accepted.device++;
       return true;
     },
@@ -323,10 +335,10 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
           return session.user.publish.some((f) => topicMatches(f, packet.topic)) || deny('foreign_topic');
         case 'device': {
           // Re-read per publish (one Map lookup): a device retired while connected stops here.
-          const acl = aclFor(session.id, session.acl);
-          if (!acl) return deny('device_gone');
-          session.acl = acl;
-          return acl.publish.has(packet.topic) || deny('foreign_topic');
+          const grant = aclFor(session.id, session.grant);
+          if (!grant) return deny('device_gone');
+          session.grant = grant;
+          return grant.acl.publish.has(packet.topic) || deny('foreign_topic');
         }
       }
     },
@@ -351,10 +363,10 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
         case 'user':
           return session.user.subscribe.some((f) => filterCovers(f, filter)) || deny('not_permitted');
         case 'device': {
-          const acl = aclFor(session.id, session.acl);
-          if (!acl) return deny('not_permitted');
-          session.acl = acl;
-          return acl.subscribe.has(filter) || deny('not_permitted');
+          const grant = aclFor(session.id, session.grant);
+          if (!grant) return deny('not_permitted');
+          session.grant = grant;
+          return grant.acl.subscribe.has(filter) || deny('not_permitted');
         }
       }
     },

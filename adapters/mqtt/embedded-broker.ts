@@ -2,101 +2,28 @@ import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import {
-  Aedes,
-  type AedesPublishPacket,
-  type AuthenticateError,
-  type Client,
-  type PublishPacket,
-  type Subscription,
-} from 'aedes';
-import type { InboundMessage } from '../../processors/types.js';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { AddressLimit } from './address-limit.js';
+import { AedesHooks, SYS_PREFIX } from './aedes-hooks.js';
+import {
+  type EmbeddedBrokerOptions,
+  type EmbeddedBrokerStats,
+  zeroBrokerStats,
+} from './embedded-broker-options.js';
 import { FairReads, type FairReadsStats } from './fair-reads.js';
 import { FdBudget } from './fd-budget.js';
 import { FrameMeter } from './frame-meter.js';
-import type { IngressHooks, MqttIngress, PublishOptions } from './types.js';
+import type { MqttIngress, PublishOptions } from './types.js';
 
-/** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 (aedes maps them to MQTT 5 reason codes itself). */
-export type ConnackRefusal = 1 | 2 | 3 | 4 | 5;
+/** Pending connections the listener queues (see listen()). */
+const LISTEN_BACKLOG = 4096;
 
-export interface EmbeddedBrokerOptions extends IngressHooks {
-  /** As IngressHooks.onMessage, with the aedes client that published. */
-  onMessage(msg: InboundMessage, client?: Client): void;
-  host: string;
-  /** 0 picks a free port; read `port` after start(). */
-  port: number;
-  /** A PUBLISH with a bigger payload is acknowledged, dropped, and reported through onOversize. */
-  maxPayloadBytes: number;
-  /**
-   * Hard cap on any MQTT packet, checked on the fixed header before the body is buffered; a client
-   * that announces a bigger packet is disconnected (MQTT 5.0 §3.1.2.11.4: "Packet too large").
-   * Default: maxPayloadBytes + 64 KiB (room for the longest topic and MQTT 5 properties).
-   */
-  maxPacketBytes?: number;
-  tls?: { cert: string; key: string };
-  /**
-   * Open TCP connections allowed from one remote address (config limits.maxConnectionsPerIp); more
-   * are closed on accept, before any byte is parsed, and counted in stats.connectionsRefused.
-   * Default: no limit.
-   */
-  maxConnectionsPerIp?: number;
-  /** Open-file limit and descriptors kept back from MQTT (FdBudget). Default: /proc/self/limits, 64. */
-  fdBudget?: { limit?: number; reserve?: number; sampleMs?: number };
-  /**
-   * Work (ms) one event-loop turn may spend reading connections before the rest wait for the next
-   * turn: connections with new bytes first, then backlogs round robin (FairReads). 0 or unset: each
-   * connection is read to empty.
-   */
-  readBudgetMs?: number;
-  /** Reads paced by this instance instead of one made from readBudgetMs (the broker thread holds it for back-pressure). */
-  reads?: FairReads;
-  /** Called when a client is registered (online) and when it goes away (offline). */
-  onConnectivity?(clientId: string, online: boolean, at: number, client: Client): void;
-  onOversize?(clientId: string | undefined, topic: string, size: number): void;
-  /** Default: allow. `{ code }` refuses the CONNECT with that return code. */
-  authenticate?(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-  ): Promise<boolean | { code: ConnackRefusal }>;
-  /** Default: allow (except $SYS/, reserved). false closes the connection (MQTT-3.3.5-2: no error is returned). */
-  /** May answer synchronously (the hot path: one call per message) or with a promise. */
-  authorizePublish?(client: Client, packet: PublishPacket): boolean | Promise<boolean>;
-  /** Default: allow. false answers the subscription with failure 0x80. */
-  authorizeSubscribe?(client: Client, sub: Subscription): Promise<boolean>;
-}
-
-export interface EmbeddedBrokerStats {
-  messages: number;
-  unrouted: number;
-  oversize: number;
-  packetTooLarge: number;
-  clientErrors: number;
-  connectionErrors: number;
-  callbackErrors: number;
-  /** Connections closed on accept because their address already had maxConnectionsPerIp open. */
-  connectionsRefused: number;
-  /** Connections closed on accept because the process was near its open-file limit (or at it: EMFILE). */
-  fdRefused: number;
-}
-
-/** Every counter at zero. */
-export function zeroBrokerStats(): EmbeddedBrokerStats {
-  return {
-    messages: 0,
-    unrouted: 0,
-    oversize: 0,
-    packetTooLarge: 0,
-    clientErrors: 0,
-    connectionErrors: 0,
-    callbackErrors: 0,
-    connectionsRefused: 0,
-    fdRefused: 0,
-  };
-}
-
-const SYS_PREFIX = '$SYS/';
+export {
+  type ConnackRefusal,
+  type EmbeddedBrokerOptions,
+  type EmbeddedBrokerStats,
+  zeroBrokerStats,
+} from './embedded-broker-options.js';
 
 /**
  * aedes in-process behind a net (or TLS) server. Device PUBLISHes are handed to `onMessage` straight
@@ -114,9 +41,11 @@ export class EmbeddedBroker implements MqttIngress {
   private boundPort = 0;
   readonly stats: EmbeddedBrokerStats = zeroBrokerStats();
   private readonly perAddress: AddressLimit | undefined;
+  private readonly hooks: AedesHooks;
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {
     this.now = opts.now ?? Date.now;
+    this.hooks = new AedesHooks(opts, this.stats, (fn) => this.safe(fn));
     this.maxPacketBytes = opts.maxPacketBytes ?? opts.maxPayloadBytes + 65_536;
     this.fair =
       opts.reads ?? (opts.readBudgetMs ? new FairReads({ budgetMs: opts.readBudgetMs }) : undefined);
@@ -150,9 +79,10 @@ export class EmbeddedBroker implements MqttIngress {
   async start(): Promise<void> {
     if (this.server) return;
     const aedes = await Aedes.createBroker({
-      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
-      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
-      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
+      authenticate: (client, username, password, done) =>
+        this.hooks.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => this.hooks.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.hooks.authorizeSubscribe(client, sub, done),
       authorizeForward: (_client, packet) =>
         packet.payload.length > this.opts.maxPayloadBytes ? null : packet,
     });
@@ -172,7 +102,10 @@ export class EmbeddedBroker implements MqttIngress {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
+      // A fleet reconnecting at once after a restart overflows Node's default accept queue (511);
+      // a dropped SYN waits out TCP's retry backoff (1, 3, 7, 15 s...), which is what made a
+      // reconnect storm slow, not the gateway's CPU. The kernel caps this at net.core.somaxconn.
+      server.listen({ port: this.opts.port, host: this.opts.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -223,6 +156,11 @@ export class EmbeddedBroker implements MqttIngress {
       dup: false,
     };
     return new Promise((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Nothing to forget: every message is routed, and checked by authorizePublish, as it arrives. */
+  forgetRoutes(_filters?: readonly string[]): Promise<void> {
+    return Promise.resolve();
   }
 
   private accept(aedes: Aedes, socket: Socket): void {
@@ -309,92 +247,6 @@ export class EmbeddedBroker implements MqttIngress {
         },
         client,
       ),
-    );
-  }
-
-  private authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    done: (error: AuthenticateError | null, success: boolean | null) => void,
-  ): void {
-    const hook = this.opts.authenticate;
-    if (!hook) {
-      done(null, true);
-      return;
-    }
-    hook(client, username, password).then(
-      (res) => {
-        if (res === true) return done(null, true);
-        const code = res === false ? 4 : res.code;
-        done(Object.assign(new Error('connection refused'), { returnCode: code }) as AuthenticateError, null);
-      },
-      (err: unknown) => {
-        this.opts.logger.error({ err, clientId: client.id }, 'mqtt authenticate hook failed');
-        // 3 = server unavailable: the refusal is ours, not the client's.
-        done(
-          Object.assign(new Error('authentication unavailable'), { returnCode: 3 }) as AuthenticateError,
-          null,
-        );
-      },
-    );
-  }
-
-  private authorizePublish(
-    client: Client | null,
-    packet: PublishPacket,
-    done: (error?: Error | null) => void,
-  ): void {
-    if (packet.topic.startsWith(SYS_PREFIX)) {
-      done(new Error(`${SYS_PREFIX} topic is reserved`));
-      return;
-    }
-    const hook = this.opts.authorizePublish;
-    const sizeCheck = () => {
-      const size = packet.payload.length;
-      if (size > this.opts.maxPayloadBytes && client) {
-        this.stats.oversize++;
-        this.opts.logger.warn(
-          { clientId: client.id, topic: packet.topic, size, max: this.opts.maxPayloadBytes },
-          'mqtt payload too large; dropped',
-        );
-        this.safe(() => this.opts.onOversize?.(client.id, packet.topic, size));
-        // Acknowledged so the client goes on, but never retained (authorizeForward keeps it from subscribers).
-        packet.retain = false;
-      }
-      done(null);
-    };
-    if (!hook || !client) {
-      sizeCheck();
-      return;
-    }
-    const verdict = (ok: boolean) =>
-      ok ? sizeCheck() : done(new Error(`publish to ${packet.topic} not authorized`));
-    const failed = (err: unknown) => done(err instanceof Error ? err : new Error(String(err)));
-    let answer: boolean | Promise<boolean>;
-    try {
-      answer = hook(client, packet);
-    } catch (err) {
-      failed(err);
-      return;
-    }
-    if (typeof answer === 'boolean') verdict(answer);
-    else answer.then(verdict, failed);
-  }
-
-  private authorizeSubscribe(
-    client: Client,
-    sub: Subscription,
-    done: (error: Error | null, subscription?: Subscription | null) => void,
-  ): void {
-    const hook = this.opts.authorizeSubscribe;
-    if (!hook) {
-      done(null, sub);
-      return;
-    }
-    hook(client, sub).then(
-      (ok) => done(null, ok ? sub : null),
-      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
     );
   }
 

@@ -66,6 +66,12 @@ export class ExternalBrokerClient implements MqttIngress {
   private readonly now: () => number;
   /** A SUBSCRIBE of ours the broker has not confirmed (the connection dropped first, or it refused). */
   private subscribePending = false;
+  /** Numbers SUBSCRIBEs: only the latest one's SUBACK says every filter is in place (the broker answers in order). */
+  private subscribeSeq = 0;
+  /** The filters subscribed to: opts.topics, then the list forgetRoutes was last given. */
+  private topics: readonly string[];
+  /** Filters forgetRoutes dropped that the broker has not yet confirmed unsubscribing (the session keeps them). */
+  private readonly stale = new Set<string>();
   /** Set while start() waits: called once connected and subscribed, with the error if the broker refused. */
   private onUp: ((refused?: Error) => void) | undefined;
   readonly clientId: string;
@@ -86,7 +92,7 @@ export class ExternalBrokerClient implements MqttIngress {
   private readonly routes = new Map<string, RoutedTopic>();
 
   /** MQTT 3.1.1 only: what this client published on topics its own subscriptions cover. */
-  private readonly echoes: OwnEchoFilter | undefined;
+  private echoes: OwnEchoFilter | undefined;
 
   /** The broker URL with any password masked, for logs and error messages. */
   private readonly safeUrl: string;
@@ -95,6 +101,7 @@ export class ExternalBrokerClient implements MqttIngress {
     this.safeUrl = redactUrl(opts.url);
     this.now = opts.now ?? Date.now;
     this.clientId = opts.clientId ?? `gridgate-${hostname()}`;
+    this.topics = [...opts.topics];
     if (opts.protocolVersion !== 5) this.echoes = new OwnEchoFilter(opts.topics, this.now);
   }
 
@@ -155,6 +162,45 @@ export class ExternalBrokerClient implements MqttIngress {
     await client.publishAsync(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
   }
 
+  /**
+   * The device models' topics changed: routes remembered per topic are forgotten, and with
+   * `filters` (the full new list) the filters that are new are subscribed to and those no longer in
+   * it unsubscribed from, each change alone (SUBSCRIBE to a filter already held re-sends its
+   * retained messages [MQTT-3.8.4-3]). Not connected, the next connect does it: it subscribes to
+   * every filter, and a session the broker kept is cleared of the dropped ones.
+   */
+  async forgetRoutes(filters?: readonly string[]): Promise<void> {
+    this.routes.clear();
+    if (!filters) return;
+    const next = [...new Set(filters)];
+    const added = next.filter((f) => !this.topics.includes(f));
+    const removed = this.topics.filter((f) => !next.includes(f));
+    if (added.length === 0 && removed.length === 0) return;
+    this.topics = next;
+    for (const f of removed) this.stale.add(f);
+    for (const f of added) this.stale.delete(f);
+    // Publishes of ours remembered under the old filters are dropped with it: at worst an echo
+    // arriving just after counts as one unrouted message (the gateway publishes on no device topic).
+    if (this.opts.protocolVersion !== 5) this.echoes = new OwnEchoFilter(next, this.now);
+    this.opts.logger.info(
+      { url: this.safeUrl, subscribe: added, unsubscribe: removed },
+      'mqtt subscriptions follow the device models',
+    );
+    if (added.length > 0) this.subscribePending = true;
+    const client = this.client;
+    if (!client?.connected) return;
+    const [err] = await Promise.all([
+      added.length > 0 ? this.subscribe(client, added) : undefined,
+      this.unsubscribeStale(client),
+    ]);
+    if (err && refused(err)) {
+      throw new Error(
+        `MQTT broker ${this.safeUrl} refused the subscription to ${added.join(', ')} for ${this.clientId}: ${err.message}. Devices on those topics are not received; check the broker's ACL for this client.`,
+        { cause: err },
+      );
+    }
+  }
+
   private waitConnected(): Promise<void> {
     const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
@@ -168,7 +214,7 @@ export class ExternalBrokerClient implements MqttIngress {
         void this.stop().finally(() =>
           reject(
             new Error(
-              `MQTT broker ${this.safeUrl} refused the subscription to ${this.opts.topics.join(', ')} for ${this.clientId}: ${refused.message}. Check the broker's ACL for this client.`,
+              `MQTT broker ${this.safeUrl} refused the subscription to ${this.topics.join(', ')} for ${this.clientId}: ${refused.message}. Check the broker's ACL for this client.`,
               { cause: refused },
             ),
           ),
@@ -205,6 +251,9 @@ export class ExternalBrokerClient implements MqttIngress {
       // at CONNECT is present, the subscriptions perhaps not. start() resolves once they are in
       // place (SUBACK), so nothing sent after it is missed; a refusal fails it; a drop before the
       // SUBACK waits for the reconnect, which subscribes again.
+      // Filters dropped while disconnected: a new session never had them, a kept one loses them.
+      if (!connack.sessionPresent) this.stale.clear();
+      else void this.unsubscribeStale(client);
       if (connack.sessionPresent && !this.subscribePending) this.onUp?.();
       else {
         void this.subscribe(client).then((err) => {
@@ -225,24 +274,48 @@ export class ExternalBrokerClient implements MqttIngress {
     });
   }
 
-  /** Resolves once the broker answered: with the error when it refused (or the connection dropped first). */
-  private subscribe(client: BrokerConnection): Promise<Error | undefined> {
+  /**
+   * Every filter (at connect) or the new ones (forgetRoutes). Resolves once the broker answered:
+   * with the error when it refused (or the connection dropped first).
+   */
+  private subscribe(client: BrokerConnection, topics = this.topics): Promise<Error | undefined> {
     this.stats.resubscribes++;
     this.subscribePending = true;
+    const seq = ++this.subscribeSeq;
     const nl = this.opts.protocolVersion === 5;
-    const filters = Object.fromEntries(this.opts.topics.map((t) => [t, { qos: 1 as const, nl }]));
+    const filters = Object.fromEntries(topics.map((t) => [t, { qos: 1 as const, nl }]));
     return new Promise((resolve) => {
       client.subscribe(filters, (err) => {
         // A SUBACK code of 0x80 or above (MQTT 3.1.1 §3.9.3, MQTT 5.0 §3.9.3) comes back as err.code.
-        if (!err) this.subscribePending = false;
-        else if (refused(err))
-          this.opts.logger.error({ err, topics: this.opts.topics }, 'mqtt broker refused the subscription');
+        if (!err) {
+          if (seq === this.subscribeSeq) this.subscribePending = false;
+        } else if (refused(err))
+          this.opts.logger.error({ err, topics }, 'mqtt broker refused the subscription');
         else
           this.opts.logger.warn(
             { err: err.message },
             'mqtt subscribe cut off; subscribing again on reconnect',
           );
         resolve(err ?? undefined);
+      });
+    });
+  }
+
+  /** Filters dropped by forgetRoutes leave the session; a failure leaves them for the next connect. */
+  private unsubscribeStale(client: BrokerConnection): Promise<void> {
+    const filters = [...this.stale];
+    if (filters.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      client.unsubscribe(filters, (err) => {
+        if (err) {
+          this.opts.logger.warn(
+            { err: err.message, topics: filters },
+            'mqtt unsubscribe failed; trying again on reconnect',
+          );
+        } else {
+          for (const f of filters) if (!this.topics.includes(f)) this.stale.delete(f);
+        }
+        resolve();
       });
     });
   }

@@ -18,6 +18,7 @@ export interface WireError {
 
 export type ToIoThread =
   | { t: 'subscribe'; id: number; filters: Record<string, { qos: 0 | 1 | 2; nl?: boolean }> }
+  | { t: 'unsubscribe'; id: number; filters: string[] }
   | { t: 'publish'; id: number; topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean }
   | { t: 'reconnect' }
   | { t: 'end'; id: number; force: boolean }

@@ -89,6 +89,9 @@ port.on('message', (msg: ToIoThread) => {
     case 'subscribe':
       client.subscribe(msg.filters, reply(msg.id));
       return;
+    case 'unsubscribe':
+      client.unsubscribe(msg.filters, reply(msg.id));
+      return;
     case 'publish':
       client.publish(
         msg.topic,

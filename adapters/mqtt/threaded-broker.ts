@@ -1,45 +1,20 @@
 import type { Worker } from 'node:worker_threads';
-import type { Client, PublishPacket } from 'aedes';
+import type { PublishPacket } from 'aedes';
 import { endThread, spawnSibling } from '../threads/spawn.js';
-import type {
-  BrokerAsk,
-  BrokerThreadData,
-  BrokerThreadStats,
-  BrokerVerdict,
-  FromBrokerThread,
-  ToBrokerThread,
-} from './broker-protocol.js';
-import { type EmbeddedBrokerOptions, type EmbeddedBrokerStats, zeroBrokerStats } from './embedded-broker.js';
+import type { BrokerAsk, BrokerThreadStats, FromBrokerThread, ToBrokerThread } from './broker-protocol.js';
+import { proxyOf, ThreadConns, verdictFor } from './broker-thread-clients.js';
+import { brokerThreadData, type ThreadedEmbeddedBrokerOptions } from './broker-thread-data.js';
+import { type EmbeddedBrokerStats, zeroBrokerStats } from './embedded-broker-options.js';
 import type { FairReadsStats } from './fair-reads.js';
-import type { WireError } from './io-protocol.js';
 import { readMessageBatch, TopicTable } from './message-batch.js';
-import type { MqttIngress, PublishOptions, RoutedTopic } from './types.js';
+import { RouteMemo } from './route-memo.js';
+import { ThreadReplies, toError, type WithoutId } from './thread-replies.js';
+import type { MqttIngress, PublishOptions } from './types.js';
 
-/**
- * A batch waiting to be handed over this big (two more handed over) holds the broker's reads: ~80
- * typical messages. Small on purpose: what waits beyond it stays in the sockets, where fair reads
- * serve a quiet device first, instead of in a FIFO in front of the pipeline (1 MiB here measured p99
- * publish -> alert 46-56 ms in bench scenario 3 at 50% of max, 16 KiB with a 0.5 ms read turn 18-30 ms).
- */
-const HIGH_WATER_BYTES = 16 * 1024;
+export type { ThreadedEmbeddedBrokerOptions } from './broker-thread-data.js';
+
 const STOP_TIMEOUT_MS = 5000;
 const RESPAWN_DELAY_MS = 1000;
-/** Topics whose routing is remembered (device topics: a few per device); past this it starts over. */
-const MAX_ROUTES = 200_000;
-
-export interface ThreadedEmbeddedBrokerOptions extends EmbeddedBrokerOptions {
-  /** A batch this big waiting in the thread, with two more handed over and not processed, holds all reads. Default 16 KiB. */
-  highWaterBytes?: number;
-}
-
-/** What the gateway knows of a connection of the broker thread. */
-interface Conn {
-  clientId: string;
-  /** Stands for the aedes client in the gateway's hooks: its id and remote address, as DeviceAuth reads them. */
-  proxy: Client;
-  online: boolean;
-  closing: boolean;
-}
 
 type Item =
   | { batch: { buffer: ArrayBuffer; byteLength: number; from: Worker; topics: TopicTable } }
@@ -65,12 +40,11 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   private boundPort = 0;
   private listening = false;
   private stopping = false;
-  private readonly conns = new Map<number, Conn>();
+  private readonly conns = new ThreadConns();
   private readonly items: Item[] = [];
   private draining = false;
-  private readonly routes = new Map<string, RoutedTopic | null>();
-  private readonly replies = new Map<number, (error?: WireError) => void>();
-  private lastCall = 0;
+  private readonly routes = new RouteMemo((topic) => this.opts.route(topic));
+  private readonly replies = new ThreadReplies();
   private threadStats: BrokerThreadStats = {
     broker: zeroBrokerStats(),
     connectedClients: 0,
@@ -155,39 +129,34 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     });
   }
 
+  /**
+   * Routes remembered here (device topics and topics that route nowhere) and the topics each
+   * connection was allowed on in the thread are forgotten: the next message on any topic is routed
+   * with the current router and its first publish per connection asks authorizePublish again.
+   */
+  forgetRoutes(_filters?: readonly string[]): Promise<void> {
+    this.routes.clear();
+    // A thread starting later knows nothing yet; one that dies meanwhile is replaced the same way.
+    if (!this.worker) return Promise.resolve();
+    return this.call({ t: 'forget' }).catch((err: unknown) => {
+      if (this.worker) throw err;
+    });
+  }
+
   private call(
-    msg: WithoutId<Extract<ToBrokerThread, { id: number; t: 'publish' | 'stop' }>>,
+    msg: WithoutId<Extract<ToBrokerThread, { id: number; t: 'publish' | 'stop' | 'forget' }>>,
   ): Promise<void> {
     const worker = this.worker;
     if (!worker) {
-      const what = msg.t === 'publish' ? `cannot publish to ${msg.topic}` : 'cannot stop';
+      const what = msg.t === 'publish' ? `cannot publish to ${msg.topic}` : `cannot ${msg.t}`;
       return Promise.reject(new Error(`embedded broker is not running; ${what}`));
     }
-    const id = ++this.lastCall;
-    return new Promise<void>((resolve, reject) => {
-      this.replies.set(id, (error) => (error ? reject(toError(error)) : resolve()));
-      worker.postMessage({ ...msg, id });
-    });
+    return this.replies.call(worker, msg);
   }
 
   private spawn(port: number): Promise<void> {
     const o = this.opts;
-    const data: BrokerThreadData = {
-      host: o.host,
-      port,
-      maxPayloadBytes: o.maxPayloadBytes,
-      maxPacketBytes: o.maxPacketBytes,
-      tls: o.tls,
-      maxConnectionsPerIp: o.maxConnectionsPerIp,
-      readBudgetMs: o.readBudgetMs,
-      highWaterBytes: o.highWaterBytes ?? HIGH_WATER_BYTES,
-      logLevel: levelOf(o.logger),
-      hooks: {
-        authenticate: o.authenticate !== undefined,
-        authorizePublish: o.authorizePublish !== undefined,
-        authorizeSubscribe: o.authorizeSubscribe !== undefined,
-      },
-    };
+    const data = brokerThreadData(o, port);
     const worker = spawnSibling(import.meta.url, 'broker-thread', data);
     this.worker = worker;
     const topics = new TopicTable();
@@ -210,8 +179,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
         if (this.worker !== worker) return;
         this.worker = undefined;
         this.listening = false;
-        for (const settle of this.replies.values()) settle({ message: 'mqtt broker thread exited' });
-        this.replies.clear();
+        this.replies.failAll('mqtt broker thread exited');
         if (!listening) reject(new Error(`mqtt broker thread exited (code ${code}) before listening`));
         if (!this.stopping && listening) this.respawn(code);
       });
@@ -249,12 +217,9 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
       case 'log':
         this.opts.logger[msg.level](msg.obj, msg.msg);
         return;
-      case 'reply': {
-        const settle = this.replies.get(msg.id);
-        this.replies.delete(msg.id);
-        settle?.(msg.error);
+      case 'reply':
+        this.replies.settle(msg.id, msg.error);
         return;
-      }
       default:
         // client, gone, oversize: in order with the messages.
         if (this.items.length === 0) this.onEvent(msg);
@@ -304,7 +269,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   private take(topic: string, payload: Buffer, conn: number, at: number): void {
     const c = this.conns.get(conn);
     const clientId = c?.clientId ?? '';
-    const routed = this.route(topic);
+    const routed = this.routes.get(topic);
     if (!routed) {
       this.counts.unrouted++;
       this.safe(() => this.opts.onUnrouted?.(topic, clientId, payload.length));
@@ -341,22 +306,12 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     );
   }
 
-  private route(topic: string): RoutedTopic | undefined {
-    let r = this.routes.get(topic);
-    if (r === undefined) {
-      r = this.opts.route(topic) ?? null;
-      if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-      this.routes.set(topic, r);
-    }
-    return r ?? undefined;
-  }
-
   private onEvent(e: FromBrokerThread): void {
     const o = this.opts;
     switch (e.t) {
       case 'client': {
         // Offline may come after the connection's 'gone': then it is not remembered again.
-        const c = e.online ? this.conn(e.conn, e.clientId, 'unknown') : this.conns.get(e.conn);
+        const c = e.online ? this.conns.ensure(e.conn, e.clientId, 'unknown') : this.conns.get(e.conn);
         if (c) c.online = e.online;
         const proxy = c?.proxy ?? proxyOf(e.clientId, 'unknown');
         this.safe(() => o.onConnectivity?.(e.clientId, e.online, e.at, proxy));
@@ -380,48 +335,12 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     }
   }
 
-  private conn(n: number, clientId: string, remote: string): Conn {
-    let c = this.conns.get(n);
-    if (!c) {
-      c = { clientId, proxy: proxyOf(clientId, remote), online: false, closing: false };
-      this.conns.set(n, c);
-    }
-    return c;
-  }
-
   private answer(worker: Worker, q: { id: number } & BrokerAsk): void {
-    const o = this.opts;
-    const c = this.conn(q.conn, q.clientId, q.what === 'authenticate' ? q.remote : 'unknown');
-    let verdict: Promise<BrokerVerdict>;
-    try {
-      switch (q.what) {
-        case 'authenticate':
-          verdict = o.authenticate
-            ? o.authenticate(c.proxy, q.username, q.password && Buffer.from(q.password))
-            : Promise.resolve(true);
-          break;
-        case 'publish':
-          this.packet.topic = q.topic;
-          this.packet.payload = Buffer.alloc(0);
-          verdict = Promise.resolve(
-            o.authorizePublish
-              ? o.authorizePublish(c.proxy, { ...this.packet, qos: q.qos, retain: q.retain })
-              : true,
-          );
-          break;
-        case 'subscribe':
-          verdict = o.authorizeSubscribe
-            ? o.authorizeSubscribe(c.proxy, { topic: q.topic, qos: q.qos })
-            : Promise.resolve(true);
-          break;
-      }
-    } catch (err) {
-      verdict = Promise.reject(err);
-    }
+    const c = this.conns.ensure(q.conn, q.clientId, q.what === 'authenticate' ? q.remote : 'unknown');
     const send = (msg: ToBrokerThread) => {
       if (this.worker === worker) worker.postMessage(msg);
     };
-    verdict.then(
+    verdictFor(this.opts, c, q, this.packet).then(
       (v) => send({ t: 'verdict', id: q.id, verdict: v }),
       (err: unknown) =>
         send({
@@ -440,20 +359,4 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
       this.opts.logger.error({ err }, 'mqtt ingress callback threw');
     }
   }
-}
-
-function proxyOf(clientId: string, remote: string): Client {
-  return { id: clientId, conn: { remoteAddress: remote } } as unknown as Client;
-}
-
-type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
-
-function toError(e: WireError): Error {
-  return Object.assign(new Error(e.message), e.code === undefined ? {} : { code: e.code });
-}
-
-/** pino's numeric level (Infinity when silent), so the thread sends only records that would be written. */
-function levelOf(logger: { levelVal?: number; level?: string }): number {
-  if (logger.level === 'silent') return Number.POSITIVE_INFINITY;
-  return typeof logger.levelVal === 'number' ? logger.levelVal : 30;
 }

@@ -17,6 +17,7 @@ export interface BrokerConnection {
     filters: Record<string, { qos: 0 | 1 | 2; nl?: boolean }>,
     cb: (err: Error | null | undefined) => void,
   ): unknown;
+  unsubscribe(filters: string[], cb: (err: Error | null | undefined) => void): unknown;
   publishAsync(
     topic: string,
     payload: Buffer | string,
@@ -66,6 +67,13 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     cb: (err: Error | null | undefined) => void,
   ): void {
     this.call({ t: 'subscribe', filters }).then(
+      () => cb(null),
+      (err: Error) => cb(err),
+    );
+  }
+
+  unsubscribe(filters: string[], cb: (err: Error | null | undefined) => void): void {
+    this.call({ t: 'unsubscribe', filters }).then(
       () => cb(null),
       (err: Error) => cb(err),
     );

@@ -9,7 +9,8 @@ export interface RoutedTopic {
 
 /**
  * Injected by the gateway (from the device models' topic patterns); undefined = not a device topic.
- * A pure function of the topic: the external-broker client remembers its answers.
+ * A pure function of the topic until the models change: ingresses remember its answers per topic
+ * and forget them on MqttIngress.forgetRoutes.
  */
 export type TopicRouter = (topic: string) => RoutedTopic | undefined;
 
@@ -29,6 +30,15 @@ export interface MqttIngress {
   stop(): Promise<void>;
   /** Publish as the gateway (alerts, commands). Never fed back into onMessage. */
   publish(topic: string, payload: Buffer | string, opts?: PublishOptions): Promise<void>;
+  /**
+   * The router's answers changed (a models-folder reload changed topic patterns): forget every
+   * route and topic permission remembered per topic, so the next message on any topic is routed
+   * and checked afresh. `filters` is the full new list of subscription filters: a client of an
+   * external broker subscribes to the new ones and unsubscribes from those no longer in it
+   * (omitted: subscriptions stay). Resolves once the broker has answered (or, not connected, at
+   * once: the next connect subscribes); rejects when it refused a new filter.
+   */
+  forgetRoutes(filters?: readonly string[]): Promise<void>;
 }
 
 /** Callbacks shared by every MqttIngress. They must not throw; if one does it is logged and counted. */

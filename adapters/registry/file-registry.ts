@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
-import type { KnownModels } from '../../config/device-schema.js';
 import { GridgateError } from '../../processors/errors.js';
 import { DeviceIndex } from '../../processors/registry/device-index.js';
+import type { KnownModels } from '../../processors/registry/device-schema.js';
 import { formatProblems, validateRows } from '../../processors/registry/validate.js';
 import { parseDeviceYaml } from '../../processors/registry/yaml.js';
 

@@ -1,15 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { GridgateError } from '../../processors/errors.js';
+import { DeviceIndex } from '../../processors/registry/device-index.js';
 import {
   type DeviceInput,
   type DeviceRecord,
   type KnownModels,
   validateDevice,
-} from '../../config/device-schema.js';
-import { GridgateError } from '../../processors/errors.js';
-import { DeviceIndex } from '../../processors/registry/device-index.js';
+} from '../../processors/registry/device-schema.js';
 import { mergePatch } from '../../processors/registry/patch.js';
-import { auditJson, keepUnexported, sameContent, stamp } from '../../processors/registry/records.js';
+import { stamp } from '../../processors/registry/records.js';
 import type {
   ChangeAction,
   DeviceChange,
@@ -17,11 +17,19 @@ import type {
   DeviceRegistry,
   ImportResult,
   ImportRow,
-  RowProblem,
 } from '../../processors/registry/types.js';
-import { RowsRejected, validateRows } from '../../processors/registry/validate.js';
 import { type Clock, systemClock } from '../../processors/types.js';
-import { COMMIT_SCRIPT } from './commit-script.js';
+import { readAudit } from './registry-audit.js';
+import {
+  backoff,
+  commitChanges,
+  isConflict,
+  MAX_RETRIES,
+  type PendingChange,
+  type RegistryKeys,
+  registryKeys,
+} from './registry-commit.js';
+import { importDeviceRows } from './registry-import.js';
 
 export interface RedisRegistryOptions {
   /** Command connection; may be shared with other components. */
@@ -33,23 +41,6 @@ export interface RedisRegistryOptions {
   /** Approximate cap of the audit stream (XADD MAXLEN ~). */
   auditMaxLen?: number;
   clock?: Clock;
-}
-
-interface Pending {
-  id: string;
-  /** The exact JSON read from Redis ('' when absent): the compare-and-set token. */
-  expected: string;
-  before: DeviceRecord | null;
-  after: DeviceRecord;
-}
-
-/** Compare-and-set retries before a write gives up; each waits a little longer, with jitter. */
-const MAX_RETRIES = 10;
-/** Devices per Lua commit in a bulk import. */
-const IMPORT_CHUNK = 2000;
-
-function backoff(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, (attempt + 1) * (5 + Math.random() * 20)));
 }
 
 /**
@@ -64,7 +55,7 @@ function backoff(attempt: number): Promise<void> {
 export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
   readonly #redis: Redis;
   #sub: Redis | undefined;
-  readonly #keys: { devices: string; mn: string; version: string; audit: string; channel: string };
+  readonly #keys: RegistryKeys;
   readonly #knownModels: KnownModels;
   readonly #log: Logger | undefined;
   readonly #auditMaxLen: number;
@@ -77,14 +68,7 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
   constructor(opts: RedisRegistryOptions) {
     super();
     this.#redis = opts.redis;
-    const p = opts.prefix ?? 'gridgate:';
-    this.#keys = {
-      devices: `${p}devices`,
-      mn: `${p}devices:mn`,
-      version: `${p}devices:version`,
-      audit: `${p}devices:audit`,
-      channel: `${p}devices:changes`,
-    };
+    this.#keys = registryKeys(opts.prefix ?? 'gridgate:');
     this.#knownModels = opts.knownModels;
     this.#log = opts.logger?.child({ component: 'registry' });
     this.#auditMaxLen = opts.auditMaxLen ?? 100_000;
@@ -161,125 +145,27 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
     return this.#modify(id, by, 'retire', (before) => ({ ...before, state: 'retired' }));
   }
 
-  async importRows(rows: readonly ImportRow[], by: string, source = 'import'): Promise<ImportResult> {
-    const { devices, problems } = validateRows(rows, this.#knownModels);
-    if (problems.length > 0) throw new RowsRejected(problems, source);
-    // Every row is valid before anything is written. The write goes in chunks: one Lua call with
-    // 100,000 devices would overflow argument lists (and block Redis for its whole run). A chunk
-    // that fails leaves the earlier ones imported; importing the same file again completes it and
-    // changes nothing that is already there.
-    const taken = await this.#mnConflicts(devices, rows);
-    if (taken.length > 0) throw new RowsRejected(taken, source);
-    const result: ImportResult = { created: 0, updated: 0, unchanged: 0 };
-    for (let start = 0; start < devices.length; start += IMPORT_CHUNK) {
-      let r: ImportResult;
-      try {
-        r = await this.#importChunk(
-          devices.slice(start, start + IMPORT_CHUNK),
-          rows.slice(start, start + IMPORT_CHUNK),
-          by,
-        );
-      } catch (err) {
-        if (start === 0) throw err;
-        throw new GridgateError(
-          'GG_ERR_CONFLICT',
-          `${source}: the first ${start} of ${devices.length} devices were imported, then: ${(err as Error).message}`,
-          ['importing the same file again completes it (rows already imported are unchanged)'],
-          { cause: err },
-        );
-      }
-      result.created += r.created;
-      result.updated += r.updated;
-      result.unchanged += r.unchanged;
-    }
-    return result;
-  }
-
-  /** Rows whose HJ 212 MN already belongs to another device (moving an MN between devices takes two imports). */
-  async #mnConflicts(devices: readonly DeviceRecord[], rows: readonly ImportRow[]): Promise<RowProblem[]> {
-    const withMn = devices.map((d, i) => ({ d, i, mn: d.hj212?.mn })).filter((x) => x.mn !== undefined);
-    if (withMn.length === 0) return [];
-    const problems: RowProblem[] = [];
-    for (let k = 0; k < withMn.length; k += IMPORT_CHUNK) {
-      const part = withMn.slice(k, k + IMPORT_CHUNK);
-      const owners = await this.#redis.hmget(this.#keys.mn, ...part.map((x) => x.mn as string));
-      part.forEach((x, j) => {
-        const owner = owners[j];
-        if (!owner || owner === x.d.id) return;
-        const line = rows[x.i]?.line ?? 0;
-        problems.push({
-          line,
-          id: x.d.id,
-          problems: [{ line, message: `hj212.mn: MN '${x.mn}' already belongs to device '${owner}'` }],
-        });
-      });
-    }
-    return problems;
-  }
-
-  async #importChunk(
-    devices: readonly DeviceRecord[],
-    rows: readonly ImportRow[],
-    by: string,
-  ): Promise<ImportResult> {
-    for (let attempt = 0; ; attempt++) {
-      const raws =
-        devices.length === 0 ? [] : await this.#redis.hmget(this.#keys.devices, ...devices.map((d) => d.id));
-      const at = this.#now();
-      const pending: Pending[] = [];
-      const result: ImportResult = { created: 0, updated: 0, unchanged: 0 };
-      devices.forEach((d, i) => {
-        const expected = raws[i] ?? '';
-        const before = expected === '' ? null : (JSON.parse(expected) as DeviceRecord);
-        const next = keepUnexported(d, rows[i]?.input, before);
-        if (before && sameContent(before, next)) {
-          result.unchanged++;
-          return;
-        }
-        if (before) result.updated++;
-        else result.created++;
-        pending.push({ id: d.id, expected, before, after: stamp(next, before, by, at) });
-      });
-      if (pending.length === 0) return result;
-      try {
-        await this.#commit('import', pending, by);
-        return result;
-      } catch (err) {
-        if (!isConflict(err) || attempt >= MAX_RETRIES) throw err;
-        await backoff(attempt);
-      }
-    }
+  importRows(rows: readonly ImportRow[], by: string, source = 'import'): Promise<ImportResult> {
+    return importDeviceRows(
+      {
+        redis: this.#redis,
+        keys: this.#keys,
+        knownModels: this.#knownModels,
+        now: () => this.#now(),
+        commit: (action, pending, changedBy) => this.#commit(action, pending, changedBy),
+      },
+      rows,
+      by,
+      source,
+    );
   }
 
   export(): DeviceRecord[] {
     return this.list();
   }
 
-  async audit(opts: { id?: string; count?: number } = {}): Promise<DeviceChange[]> {
-    const want = opts.count ?? 100;
-    const out: DeviceChange[] = [];
-    let end = '+';
-    // Walk back through the stream in pages until enough entries for the id are found.
-    for (let page = 0; page < 100 && out.length < want; page++) {
-      const entries = await this.#redis.xrevrange(this.#keys.audit, end, '-', 'COUNT', 500);
-      for (const [, fields] of entries) {
-        const f = fieldsOf(fields);
-        if (opts.id !== undefined && f.id !== opts.id) continue;
-        out.push({
-          action: f.action as ChangeAction,
-          id: f.id ?? '',
-          by: f.by ?? '',
-          at: f.at ?? '',
-          before: f.before ? (JSON.parse(f.before) as DeviceRecord) : null,
-          after: f.after ? (JSON.parse(f.after) as DeviceRecord) : null,
-        });
-        if (out.length >= want) break;
-      }
-      const last = entries[entries.length - 1];
-      if (entries.length < 500 || !last) break;
-      end = `(${last[0]}`;
-    }
-    return out;
+  audit(opts: { id?: string; count?: number } = {}): Promise<DeviceChange[]> {
+    return readAudit(this.#redis, this.#keys.audit, opts);
   }
 
   async #modify(
@@ -303,48 +189,8 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
     }
   }
 
-  async #commit(action: ChangeAction, pending: readonly Pending[], by: string): Promise<void> {
-    const args: (string | number)[] = [
-      this.#keys.channel,
-      this.#auditMaxLen,
-      by,
-      this.#now(),
-      action,
-      JSON.stringify(pending.map((p) => p.id)),
-      pending.length,
-    ];
-    for (const p of pending) {
-      args.push(
-        p.id,
-        p.expected,
-        JSON.stringify(p.after),
-        p.before?.hj212?.mn ?? '',
-        p.after.hj212?.mn ?? '',
-        auditJson(p.before),
-        auditJson(p.after),
-      );
-    }
-    try {
-      await this.#redis.eval(
-        COMMIT_SCRIPT,
-        4,
-        this.#keys.devices,
-        this.#keys.mn,
-        this.#keys.audit,
-        this.#keys.version,
-        ...args,
-      );
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      const taken = /MNTAKEN (\S+) (\S+)/.exec(msg);
-      if (taken) {
-        throw new GridgateError(
-          'GG_ERR_BAD_REQUEST',
-          `HJ 212 MN '${taken[1]}' already belongs to device '${taken[2]}'`,
-        );
-      }
-      throw err;
-    }
+  async #commit(action: ChangeAction, pending: readonly PendingChange[], by: string): Promise<void> {
+    await commitChanges(this.#redis, this.#keys, this.#auditMaxLen, { action, pending, by, at: this.#now() });
     // Apply locally at once, so a caller reads its own write; the published change re-applies it.
     for (const p of pending) this.set(p.after);
     this.#notify(pending.map((p) => p.id));
@@ -421,14 +267,4 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
   #now(): string {
     return new Date(this.#clock.now()).toISOString();
   }
-}
-
-function isConflict(err: unknown): boolean {
-  return err instanceof Error && err.message.includes('CONFLICT');
-}
-
-function fieldsOf(flat: readonly string[]): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
-  return o;
 }

@@ -4,14 +4,16 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * A worker thread running the module `name` beside the caller (`import.meta.url`). From dist/ that
- * is the compiled .js; when the caller runs from TypeScript source (the test suite), the thread
- * registers tsx first, since Node 20 cannot start a worker on a .ts file by itself.
+ * is the compiled .js, started as is. Only when the caller runs from TypeScript source (the test
+ * suite, tsx) does the thread go through ts-entry.mjs, which registers the dev dependency tsx: the
+ * built package never loads it.
  */
 export function spawnSibling(callerUrl: string, name: string, workerData: unknown): Worker {
   const ext = extname(fileURLToPath(callerUrl));
   const target = new URL(`./${name}${ext}`, callerUrl);
   if (ext !== '.ts') return new Worker(target, { workerData });
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(target.href)}); })`;
+  const tsEntry = new URL('./ts-entry.mjs', import.meta.url);
+  const boot = `import(${JSON.stringify(tsEntry.href)}).then((m) => m.run(${JSON.stringify(target.href)}))`;
   return new Worker(boot, { eval: true, workerData });
 }
 

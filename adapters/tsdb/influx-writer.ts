@@ -1,73 +1,18 @@
 import { HttpError, InfluxDB, type SendOptions, type Transport } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { GridgateError } from '../../processors/errors.js';
-import type { Device, Reading, ReadingSink } from '../../processors/types.js';
+import type { Device, Reading } from '../../processors/types.js';
 import { routeInfluxClientLogs } from './client-log.js';
+import { DiskSpool } from './disk-spool.js';
 import { LineBuffer } from './line-buffer.js';
 import { type RetryTuning, retryDelay, retryTuning } from './retry-delay.js';
-import { type LineBatch, MemorySpool, type Spool } from './spool.js';
+import type { LineBatch, Spool, SpoolStats } from './spool.js';
+import { describeWriteError } from './write-error.js';
 import { postLines } from './write-request.js';
+import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './writer-types.js';
 
 export type { RetryTuning } from './retry-delay.js';
-
-export interface InfluxWriterOptions {
-  /** Base URL of any server with the v2 write API (InfluxDB 2/3, VictoriaMetrics). */
-  url: string;
-  token?: string;
-  org: string;
-  bucket: string;
-  batchSize: number;
-  flushIntervalMs: number;
-  /** gzip request bodies over 1 kB; default true. */
-  gzip?: boolean;
-  /** Retries after the first failed attempt, before a batch goes to the spool. */
-  maxRetries: number;
-  /** Lines that may wait for a retry at once; a failed batch beyond that goes to the spool. */
-  maxBufferLines: number;
-  logger: Logger;
-  /** Where batches go once retries are exhausted. Default: MemorySpool(spoolMaxLines). */
-  spool?: Spool;
-  /** Default 100 000 lines. */
-  spoolMaxLines?: number;
-  /** How often a non-empty spool is offered to the database again; default 10 s. */
-  spoolRetryMs?: number;
-  /** HTTP timeout per write; default 10 s. */
-  timeoutMs?: number;
-  retry?: RetryTuning;
-  /** Called after the counters change (a batch written, failed, spooled or dropped). */
-  onChange?: () => void;
-}
-
-export interface WriteErrorInfo {
-  message: string;
-  statusCode?: number;
-  body?: string;
-  /** Epoch ms. */
-  at: number;
-}
-
-export interface InfluxWriterStats {
-  linesWritten: number;
-  /** Lines given up: rejected by the database as invalid (4xx), or pushed out of a full spool. */
-  linesFailed: number;
-  /** Failed write attempts (each retry counts). */
-  batchesFailed: number;
-  linesSpooled: number;
-  /** Readings with no finite field, so no line. */
-  readingsSkipped: number;
-  lastError: WriteErrorInfo | undefined;
-}
-
-/** What the gateway needs of a time-series writer, on this thread or another (threaded-writer.ts). */
-export interface TsdbWriter extends ReadingSink {
-  /** The device is not needed: a reading carries its tags. */
-  write(reading: Reading, device?: Device): void;
-  readonly stats: Readonly<InfluxWriterStats>;
-  /** Lines waiting in the spool. */
-  readonly spooledLines: number;
-  flush(): Promise<void>;
-  stop(): Promise<void>;
-}
+export type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './writer-types.js';
 
 interface Attempt extends LineBatch {
   /** Failed attempts so far. */
@@ -100,7 +45,10 @@ export class InfluxWriter implements TsdbWriter {
   private readonly waiting = new Map<Attempt, NodeJS.Timeout>();
   private waitingLines = 0;
   private spoolTimer: NodeJS.Timeout | undefined;
-  private draining = false;
+  /** The spool drain under way, if any. */
+  private drainRun: Promise<void> | undefined;
+  /** The last push to the spool (the spool writes in order); never rejects. */
+  private lastPush: Promise<void> = Promise.resolve();
   private stopped = false;
   /** flush() calls under way: failures then skip the backoff and go to the spool. */
   private flushing = 0;
@@ -119,7 +67,13 @@ export class InfluxWriter implements TsdbWriter {
   constructor(private readonly opts: InfluxWriterOptions) {
     this.log = opts.logger.child({ component: 'influx-writer' });
     routeInfluxClientLogs(this.log);
-    this.spool = opts.spool ?? new MemorySpool(opts.spoolMaxLines ?? 100_000);
+    this.spool = new DiskSpool({ ...opts.spool, logger: opts.logger });
+    // What an earlier run left is sent as soon as it is counted (and the database answers).
+    this.spool.ready.then(
+      () => this.drainSpool(),
+      (err: unknown) =>
+        this.log.error({ err, dir: opts.spool.dir }, 'spool could not be opened; failed batches are lost'),
+    );
     this.retry = retryTuning(opts.retry);
     // The client checks the URL and options here: a bad one throws before anything is sent.
     this.transport = new InfluxDB({
@@ -144,6 +98,10 @@ export class InfluxWriter implements TsdbWriter {
   /** Lines waiting in the spool. */
   get spooledLines(): number {
     return this.spool.lines;
+  }
+
+  get spoolStats(): Readonly<SpoolStats> {
+    return this.spool.stats;
   }
 
   write(reading: Reading, _device?: Device): void {
@@ -184,12 +142,14 @@ export class InfluxWriter implements TsdbWriter {
       while (this.settled < this.submitted && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
+      // What failed is on disk (as the fsync policy says) before flush returns.
+      await this.lastPush;
     } finally {
       this.flushing--;
     }
   }
 
-  /** Flush, then stop. What the spool still holds is logged as unsent. */
+  /** Flush, then stop. What the spool still holds stays on disk for the next start. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     clearInterval(this.spoolTimer);
@@ -201,8 +161,14 @@ export class InfluxWriter implements TsdbWriter {
       this.settled += attempt.lines;
       this.toSpool(attempt);
     }
+    // A spooled batch being re-sent finishes (bounded by the request timeout) before the files close.
+    await this.drainRun;
+    await this.spool.close().catch((err: unknown) => this.log.error({ err }, 'spool close failed'));
     if (this.spool.lines > 0)
-      this.log.warn({ lines: this.spool.lines }, 'influx writer stopped with spooled lines unsent');
+      this.log.warn(
+        { lines: this.spool.lines },
+        'influx writer stopped with lines in the spool; they are sent after the next start',
+      );
   }
 
   private added(lines: number): void {
@@ -258,7 +224,7 @@ export class InfluxWriter implements TsdbWriter {
   private failed(attempt: Attempt, error: Error): void {
     this.counters.batchesFailed++;
     queueMicrotask(this.changed);
-    const info = describe(error);
+    const info = describeWriteError(error);
     this.counters.lastError = info;
     attempt.failures++;
     // Same rule as the client: an HTTP status below 429 means the data itself was refused.
@@ -317,43 +283,68 @@ export class InfluxWriter implements TsdbWriter {
 
   private toSpool(batch: LineBatch): void {
     this.counters.linesSpooled += batch.lines;
-    this.spool.push({ body: batch.body, lines: batch.lines }).catch((err: unknown) => {
-      this.counters.linesFailed += batch.lines;
-      this.log.error({ err, lines: batch.lines }, 'spool push failed; lines lost');
-    });
+    this.lastPush = this.spool.push({ body: batch.body, lines: batch.lines }).then(
+      () => queueMicrotask(this.changed),
+      (err: unknown) => {
+        this.counters.linesFailed += batch.lines;
+        this.log.error({ err, lines: batch.lines }, 'spool push failed; lines lost');
+      },
+    );
   }
 
-  /** Re-send spooled batches one at a time; stop at the first failure (the batch is retried, then spooled again). */
+  /**
+   * Re-send spooled batches oldest first, one at a time, each once: the first that fails stays at
+   * the spool's head (on disk) for the next try, on the spool timer or after the next good write.
+   */
   private drainSpool(): void {
-    if (this.draining || this.stopped || this.spool.lines === 0) return;
-    this.draining = true;
+    if (this.drainRun || this.stopped || this.spool.lines === 0) return;
     const run = async () => {
+      this.log.info({ lines: this.spool.lines }, 're-sending spooled lines');
       for await (const batch of this.spool.drain()) {
-        if (this.stopped) {
-          await this.spool.push(batch);
-          return;
-        }
-        this.log.info({ lines: batch.lines }, 're-sending spooled lines');
-        if (!(await this.submit(batch))) return;
+        // The batch before this one is off the spool now: its counters are worth reporting.
+        this.changed();
+        if (this.stopped || !(await this.sendSpooled(batch))) return;
       }
+      this.changed();
+      this.log.info({ left: this.spool.lines }, 'spool drained');
     };
-    run()
+    this.drainRun = run()
       .catch((err: unknown) => this.log.error({ err }, 'spool drain failed'))
       .finally(() => {
-        this.draining = false;
+        this.drainRun = undefined;
       });
   }
-}
 
-function describe(error: Error): WriteErrorInfo {
-  if (error instanceof HttpError) {
-    return {
-      message: error.message,
-      statusCode: error.statusCode,
-      body: error.body?.slice(0, 500),
-      at: Date.now(),
-    };
+  /** True when the batch is done with: written, or refused as invalid (no retry would mend it). */
+  private sendSpooled(batch: LineBatch): Promise<boolean> {
+    return postLines(this.transport, this.path, this.sendOptions, batch.body).then(
+      () => {
+        this.counters.linesWritten += batch.lines;
+        queueMicrotask(this.changed);
+        return true;
+      },
+      (error: Error) => {
+        this.counters.batchesFailed++;
+        const info = describeWriteError(error);
+        this.counters.lastError = info;
+        const refused = error instanceof HttpError && error.statusCode < 429;
+        if (refused) this.counters.linesFailed += batch.lines;
+        queueMicrotask(this.changed);
+        this.log.warn(
+          {
+            err: new GridgateError('GG_ERR_TSDB_WRITE', `write to ${this.opts.url} failed`, [], {
+              cause: error,
+            }),
+            statusCode: info.statusCode,
+            body: info.body,
+            cause: info.message,
+            lines: batch.lines,
+            next: refused ? 'drop' : 'keep in spool',
+          },
+          'time-series write of spooled lines failed',
+        );
+        return refused;
+      },
+    );
   }
-  const code = (error as NodeJS.ErrnoException).code;
-  return { message: code ? `${code}: ${error.message}` : error.message, at: Date.now() };
 }

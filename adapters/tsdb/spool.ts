@@ -4,55 +4,54 @@ export interface LineBatch {
   readonly lines: number;
 }
 
+/** What a spool holds and has lost, for `/metrics` and health. */
+export interface SpoolStats {
+  /** Lines held, waiting to be sent. */
+  lines: number;
+  /** Batches held. */
+  records: number;
+  /** Bytes the spool's files take on disk (sent batches of a segment still in use included). */
+  bytes: number;
+  /** When the oldest held batch was spooled (epoch ms); undefined when empty. */
+  oldestAt: number | undefined;
+  /** Lines discarded because the spool was full (oldest first). */
+  droppedLines: number;
+  /** Damaged records skipped (a bad checksum in the middle of a segment). */
+  corruptRecords: number;
+  /** Incomplete last records found at start (a crash mid-write), cut off. */
+  tornRecords: number;
+}
+
+export const EMPTY_SPOOL_STATS: Readonly<SpoolStats> = {
+  lines: 0,
+  records: 0,
+  bytes: 0,
+  oldestAt: undefined,
+  droppedLines: 0,
+  corruptRecords: 0,
+  tornRecords: 0,
+};
+
 /**
  * Where line-protocol batches go when the database stays down past the writer's retries, to be
- * re-sent once it is back. The in-memory one is bounded; a disk spool (later issue) implements the
- * same interface.
+ * re-sent once it is back. The gateway's implementation is the disk spool (disk-spool.ts).
  */
 export interface Spool {
+  /** Resolves once what an earlier run left is found and counted. */
+  readonly ready: Promise<void>;
+  /** Resolves once the batch is written as the fsync policy says (failing: the batch is not held). */
   push(batch: LineBatch): Promise<void>;
-  /** Yields and removes batches, oldest first; a batch the consumer cannot send it pushes back. */
+  /**
+   * Yields held batches, oldest first. A batch is removed only when the consumer asks for the next
+   * one: a consumer that stops iterating (the database failed again) leaves the batch it was given
+   * at the head, to be yielded first next time. One drain at a time.
+   */
   drain(): AsyncIterable<LineBatch>;
   /** Lines currently held. */
   readonly lines: number;
   /** Lines discarded because the spool was full. */
   readonly droppedLines: number;
-}
-
-/** Keeps at most `maxLines`; when full, the oldest batches are dropped (newest data matters most). */
-export class MemorySpool implements Spool {
-  private readonly batches: LineBatch[] = [];
-  private held = 0;
-  private dropped = 0;
-
-  constructor(private readonly maxLines: number) {}
-
-  get lines(): number {
-    return this.held;
-  }
-
-  get droppedLines(): number {
-    return this.dropped;
-  }
-
-  async push(batch: LineBatch): Promise<void> {
-    if (batch.lines === 0) return;
-    this.batches.push(batch);
-    this.held += batch.lines;
-    while (this.held > this.maxLines) {
-      const oldest = this.batches.shift();
-      if (!oldest) break;
-      this.held -= oldest.lines;
-      this.dropped += oldest.lines;
-    }
-  }
-
-  async *drain(): AsyncIterable<LineBatch> {
-    for (;;) {
-      const batch = this.batches.shift();
-      if (!batch) return;
-      this.held -= batch.lines;
-      yield batch;
-    }
-  }
+  readonly stats: Readonly<SpoolStats>;
+  /** Waits for pending pushes, syncs and closes the files; what is held stays for the next start. */
+  close(): Promise<void>;
 }

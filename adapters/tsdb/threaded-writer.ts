@@ -5,6 +5,7 @@ import { spawnSibling } from '../threads/spawn.js';
 import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './influx-writer.js';
 import { LineBuffer } from './line-buffer.js';
 import { ReadingBatchWriter } from './reading-batch.js';
+import { EMPTY_SPOOL_STATS, type SpoolStats } from './spool.js';
 import type { FromWriterThread, ToWriterThread, WriterThreadState } from './writer-protocol.js';
 
 /** Lines handed to the thread at once at most (and never more than a batch); fewer wait at most HAND_OVER_MS. */
@@ -32,6 +33,7 @@ const EMPTY: WriterThreadState = {
     lastError: undefined,
   },
   spooledLines: 0,
+  spool: EMPTY_SPOOL_STATS,
 };
 
 /**
@@ -46,7 +48,7 @@ const EMPTY: WriterThreadState = {
 export class ThreadedInfluxWriter implements TsdbWriter {
   /** Resolves once the first thread has its writer; rejects with the reason it could not. */
   readonly ready: Promise<void>;
-  private readonly opts: Omit<InfluxWriterOptions, 'spool'>;
+  private readonly opts: InfluxWriterOptions;
   private readonly log: Logger;
   private worker: Worker | undefined;
   private workerReady = false;
@@ -69,7 +71,7 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   private readonly waiting = new Map<number, () => void>();
   private settleReady: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
-  constructor(opts: Omit<InfluxWriterOptions, 'spool'>) {
+  constructor(opts: InfluxWriterOptions) {
     this.opts = opts;
     this.log = opts.logger.child({ component: 'influx-writer' });
     this.ready = new Promise<void>((resolve, reject) => {
@@ -92,6 +94,11 @@ export class ThreadedInfluxWriter implements TsdbWriter {
 
   get spooledLines(): number {
     return this.state.spooledLines;
+  }
+
+  /** The spool is a folder on disk: a restarted thread opens it again and sends what it holds. */
+  get spoolStats(): Readonly<SpoolStats> {
+    return this.state.spool;
   }
 
   write(reading: Reading, _device?: Device): void {
@@ -189,7 +196,7 @@ export class ThreadedInfluxWriter implements TsdbWriter {
         return;
       case 'state':
       case 'flushed':
-        this.state = { stats: msg.stats, spooledLines: msg.spooledLines };
+        this.state = { stats: msg.stats, spooledLines: msg.spooledLines, spool: msg.spool };
         if (msg.t === 'flushed') {
           this.waiting.get(msg.id)?.();
           this.waiting.delete(msg.id);
@@ -222,9 +229,10 @@ export class ThreadedInfluxWriter implements TsdbWriter {
     this.waiting.clear();
     if (worker !== this.worker) return;
     this.worker = undefined;
-    // Whatever the thread still held (its batch, retry buffer, spool) is gone: count it as failed.
+    // Whatever the thread still held (its batch, retry buffer) is gone: count it as failed. What
+    // reached the spool is on disk, and the next thread sends it.
     const s = this.state.stats;
-    const lost = code === 0 ? 0 : Math.max(0, this.handed - s.linesWritten - s.linesFailed);
+    const lost = code === 0 ? 0 : Math.max(0, this.handed - s.linesWritten - s.linesFailed - s.linesSpooled);
     this.base = addStats(this.base, { ...s, linesFailed: s.linesFailed + lost });
     this.state = EMPTY;
     this.handed = 0;

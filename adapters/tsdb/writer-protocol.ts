@@ -1,11 +1,12 @@
 import type { InfluxWriterOptions, InfluxWriterStats } from './influx-writer.js';
 import type { ReadingBatch } from './reading-batch.js';
+import type { SpoolStats } from './spool.js';
 
 /**
  * Messages between ThreadedInfluxWriter (the gateway's thread) and writer-thread.ts. Everything
- * here is structured-cloneable: no logger, no spool object, no functions.
+ * here is structured-cloneable: no logger, no functions (the spool is opened on the thread from its config).
  */
-export type WriterThreadOptions = Omit<InfluxWriterOptions, 'logger' | 'spool'> & {
+export type WriterThreadOptions = Omit<InfluxWriterOptions, 'logger'> & {
   /** pino level of the gateway's logger; the thread logs nothing below it. */
   logLevel: string;
 };
@@ -21,6 +22,7 @@ export type ToWriterThread =
 export interface WriterThreadState {
   stats: InfluxWriterStats;
   spooledLines: number;
+  spool: SpoolStats;
 }
 
 export type FromWriterThread =

@@ -25,7 +25,11 @@ const logger = pino(
   { level: logLevel, base: undefined },
   { write: (line: string) => post({ t: 'log', line }) },
 );
-const state = (): WriterThreadState => ({ stats: { ...writer.stats }, spooledLines: writer.spooledLines });
+const state = (): WriterThreadState => ({
+  stats: { ...writer.stats },
+  spooledLines: writer.spooledLines,
+  spool: { ...writer.spoolStats },
+});
 // A setting the client refuses throws here: the thread ends before `ready`, and the gateway's
 // ThreadedInfluxWriter rejects its `ready` with this error instead of restarting.
 const writer: InfluxWriter = new InfluxWriter({

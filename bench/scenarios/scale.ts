@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { DeviceRecord } from '../../config/device-schema.js';
 import { MODELS } from '../../processors/devices/index.js';
 import { devicesToCsv } from '../../processors/registry/csv.js';
+import type { DeviceRecord } from '../../processors/registry/device-schema.js';
 import { buildFleet } from '../../simulators/fleet.js';
 import { KAIFENG_DISTRICTS } from '../../simulators/places.js';
 import { startGateway } from '../lib/gateway.js';

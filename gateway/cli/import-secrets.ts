@@ -1,6 +1,6 @@
 import { type FileHandle, open, unlink } from 'node:fs/promises';
-import type { DeviceRecord } from '../../config/device-schema.js';
 import { parseDeviceCsv } from '../../processors/registry/csv.js';
+import type { DeviceRecord } from '../../processors/registry/device-schema.js';
 import type { ImportResult } from '../../processors/registry/types.js';
 import { parseDeviceYaml } from '../../processors/registry/yaml.js';
 import { type ApiTarget, apiRequest } from './api-client.js';

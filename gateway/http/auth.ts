@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { DEVICE_LOG_REDACT } from '../../config/device-schema.js';
 import type { ErrorCode } from '../../processors/errors.js';
+import { DEVICE_LOG_REDACT } from '../../processors/registry/device-schema.js';
 
 /**
  * Bearer-token authentication and role-based access for /api/v1 (issue 4, Security).

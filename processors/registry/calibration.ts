@@ -1,5 +1,5 @@
-import type { CalibrationStep } from '../../config/device-schema.js';
 import { roundSignificant } from '../metrics/decimal.js';
+import type { CalibrationStep } from './device-schema.js';
 
 /**
  * The calibration step in force at `timeMs` for one metric: the last step whose `from` is at or

@@ -1,7 +1,7 @@
-import type { DeviceRecord } from '../../config/device-schema.js';
 import type { DeviceModel } from '../devices/define.js';
 import type { Rejection } from '../errors.js';
 import type { LatestEntry } from '../latest.js';
+import type { DeviceRecord } from './device-schema.js';
 
 /**
  * What an installer checks on site before a device leaves `commissioning` (issue 4, Registry):

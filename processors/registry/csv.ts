@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { DEVICE_SECRET_PATHS, type DeviceRecord } from '../../config/device-schema.js';
+import { DEVICE_SECRET_PATHS, type DeviceRecord } from './device-schema.js';
 import { scalar } from './patch.js';
 import type { LocatedRow } from './validate.js';
 
@@ -52,17 +52,20 @@ export interface CsvRows {
   errors: { line: number; message: string }[];
 }
 
+/** How a device CSV is read, whole (here) or streamed (the HTTP import): a header row, with lines. */
+export const DEVICE_CSV_OPTIONS = {
+  columns: true,
+  info: true,
+  bom: true,
+  skip_empty_lines: true,
+  trim: true,
+  relax_column_count: false,
+} as const;
+
 export function parseDeviceCsv(text: string): CsvRows {
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    records = parse(text, {
-      columns: true,
-      info: true,
-      bom: true,
-      skip_empty_lines: true,
-      trim: true,
-      relax_column_count: false,
-    });
+    records = parse(text, DEVICE_CSV_OPTIONS);
   } catch (err) {
     const e = err as { message?: string; lines?: number };
     return { rows: [], errors: [{ line: e.lines ?? 1, message: scrubCsvError(e.message ?? String(err)) }] };

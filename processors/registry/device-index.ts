@@ -1,4 +1,4 @@
-import type { DeviceRecord } from '../../config/device-schema.js';
+import type { DeviceRecord } from './device-schema.js';
 import { filterDevices } from './filter.js';
 import type { DeviceFilter, DeviceReader } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { DeviceRecord } from '../../config/device-schema.js';
+import type { DeviceRecord } from './device-schema.js';
 import type { DeviceFilter } from './types.js';
 
 export function matchesFilter(d: DeviceRecord, f: DeviceFilter): boolean {

@@ -3,7 +3,7 @@ import {
   type DeviceRecord,
   type DeviceSecretPath,
   redactDevice,
-} from '../../config/device-schema.js';
+} from './device-schema.js';
 
 const META = ['createdAt', 'createdBy', 'updatedAt', 'updatedBy'] as const;
 

@@ -1,5 +1,5 @@
-import type { DeviceInput, DeviceRecord } from '../../config/device-schema.js';
 import type { DeviceDirectory, Family, InstallState } from '../types.js';
+import type { DeviceInput, DeviceRecord } from './device-schema.js';
 
 /**
  * The registry's interfaces, narrowest first. The pipeline needs only `DeviceDirectory.get`

@@ -1,5 +1,5 @@
-import { type DeviceRecord, type KnownModels, validateDevice } from '../../config/device-schema.js';
 import { GridgateError } from '../errors.js';
+import { type DeviceRecord, type KnownModels, validateDevice } from './device-schema.js';
 import type { ImportRow, RowProblem } from './types.js';
 
 export interface LocatedRow extends ImportRow {

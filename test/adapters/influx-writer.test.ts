@@ -14,6 +14,7 @@ import { ThreadedInfluxWriter } from '../../adapters/tsdb/threaded-writer.js';
 import type { Reading } from '../../processors/types.js';
 import { freePort, type RunningService, startVictoriaMetrics } from '../../scripts/services.js';
 import { waitForSeries } from '../support/vm.js';
+import { testSpool } from './spool-support.js';
 import { captureLogs, waitFor } from './support.js';
 
 const location = { district: '鼓楼区', street: '中山 路', community: '湖滨,社区', grid: 'G=07' };
@@ -48,6 +49,7 @@ const options = (url: string, extra: Partial<InfluxWriterOptions>): InfluxWriter
   maxRetries: 2,
   maxBufferLines: 1000,
   logger: captureLogs().logger,
+  spool: testSpool(),
   ...extra,
 });
 

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ThreadedInfluxWriter } from '../../adapters/tsdb/threaded-writer.js';
 import type { Reading } from '../../processors/types.js';
 import { waitForSeries } from '../support/vm.js';
+import { testSpool } from './spool-support.js';
 import { captureLogs, waitFor } from './support.js';
 
 function reading(device: string, time: number, level: number): Reading {
@@ -36,6 +37,7 @@ describe('ThreadedInfluxWriter', () => {
       maxRetries: 1,
       maxBufferLines: 1000,
       logger: logs.logger,
+      spool: testSpool(),
     });
 
   it('hands a burst larger than one hand-over to the thread, in order, and counts every line', async () => {

@@ -64,9 +64,8 @@ describe('deploy/gridgate.service', () => {
   it("waits longer for a stop than gridgate's own bounded stop takes at worst", async () => {
     const { gw } = await startGateway([], { GRIDGATE_HJ212__ENABLED: 'true', GRIDGATE_HJ212__PORT: '0' });
     try {
-      // Private state read on purpose: the unit must follow whatever components the gateway stops.
-      const inner = gw as unknown as { stoppers: { boundMs?: number }[]; stopStepMs: number };
-      const worstMs = inner.stoppers.reduce((sum, s) => sum + (s.boundMs ?? inner.stopStepMs), 0);
+      // The unit must follow whatever components the gateway stops, each with its own bound.
+      const worstMs = gw.stopBoundMs();
       expect(worstMs).toBeGreaterThan(0);
       const timeout = /^(\d+)s$/.exec(directive('TimeoutStopSec') ?? '');
       expect(timeout).not.toBeNull();

@@ -67,10 +67,10 @@ describe('`gridgate start` from a folder that is not the checkout (an installed 
       GRIDGATE_REDIS__URL: inject('redisUrl'),
       GRIDGATE_REDIS__PREFIX: `gg-test-${Math.random().toString(36).slice(2, 10)}:`,
       GRIDGATE_TSDB__URL: inject('vmUrl'),
-      // Run from source, a worker thread boots through `import('tsx/esm/api')`, which resolves from
-      // the working directory (adapters/threads/spawn.ts); the built package has no such step.
-      GRIDGATE_TSDB__THREAD: 'false',
-      GRIDGATE_MQTT__EMBEDDED__THREAD: 'false',
+      // Threads on, from a folder without node_modules: a worker started from source must find tsx
+      // beside the code, not in the working directory (adapters/threads/ts-entry.mjs).
+      GRIDGATE_TSDB__THREAD: 'true',
+      GRIDGATE_MQTT__EMBEDDED__THREAD: 'true',
     };
     const out: string[] = [];
     let partial = '';

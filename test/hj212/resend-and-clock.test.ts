@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hj212FromMqtt } from '../../adapters/hj212/mqtt.js';
+import { hj212FromMqtt } from '../../adapters/hj212/ingest.js';
 import { Hj212Server } from '../../adapters/hj212/tcp-server.js';
 import { type DeframeItem, Hj212Deframer } from '../../processors/hj212/deframer.js';
 import { buildFrame } from '../../processors/hj212/frame.js';

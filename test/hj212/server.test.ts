@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hj212FromMqtt } from '../../adapters/hj212/mqtt.js';
+import { hj212FromMqtt } from '../../adapters/hj212/ingest.js';
 import { Hj212Server, type Hj212ServerOptions } from '../../adapters/hj212/tcp-server.js';
 import type { Rejection } from '../../processors/errors.js';
 import { buildFrame } from '../../processors/hj212/frame.js';

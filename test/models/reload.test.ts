@@ -99,7 +99,6 @@ beforeEach(async () => {
     setRouter: (r) => {
       router = r;
     },
-    routesCached: false,
     logger,
   });
   await files.start();

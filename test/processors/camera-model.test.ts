@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { validateDevice } from '../../config/device-schema.js';
 import { DeadLetterStore } from '../../processors/deadletters.js';
 import { MODELS } from '../../processors/devices/index.js';
 import { FAMILY_METRICS, METRICS, measurementFor } from '../../processors/metrics/catalogue.js';
 import { unitConverter } from '../../processors/metrics/units.js';
 import { Pipeline } from '../../processors/pipeline.js';
+import { validateDevice } from '../../processors/registry/device-schema.js';
 import { TopicRouter } from '../../processors/topics.js';
 import type { Device, InboundMessage, Reading } from '../../processors/types.js';
 import { modelIndex, T0 } from './support.js';

@@ -6,10 +6,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
-import { DEVICE_LOG_REDACT, type DeviceInput } from '../../config/device-schema.js';
 import { devicesPlugin } from '../../gateway/http/routes/devices.js';
 import { buildHttpServer } from '../../gateway/http/server.js';
 import { cameraStream } from '../../processors/registry/camera.js';
+import { DEVICE_LOG_REDACT, type DeviceInput } from '../../processors/registry/device-schema.js';
 import { dustMonitor, knownModels } from './fixtures.js';
 
 /**

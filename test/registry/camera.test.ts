@@ -2,15 +2,6 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import {
-  DEVICE_LOG_REDACT,
-  type DeviceInput,
-  type DeviceRecord,
-  REDACTED,
-  redactDevice,
-  validateDevice,
-  withoutSecrets,
-} from '../../config/device-schema.js';
-import {
   CameraIndex,
   cameraStream,
   cameraStreams,
@@ -18,6 +9,15 @@ import {
   camerasFor,
 } from '../../processors/registry/camera.js';
 import { devicesToCsv, parseDeviceCsv } from '../../processors/registry/csv.js';
+import {
+  DEVICE_LOG_REDACT,
+  type DeviceInput,
+  type DeviceRecord,
+  REDACTED,
+  redactDevice,
+  validateDevice,
+  withoutSecrets,
+} from '../../processors/registry/device-schema.js';
 import { assignmentsToPatch } from '../../processors/registry/patch.js';
 import { keepUnexported } from '../../processors/registry/records.js';
 import { validateRows } from '../../processors/registry/validate.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { validateDevice } from '../../config/device-schema.js';
 import { ModelIndex } from '../../processors/devices/index.js';
 import { commissioningChecks } from '../../processors/registry/commissioning.js';
+import { validateDevice } from '../../processors/registry/device-schema.js';
 import { knownModels } from './fixtures.js';
 
 const models = new ModelIndex();

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { validateDevice } from '../../config/device-schema.js';
 import { ModelIndex } from '../../processors/devices/index.js';
 import type { LatestEntry } from '../../processors/latest.js';
 import { applyCalibration, calibrationAt } from '../../processors/registry/calibration.js';
 import { commissioningChecks } from '../../processors/registry/commissioning.js';
+import { validateDevice } from '../../processors/registry/device-schema.js';
 import { gauge, knownModels } from './fixtures.js';
 
 const models = new ModelIndex();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceInput } from '../../config/device-schema.js';
+import type { DeviceInput } from '../../processors/registry/device-schema.js';
 import type { DeviceReader } from '../../processors/registry/types.js';
 import { SAMPLE } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { validateDevice } from '../../config/device-schema.js';
 import { devicesToCsv, parseDeviceCsv } from '../../processors/registry/csv.js';
+import { validateDevice } from '../../processors/registry/device-schema.js';
 import { assignmentsToPatch, mergePatch } from '../../processors/registry/patch.js';
 import { validateRows } from '../../processors/registry/validate.js';
 import { dustMonitor, gauge, knownModels } from './fixtures.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type DeviceRecord, validateDevice } from '../../config/device-schema.js';
 import { DeviceIndex } from '../../processors/registry/device-index.js';
+import { type DeviceRecord, validateDevice } from '../../processors/registry/device-schema.js';
 import { gauge, knownModels, SAMPLE } from './fixtures.js';
 
 function record(input: unknown): DeviceRecord {

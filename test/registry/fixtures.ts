@@ -1,5 +1,5 @@
-import type { DeviceInput, KnownModels } from '../../config/device-schema.js';
 import { ModelIndex } from '../../processors/devices/index.js';
+import type { DeviceInput, KnownModels } from '../../processors/registry/device-schema.js';
 
 const models = new ModelIndex();
 /** The real model index, as the gateway passes it. */

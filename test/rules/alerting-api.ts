@@ -37,6 +37,7 @@ export async function startAlertingApi(ruleYaml: string): Promise<AlertingApi> {
       GRIDGATE_RULES__WATCH: 'false',
       GRIDGATE_DISPATCH__QUEUE: `alerts-${suffix}`,
       GRIDGATE_MQTT__ALERT_TOPIC: '',
+      GRIDGATE_DISPATCH__OUTBOX__DIR: join(dir, 'outbox'),
     },
   });
   const redis = new Redis(config.redis.url);

@@ -8,7 +8,6 @@ import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
 import { UnknownDevices } from '../../adapters/registry/unknown-devices.js';
 import { ProcessBudget } from '../../adapters/rtsp/process-budget.js';
 import type { Alerting } from '../../gateway/alerting.js';
-import type { Gateway } from '../../gateway/app.js';
 import {
   type AuthHandle,
   authPlugin,
@@ -25,7 +24,7 @@ import { deviceRoutes } from '../../gateway/http/routes/devices.js';
 import { healthRoutes } from '../../gateway/http/routes/health.js';
 import { modelRoutes } from '../../gateway/http/routes/models.js';
 import { snapshotRoutes } from '../../gateway/http/routes/snapshots.js';
-import { statsRoutes } from '../../gateway/http/routes/stats.js';
+import { type StatsSources, statsRoutes } from '../../gateway/http/routes/stats.js';
 import { buildHttpServer } from '../../gateway/http/server.js';
 import { DeadLetterStore } from '../../processors/deadletters.js';
 import { GridgateError } from '../../processors/errors.js';
@@ -73,7 +72,7 @@ async function build(required: boolean, onReady?: (h: AuthHandle) => void): Prom
     pipeline: { stats: () => ({}) },
     writer: { stats: {} },
     rateLimiter: new DeviceRateLimiter({ ratePerS: 1, burst: 1 }),
-  } as unknown as Gateway;
+  } as unknown as StatsSources;
   return buildHttpServer({
     logger: quiet,
     root: [

@@ -14,8 +14,8 @@ import { CredentialStore } from '../../adapters/registry/credentials.js';
 import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
 import { secretKey } from '../../adapters/registry/secret-hash.js';
 import { UnknownDevices } from '../../adapters/registry/unknown-devices.js';
-import type { DeviceInput } from '../../config/device-schema.js';
 import { ModelIndex } from '../../processors/devices/index.js';
+import type { DeviceInput } from '../../processors/registry/device-schema.js';
 import { TopicRouter } from '../../processors/topics.js';
 import type { InboundMessage } from '../../processors/types.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { validateDevice } from '../../config/device-schema.js';
 import { MODELS } from '../../processors/devices/index.js';
+import { validateDevice } from '../../processors/registry/device-schema.js';
 import { buildFleet, fleetToDevices, fleetToRegistryYaml } from '../../simulators/fleet.js';
 import { buildHj212Fleet } from '../../simulators/hj212-fleet.js';
 import { KAIFENG_DISTRICTS } from '../../simulators/places.js';

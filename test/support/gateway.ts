@@ -58,6 +58,8 @@ export async function startGateway(
       // What a gateway writes stays in the test's own folder, never in the checkout.
       GRIDGATE_MQTT__AUTH__SECRET_KEY_FILE: join(dir, 'mqtt-secret.key'),
       GRIDGATE_CAMERAS__SNAPSHOTS__DIR: join(dir, 'snapshots'),
+      GRIDGATE_DISPATCH__OUTBOX__DIR: join(dir, 'outbox'),
+      GRIDGATE_TSDB__SPOOL__DIR: join(dir, 'spool'),
       ...env,
     },
   });

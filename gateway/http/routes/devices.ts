@@ -1,17 +1,17 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { stringify as toYaml } from 'yaml';
-import {
-  type DeviceInput,
-  type DeviceRecord,
-  redactDevice,
-  withoutSecrets,
-} from '../../../config/device-schema.js';
 import type { DeviceModel } from '../../../processors/devices/define.js';
 import type { Rejection } from '../../../processors/errors.js';
 import { GridgateError } from '../../../processors/errors.js';
 import type { LatestEntry } from '../../../processors/latest.js';
 import { commissioningChecks } from '../../../processors/registry/commissioning.js';
 import { devicesToCsv } from '../../../processors/registry/csv.js';
+import {
+  type DeviceInput,
+  type DeviceRecord,
+  redactDevice,
+  withoutSecrets,
+} from '../../../processors/registry/device-schema.js';
 import type { DeviceFilter, DevicePatch, DeviceRegistry } from '../../../processors/registry/types.js';
 import { type LocatedRow, RowsRejected } from '../../../processors/registry/validate.js';
 import { parseDeviceYaml } from '../../../processors/registry/yaml.js';
@@ -34,7 +34,7 @@ export interface DeviceRoutesOptions {
   };
   /** Who is making the change, for the audit log (the auth layer knows; default 'api'). */
   actor?: (req: FastifyRequest) => string;
-  /** The installer's on-site view (`/devices/:id/status`, `/devices/:id/watch`); off without it. */
+  /** The installer's on-site view (`/devices/:id/latest`, `/status`, `/watch`); off without it. */
   watch?: WatchSources;
   /** Largest import body (config http.importLimitMiB). Default DEFAULT_IMPORT_LIMIT. */
   importLimitBytes?: number;
@@ -151,6 +151,13 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
     // A retired device must not connect any more.
     await credentials?.revoke(device.id);
     return redactDevice(device);
+  });
+
+  // The device's newest values since start, whether or not it is registered (it may have been retired).
+  app.get<{ Params: { id: string } }>('/devices/:id/latest', async (req) => {
+    const e = opts.watch?.latest.get(req.params.id);
+    if (!e) throw new GridgateError('GG_ERR_NOT_FOUND', `no reading from '${req.params.id}' since start`);
+    return e;
   });
 
   app.get<{ Params: { id: string } }>('/devices/:id/status', async (req) => {

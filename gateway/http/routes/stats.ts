@@ -1,11 +1,19 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { TsdbWriter } from '../../../adapters/tsdb/influx-writer.js';
+import type { LatestReadings } from '../../../processors/latest.js';
+import type { DeviceRateLimiter } from '../../../processors/limits/device-rate-limiter.js';
+import type { Pipeline } from '../../../processors/pipeline.js';
 import type { Family } from '../../../processors/types.js';
-import type { Gateway } from '../../app.js';
 
-/**
- * GET /stats: what flows, for a person watching (the demo's live summary) — counters, devices
- * seen, and the newest values per family. GET /devices/:id/latest: one device's newest values.
- */
+/** What GET /stats and GET /limits/flagged read. */
+export interface StatsSources {
+  pipeline: Pick<Pipeline, 'stats'>;
+  writer: Pick<TsdbWriter, 'stats'>;
+  registry: { readonly size: number };
+  latest: Pick<LatestReadings, 'all' | 'size' | 'eventCounts'>;
+  rateLimiter: Pick<DeviceRateLimiter, 'flagged' | 'stats'>;
+}
+
 /** Per family: devices, online, and for each metric the mean and max of the devices' newest values. */
 interface FamilySummary {
   devices: number;
@@ -13,7 +21,11 @@ interface FamilySummary {
   metrics: Record<string, { avg: number; max: number; n: number }>;
 }
 
-export function statsRoutes(gw: Gateway): FastifyPluginAsync {
+/**
+ * GET /stats: what flows, for a person watching (the demo's live summary) — counters, devices
+ * seen, and the newest values per family. GET /limits/flagged: the throttled devices.
+ */
+export function statsRoutes(gw: StatsSources): FastifyPluginAsync {
   return async (app) => {
     app.get('/stats', async () => {
       const byFamily: Record<string, FamilySummary> = {};
@@ -46,13 +58,5 @@ export function statsRoutes(gw: Gateway): FastifyPluginAsync {
       items: gw.rateLimiter.flagged(),
       stats: gw.rateLimiter.stats(),
     }));
-    app.get<{ Params: { id: string } }>('/devices/:id/latest', async (req, reply) => {
-      const e = gw.latest.get(req.params.id);
-      if (!e)
-        return reply
-          .status(404)
-          .send({ code: 'GG_ERR_NOT_FOUND', message: `no reading from '${req.params.id}' since start` });
-      return e;
-    });
   };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isMetricName } from '../processors/metrics/catalogue.js';
-import { FAMILIES, type Family, INSTALL_STATES } from '../processors/types.js';
+import { isMetricName } from '../metrics/catalogue.js';
+import { FAMILIES, type Family, INSTALL_STATES } from '../types.js';
 
 /**
  * One device as installers write it (YAML file, CSV row, API body) and as the registry stores it.

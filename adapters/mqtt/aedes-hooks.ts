@@ -1,0 +1,100 @@
+/**
+ * The gateway's hooks (EmbeddedBrokerOptions: promise- or value-returning) as aedes' callback hooks:
+ * CONNECT refusals as MQTT 3.1.1 §3.2.2.3 return codes, $SYS/ reserved, oversize payloads
+ * acknowledged and dropped, a failing hook answered as a refusal rather than a crash.
+ */
+import type { AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
+import type { EmbeddedBrokerOptions, EmbeddedBrokerStats } from './embedded-broker-options.js';
+
+export const SYS_PREFIX = '$SYS/';
+
+export class AedesHooks {
+  constructor(
+    private readonly opts: EmbeddedBrokerOptions,
+    private readonly stats: EmbeddedBrokerStats,
+    /** Runs a gateway callback, counting and logging what it throws. */
+    private readonly safe: (fn: () => void) => void,
+  ) {}
+
+  authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const hook = this.opts.authenticate;
+    if (!hook) {
+      done(null, true);
+      return;
+    }
+    hook(client, username, password).then(
+      (res) => {
+        if (res === true) return done(null, true);
+        const code = res === false ? 4 : res.code;
+        done(Object.assign(new Error('connection refused'), { returnCode: code }) as AuthenticateError, null);
+      },
+      (err: unknown) => {
+        this.opts.logger.error({ err, clientId: client.id }, 'mqtt authenticate hook failed');
+        // 3 = server unavailable: the refusal is ours, not the client's.
+        done(
+          Object.assign(new Error('authentication unavailable'), { returnCode: 3 }) as AuthenticateError,
+          null,
+        );
+      },
+    );
+  }
+
+  authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    if (packet.topic.startsWith(SYS_PREFIX)) {
+      done(new Error(`${SYS_PREFIX} topic is reserved`));
+      return;
+    }
+    const hook = this.opts.authorizePublish;
+    const sizeCheck = () => {
+      const size = packet.payload.length;
+      if (size > this.opts.maxPayloadBytes && client) {
+        this.stats.oversize++;
+        this.opts.logger.warn(
+          { clientId: client.id, topic: packet.topic, size, max: this.opts.maxPayloadBytes },
+          'mqtt payload too large; dropped',
+        );
+        this.safe(() => this.opts.onOversize?.(client.id, packet.topic, size));
+        // Acknowledged so the client goes on, but never retained (authorizeForward keeps it from subscribers).
+        packet.retain = false;
+      }
+      done(null);
+    };
+    if (!hook || !client) {
+      sizeCheck();
+      return;
+    }
+    const verdict = (ok: boolean) =>
+      ok ? sizeCheck() : done(new Error(`publish to ${packet.topic} not authorized`));
+    const failed = (err: unknown) => done(err instanceof Error ? err : new Error(String(err)));
+    let answer: boolean | Promise<boolean>;
+    try {
+      answer = hook(client, packet);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (typeof answer === 'boolean') verdict(answer);
+    else answer.then(verdict, failed);
+  }
+
+  authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    done: (error: Error | null, subscription?: Subscription | null) => void,
+  ): void {
+    const hook = this.opts.authorizeSubscribe;
+    if (!hook) {
+      done(null, sub);
+      return;
+    }
+    hook(client, sub).then(
+      (ok) => done(null, ok ? sub : null),
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+}

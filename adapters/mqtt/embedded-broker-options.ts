@@ -1,0 +1,83 @@
+import type { Client, PublishPacket, Subscription } from 'aedes';
+import type { InboundMessage } from '../../processors/types.js';
+import type { FairReads } from './fair-reads.js';
+import type { IngressHooks } from './types.js';
+
+/** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 (aedes maps them to MQTT 5 reason codes itself). */
+export type ConnackRefusal = 1 | 2 | 3 | 4 | 5;
+
+export interface EmbeddedBrokerOptions extends IngressHooks {
+  /** As IngressHooks.onMessage, with the aedes client that published. */
+  onMessage(msg: InboundMessage, client?: Client): void;
+  host: string;
+  /** 0 picks a free port; read `port` after start(). */
+  port: number;
+  /** A PUBLISH with a bigger payload is acknowledged, dropped, and reported through onOversize. */
+  maxPayloadBytes: number;
+  /**
+   * Hard cap on any MQTT packet, checked on the fixed header before the body is buffered; a client
+   * that announces a bigger packet is disconnected (MQTT 5.0 §3.1.2.11.4: "Packet too large").
+   * Default: maxPayloadBytes + 64 KiB (room for the longest topic and MQTT 5 properties).
+   */
+  maxPacketBytes?: number;
+  tls?: { cert: string; key: string };
+  /**
+   * Open TCP connections allowed from one remote address (config limits.maxConnectionsPerIp); more
+   * are closed on accept, before any byte is parsed, and counted in stats.connectionsRefused.
+   * Default: no limit.
+   */
+  maxConnectionsPerIp?: number;
+  /** Open-file limit and descriptors kept back from MQTT (FdBudget). Default: /proc/self/limits, 64. */
+  fdBudget?: { limit?: number; reserve?: number; sampleMs?: number };
+  /**
+   * Work (ms) one event-loop turn may spend reading connections before the rest wait for the next
+   * turn: connections with new bytes first, then backlogs round robin (FairReads). 0 or unset: each
+   * connection is read to empty.
+   */
+  readBudgetMs?: number;
+  /** Reads paced by this instance instead of one made from readBudgetMs (the broker thread holds it for back-pressure). */
+  reads?: FairReads;
+  /** Called when a client is registered (online) and when it goes away (offline). */
+  onConnectivity?(clientId: string, online: boolean, at: number, client: Client): void;
+  onOversize?(clientId: string | undefined, topic: string, size: number): void;
+  /** Default: allow. `{ code }` refuses the CONNECT with that return code. */
+  authenticate?(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<boolean | { code: ConnackRefusal }>;
+  /** Default: allow (except $SYS/, reserved). false closes the connection (MQTT-3.3.5-2: no error is returned). */
+  /** May answer synchronously (the hot path: one call per message) or with a promise. */
+  authorizePublish?(client: Client, packet: PublishPacket): boolean | Promise<boolean>;
+  /** Default: allow. false answers the subscription with failure 0x80. */
+  authorizeSubscribe?(client: Client, sub: Subscription): Promise<boolean>;
+}
+
+export interface EmbeddedBrokerStats {
+  messages: number;
+  unrouted: number;
+  oversize: number;
+  packetTooLarge: number;
+  clientErrors: number;
+  connectionErrors: number;
+  callbackErrors: number;
+  /** Connections closed on accept because their address already had maxConnectionsPerIp open. */
+  connectionsRefused: number;
+  /** Connections closed on accept because the process was near its open-file limit (or at it: EMFILE). */
+  fdRefused: number;
+}
+
+/** Every counter at zero. */
+export function zeroBrokerStats(): EmbeddedBrokerStats {
+  return {
+    messages: 0,
+    unrouted: 0,
+    oversize: 0,
+    packetTooLarge: 0,
+    clientErrors: 0,
+    connectionErrors: 0,
+    callbackErrors: 0,
+    connectionsRefused: 0,
+    fdRefused: 0,
+  };
+}

@@ -1,0 +1,337 @@
+import { chmod, type FileHandle, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { DiskSpoolOptions } from './disk-spool-config.js';
+import {
+  CURSOR_BYTES,
+  encodeHeader,
+  HEADER_BYTES,
+  openPrivate,
+  readCursor,
+  SegmentReader,
+  writeAll,
+} from './disk-spool-format.js';
+import { encodeCursor, listSegments, type Segment, scanSegment, segmentPath } from './disk-spool-segments.js';
+import type { LineBatch, Spool, SpoolStats } from './spool.js';
+
+export type { DiskSpoolConfig, DiskSpoolOptions, FsyncPolicy } from './disk-spool-config.js';
+
+const CURSOR_FILE = 'cursor';
+const PRIVATE_DIR_MODE = 0o700;
+
+/**
+ * The spool on disk: append-only segment files `seg-NNNNNNNNNNNN.spool` in one folder, each a run of
+ * length- and CRC-checked records (disk-spool-format.ts), one per batch. A `cursor` file records
+ * how far the oldest segment has been sent; a segment sent to its end is deleted. At open every
+ * segment is read through once (streamed, a chunk at a time) to count what it holds: an incomplete
+ * last record (a crash mid-write) is cut off and logged, a damaged record in the middle is skipped
+ * and counted. Past maxMB the oldest segment is deleted, its lines counted as dropped and logged.
+ * Memory holds the segment list and one batch, whatever the spool's size.
+ *
+ * Delivery is at least once: a batch sent just before a crash, whose removal had not reached the
+ * cursor file, is sent again on the next start.
+ */
+export class DiskSpool implements Spool {
+  readonly ready: Promise<void>;
+  private readonly log: Logger;
+  private readonly maxBytes: number;
+  private readonly segmentBytes: number;
+  private segments: Segment[] = [];
+  private nextSeq = 1;
+  /** The segment being appended to, if open. */
+  private active: { seg: Segment; fh: FileHandle } | undefined;
+  /** The drain's reader, on the oldest segment. */
+  private reader: { seq: number; fh: FileHandle; r: SegmentReader } | undefined;
+  private cursorFile: FileHandle | undefined;
+  /** Read position in the oldest segment. */
+  private cursor = { seq: 0, offset: 0 };
+  private dirty = false;
+  private draining = false;
+  private closed = false;
+  private syncTimer: NodeJS.Timeout | undefined;
+  /** Every file operation runs in this order, one at a time. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly counters = { droppedLines: 0, corruptRecords: 0, tornRecords: 0 };
+
+  constructor(private readonly opts: DiskSpoolOptions) {
+    this.log = opts.logger.child({ component: 'tsdb-spool' });
+    this.maxBytes = Math.max(1, Math.floor(opts.maxMB * 1024 * 1024));
+    this.segmentBytes =
+      opts.segmentBytes ?? Math.min(64 * 1024 * 1024, Math.max(64 * 1024, Math.floor(this.maxBytes / 16)));
+    this.ready = this.serial(() => this.open());
+    this.ready.catch(() => undefined); // push() and drain() report it
+  }
+
+  get lines(): number {
+    return this.segments.reduce((n, s) => n + s.lines, 0);
+  }
+
+  get droppedLines(): number {
+    return this.counters.droppedLines;
+  }
+
+  get stats(): Readonly<SpoolStats> {
+    let lines = 0;
+    let records = 0;
+    let bytes = 0;
+    for (const s of this.segments) {
+      lines += s.lines;
+      records += s.records;
+      bytes += s.size;
+    }
+    return {
+      lines,
+      records,
+      bytes,
+      oldestAt: this.segments.find((s) => s.records > 0)?.firstAt,
+      ...this.counters,
+    };
+  }
+
+  push(batch: LineBatch): Promise<void> {
+    if (batch.lines === 0) return Promise.resolve();
+    return this.serial(() => this.append(batch));
+  }
+
+  async *drain(): AsyncIterable<LineBatch> {
+    await this.ready;
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (;;) {
+        const head = await this.serial(() => this.readHead());
+        if (!head) return;
+        yield { body: head.body, lines: head.lines };
+        // Asked for the next batch: this one is sent.
+        await this.serial(() => this.consume(head));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.serial(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      clearInterval(this.syncTimer);
+      await this.closeActive();
+      await this.closeReader();
+      if (this.cursorFile) {
+        if (this.opts.fsync !== 'never') await this.cursorFile.datasync();
+        await this.cursorFile.close();
+        this.cursorFile = undefined;
+      }
+      const held = this.stats;
+      if (held.lines > 0)
+        this.log.info(
+          { lines: held.lines, bytes: held.bytes },
+          'spool closed; its lines wait for the next start',
+        );
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async open(): Promise<void> {
+    const { dir } = this.opts;
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    await chmod(dir, PRIVATE_DIR_MODE);
+    const seqs = await listSegments(dir);
+    this.cursorFile = await openPrivate(join(dir, CURSOR_FILE), 'r+');
+    const saved = await readCursor(this.cursorFile);
+    for (const seq of seqs) {
+      const path = this.pathOf(seq);
+      if (saved && seq < saved.seq) {
+        await rm(path, { force: true }); // sent to its end before the last stop or crash
+        continue;
+      }
+      const start = saved?.seq === seq ? saved.offset : 0;
+      try {
+        this.segments.push(await scanSegment(seq, path, start, this.log, this.counters));
+      } catch (err) {
+        // Left in place for a person to look at; the rest of the spool still works.
+        this.log.error({ err, segment: path }, 'spool segment unreadable; skipped');
+      }
+      this.nextSeq = seq + 1;
+    }
+    // New segments must sort after the cursor's, or the next open would take them as sent.
+    if (saved) this.nextSeq = Math.max(this.nextSeq, saved.seq);
+    const first = this.segments[0];
+    this.cursor = first
+      ? { seq: first.seq, offset: saved?.seq === first.seq ? saved.offset : 0 }
+      : this.cursor;
+    await this.enforceBound();
+    if (this.opts.fsync === 'interval') {
+      this.syncTimer = setInterval(
+        () => void this.serial(() => this.sync()).catch(this.syncFailed),
+        this.opts.fsyncIntervalMs,
+      );
+      this.syncTimer.unref();
+    }
+    const held = this.stats;
+    if (held.records > 0)
+      this.log.info(
+        { lines: held.lines, records: held.records, bytes: held.bytes },
+        'spool holds lines from an earlier run; they are sent once the database answers',
+      );
+  }
+
+  private async append(batch: LineBatch): Promise<void> {
+    await this.ready;
+    if (this.closed) throw new Error('spool is closed');
+    const active = this.active ?? (await this.openActive());
+    const header = encodeHeader(batch.body, batch.lines, Date.now());
+    const seg = active.seg;
+    try {
+      await writeAll(active.fh, [header, batch.body], seg.size);
+      if (this.opts.fsync === 'always') await active.fh.datasync();
+    } catch (err) {
+      // Whatever part was written lies past seg.size: never read, cut off at the next open.
+      await this.closeActive();
+      throw err;
+    }
+    seg.size += HEADER_BYTES + batch.body.byteLength;
+    seg.lines += batch.lines;
+    seg.records++;
+    seg.firstAt ??= header.readDoubleLE(12);
+    this.dirty = true;
+    if (seg.size >= this.segmentBytes) await this.closeActive();
+    await this.enforceBound();
+  }
+
+  private async openActive(): Promise<{ seg: Segment; fh: FileHandle }> {
+    const seq = this.nextSeq++;
+    const path = this.pathOf(seq);
+    const fh = await openPrivate(path, 'wx');
+    const seg: Segment = { seq, path, size: 0, lines: 0, records: 0, firstAt: undefined, found: false };
+    this.segments.push(seg);
+    if (this.segments.length === 1) this.cursor = { seq, offset: 0 };
+    this.active = { seg, fh };
+    return this.active;
+  }
+
+  private async closeActive(): Promise<void> {
+    const active = this.active;
+    if (!active) return;
+    this.active = undefined;
+    if (this.opts.fsync !== 'never') await active.fh.datasync().catch(this.syncFailed);
+    await active.fh.close();
+  }
+
+  /** Oldest segments go while the files take more than maxBytes. */
+  private async enforceBound(): Promise<void> {
+    let bytes = this.segments.reduce((n, s) => n + s.size, 0);
+    while (bytes > this.maxBytes) {
+      const oldest = this.segments[0];
+      if (!oldest) return;
+      if (this.active?.seg === oldest) await this.closeActive();
+      if (this.reader?.seq === oldest.seq) await this.closeReader();
+      this.segments.shift();
+      bytes -= oldest.size;
+      await rm(oldest.path, { force: true });
+      this.counters.droppedLines += oldest.lines;
+      this.log.warn(
+        { lines: oldest.lines, records: oldest.records, oldestAt: oldest.firstAt, maxMB: this.opts.maxMB },
+        'spool full: oldest lines dropped',
+      );
+      const next = this.segments[0];
+      if (next) this.cursor = { seq: next.seq, offset: 0 };
+    }
+  }
+
+  /** The next batch to send, read from the cursor; undefined when all is sent. */
+  private async readHead(): Promise<(LineBatch & { seq: number; end: number }) | undefined> {
+    if (this.closed) return undefined;
+    for (;;) {
+      const seg = this.segments[0];
+      if (!seg) return undefined;
+      if (this.cursor.seq !== seg.seq) this.cursor = { seq: seg.seq, offset: 0 };
+      if (this.reader?.seq !== seg.seq) {
+        await this.closeReader();
+        const fh = await openPrivate(seg.path, 'r');
+        this.reader = { seq: seg.seq, fh, r: new SegmentReader(fh, () => seg.size) };
+      }
+      const got = await this.reader.r.read(this.cursor.offset);
+      if (got.kind === 'record') {
+        seg.firstAt = got.record.at;
+        // A copy: the reader's buffer is reused by the next read.
+        return {
+          body: Buffer.from(got.record.payload),
+          lines: got.record.lines,
+          seq: seg.seq,
+          end: got.record.end,
+        };
+      }
+      if (got.kind === 'corrupt') {
+        // Damage in a segment found at open was counted by scanSegment(); in this run's own, count it now.
+        if (!seg.found) this.counters.corruptRecords++;
+        this.cursor.offset = got.next;
+        continue;
+      }
+      // End of the segment (a torn tail was cut off at open, or lies past size).
+      if (this.active?.seg === seg) {
+        if (seg.records > 0) return undefined; // appended meanwhile, not yet readable: none
+        await this.retire(seg);
+        return undefined;
+      }
+      await this.retire(seg);
+    }
+  }
+
+  private async consume(head: { seq: number; end: number; lines: number }): Promise<void> {
+    const seg = this.segments[0];
+    // Dropped while it was being sent (the spool filled up meanwhile): already counted.
+    if (!seg || seg.seq !== head.seq || this.closed) return;
+    this.cursor.offset = head.end;
+    seg.lines -= head.lines;
+    seg.records--;
+    if (seg.records === 0) seg.firstAt = undefined;
+    if (seg.records === 0 && this.active?.seg !== seg) await this.retire(seg);
+    else await this.saveCursor();
+  }
+
+  /** A segment sent to its end: deleted, and the cursor moves to the next. */
+  private async retire(seg: Segment): Promise<void> {
+    if (this.active?.seg === seg) await this.closeActive();
+    if (this.reader?.seq === seg.seq) await this.closeReader();
+    this.segments = this.segments.filter((s) => s !== seg);
+    const next = this.segments[0];
+    this.cursor = { seq: next?.seq ?? this.nextSeq, offset: 0 };
+    await this.saveCursor();
+    await rm(seg.path, { force: true });
+  }
+
+  private async saveCursor(): Promise<void> {
+    if (!this.cursorFile) return;
+    const b = encodeCursor(this.cursor.seq, this.cursor.offset);
+    // The cursor is not synced here: a lost update means a batch sent twice, never one lost.
+    await this.cursorFile.write(b, 0, CURSOR_BYTES, 0);
+    this.dirty = true;
+  }
+
+  private async closeReader(): Promise<void> {
+    const reader = this.reader;
+    this.reader = undefined;
+    await reader?.fh.close();
+  }
+
+  private async sync(): Promise<void> {
+    if (!this.dirty || this.closed) return;
+    this.dirty = false;
+    await this.active?.fh.datasync();
+    await this.cursorFile?.datasync();
+  }
+
+  private readonly syncFailed = (err: unknown): void => {
+    this.log.error({ err }, 'spool fsync failed');
+  };
+
+  private pathOf(seq: number): string {
+    return segmentPath(this.opts.dir, seq);
+  }
+}

@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import type { Device, Reading, ReadingSink } from '../../processors/types.js';
+import type { DiskSpoolConfig } from './disk-spool-config.js';
+import type { RetryTuning } from './retry-delay.js';
+import type { SpoolStats } from './spool.js';
+
+export interface InfluxWriterOptions {
+  /** Base URL of any server with the v2 write API (InfluxDB 2/3, VictoriaMetrics). */
+  url: string;
+  token?: string;
+  org: string;
+  bucket: string;
+  batchSize: number;
+  flushIntervalMs: number;
+  /** gzip request bodies over 1 kB; default true. */
+  gzip?: boolean;
+  /** Retries after the first failed attempt, before a batch goes to the spool. */
+  maxRetries: number;
+  /** Lines that may wait for a retry at once; a failed batch beyond that goes to the spool. */
+  maxBufferLines: number;
+  logger: Logger;
+  /** The disk spool batches go to once retries are exhausted (disk-spool.ts). */
+  spool: DiskSpoolConfig;
+  /** How often a non-empty spool is offered to the database again; default 10 s. */
+  spoolRetryMs?: number;
+  /** HTTP timeout per write; default 10 s. */
+  timeoutMs?: number;
+  retry?: RetryTuning;
+  /** Called after the counters change (a batch written, failed, spooled or dropped). */
+  onChange?: () => void;
+}
+
+export interface WriteErrorInfo {
+  message: string;
+  statusCode?: number;
+  body?: string;
+  /** Epoch ms. */
+  at: number;
+}
+
+export interface InfluxWriterStats {
+  linesWritten: number;
+  /** Lines given up: rejected by the database as invalid (4xx), or pushed out of a full spool. */
+  linesFailed: number;
+  /** Failed write attempts (each retry counts). */
+  batchesFailed: number;
+  linesSpooled: number;
+  /** Readings with no finite field, so no line. */
+  readingsSkipped: number;
+  lastError: WriteErrorInfo | undefined;
+}
+
+/** What the gateway needs of a time-series writer, on this thread or another (threaded-writer.ts). */
+export interface TsdbWriter extends ReadingSink {
+  /** The device is not needed: a reading carries its tags. */
+  write(reading: Reading, device?: Device): void;
+  readonly stats: Readonly<InfluxWriterStats>;
+  /** Lines waiting in the spool. */
+  readonly spooledLines: number;
+  readonly spoolStats: Readonly<SpoolStats>;
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
