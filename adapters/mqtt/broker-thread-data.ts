@@ -2,10 +2,10 @@ import type { BrokerThreadData } from './broker-protocol.js';
 import type { EmbeddedBrokerOptions } from './embedded-broker-options.js';
 
 /**
- * A batch waiting to be handed over this big (two more handed over) holds the broker's reads: ~80
- * typical messages. Small on purpose: what waits beyond it stays in the sockets, where fair reads
- * serve a quiet device first, instead of in a FIFO in front of the pipeline (1 MiB here measured p99
- * publish -> alert 46-56 ms in bench scenario 3 at 50% of max, 16 KiB with a 0.5 ms read turn 18-30 ms).
+ * A batch waiting to be handed over this big (two more handed over) holds the broker's reads: a few
+ * dozen typical messages. Small on purpose: what waits beyond it stays in the sockets, where fair
+ * reads serve a quiet device first, instead of in a FIFO in front of the pipeline, where a larger
+ * mark lengthened the publish -> alert tail in bench scenario 3.
  */
 const HIGH_WATER_BYTES = 16 * 1024;
 

@@ -4,8 +4,8 @@ import { cachedTags, escapeMeasurement, type FieldKey, fieldKey } from './line-p
 /**
  * Readings encoded straight into UTF-8 line protocol, `\n`-terminated, the bytes toLine() would
  * give. For handing lines to another thread: one memcpy of the bytes, transferred (not cloned),
- * and no string per line is built (building then joining small strings cost ~0.9 µs per line
- * against ~0.65 µs for this, bench-measured on dust readings with CJK location tags).
+ * and no string per line is built (building then joining small strings costs more per line;
+ * bench/pipeline-micro.ts compares the two).
  * Per-device `measurement,tags` prefixes and per-field `key=` prefixes are cached as bytes; numbers
  * are written as the ASCII of their JS string form, exactly as toLine() writes them.
  */

@@ -7,8 +7,8 @@ import { HttpError, type SendOptions, type Transport } from '@influxdata/influxd
  *
  * The body is bytes, not a string: the Node transport turns its body into a Buffer with
  * Buffer.from(body), which copies a Uint8Array as it is. Handing it bytes skips what the client's
- * write API does per line (count UTF-8 bytes in JS, join, encode again) — measured at about half of
- * the writer thread's CPU under scenario 2 of the benchmark.
+ * write API does per line (count UTF-8 bytes in JS, join, encode again), which was the writer
+ * thread's largest cost under load in the benchmark's profile.
  */
 export function postLines(
   transport: Transport,

@@ -4,23 +4,11 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../config/load.js';
 import { Gateway } from '../../gateway/app.js';
 import { type AlertEvent, createAlertConsumer } from '../../gateway/consumer.js';
-import { type CameraFault, startRtspSim } from '../../simulators/rtsp/server.js';
+import { type CameraFault, FAULT_RULES, startRtspSim } from '../../simulators/rtsp/server.js';
 import { sleep } from '../lib/proc.js';
 import type { BenchContext, Row } from '../lib/types.js';
 
-/** Each simulated fault and the shipped rule (config/rules/camera.yaml) that must catch it. */
-const FAULTS: [CameraFault, string][] = [
-  ['offline', 'camera.offline'],
-  ['stall', 'camera.offline'],
-  ['frozen', 'camera.frozen'],
-  ['black', 'camera.black'],
-  ['covered', 'camera.covered'],
-  ['turned', 'camera.displaced'],
-  ['blur', 'camera.blurred'],
-  ['bright', 'camera.too-bright'],
-  ['dark', 'camera.too-dark'],
-  ['cast', 'camera.colour-cast'],
-];
+const FAULTS = FAULT_RULES;
 const LOCATION = { district: '鼓楼区', street: '相国寺街道', community: '书店街社区', grid: '网格-01' };
 const TIMEOUT_MS = 60_000;
 
@@ -54,7 +42,7 @@ export async function cameraFaultsScenario(
   const dir = join(ctx.dir, 'camera-faults');
   const file = join(ctx.dir, 'camera-faults.yaml');
   const { writeFile } = await import('node:fs/promises');
-  await writeFile(file, stringify({ devices }));
+  await writeFile(file, stringify({ devices }, { aliasDuplicateObjects: false }));
   const gw = new Gateway({
     config: loadConfig({
       env: {

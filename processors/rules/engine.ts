@@ -178,7 +178,7 @@ export class RuleEngine implements ReadingSink {
     ds: DeviceState,
     now: number,
   ): void {
-    const r = idx.rules[pos]!; // selector already matched: see applicable()
+    const r = idx.rules[pos]!; // selector already matched when the trigger plan was made (device-table.ts makePlan)
     this.stats.evaluations++;
     let ev = this.evalsByPos[pos];
     if (ev === undefined) {

@@ -26,6 +26,23 @@ export const CAMERA_FAULTS = [
 ] as const;
 export type CameraFault = (typeof CAMERA_FAULTS)[number];
 
+/**
+ * Each picture fault and the shipped rule (config/rules/camera.yaml) that must diagnose it: what
+ * the tests and the benchmark check the supervisor and the rules against.
+ */
+export const FAULT_RULES: readonly (readonly [Exclude<CameraFault, 'ok'>, string])[] = [
+  ['offline', 'camera.offline'],
+  ['stall', 'camera.offline'],
+  ['frozen', 'camera.frozen'],
+  ['black', 'camera.black'],
+  ['covered', 'camera.covered'],
+  ['turned', 'camera.displaced'],
+  ['blur', 'camera.blurred'],
+  ['bright', 'camera.too-bright'],
+  ['dark', 'camera.too-dark'],
+  ['cast', 'camera.colour-cast'],
+];
+
 export interface RtspSimOptions {
   /** Camera names; each becomes two mounts. Letters, digits, `-` and `_` only (URL path safe). */
   cameras: readonly string[];

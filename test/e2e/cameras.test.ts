@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import type { Gateway } from '../../gateway/app.js';
 import { type AlertEvent, createAlertConsumer, validateAlertEvent } from '../../gateway/consumer.js';
 import { createLogger } from '../../gateway/log.js';
-import { type CameraFault, type RtspSim, startRtspSim } from '../../simulators/rtsp/server.js';
+import { FAULT_RULES, type RtspSim, startRtspSim } from '../../simulators/rtsp/server.js';
 import { LOCATION, mosquittoPub, randomSuffix, startGateway } from '../support/gateway.js';
 
 const run = randomSuffix();
@@ -13,19 +13,7 @@ const queue = `camera-alerts-${run}`;
 const PASSWORD = `Cam-Pw-${run}-77`;
 const door = `door-${run}`;
 
-/** Each simulated fault, and the shipped rule (config/rules/camera.yaml) that must catch it. */
-const FAULTS: [CameraFault, string][] = [
-  ['offline', 'camera.offline'],
-  ['stall', 'camera.offline'],
-  ['frozen', 'camera.frozen'],
-  ['black', 'camera.black'],
-  ['covered', 'camera.covered'],
-  ['turned', 'camera.displaced'],
-  ['blur', 'camera.blurred'],
-  ['bright', 'camera.too-bright'],
-  ['dark', 'camera.too-dark'],
-  ['cast', 'camera.colour-cast'],
-];
+const FAULTS = FAULT_RULES;
 const camId = (fault: string) => `cam-${fault}-${run}`;
 const GOOD = `cam-ok-${run}`;
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisReferenceStore } from '../../adapters/redis/camera-references.js';
 import { CameraSupervisor } from '../../adapters/rtsp/supervisor.js';
 import type { SupervisedCamera } from '../../adapters/rtsp/types.js';
-import { type CameraFault, type RtspSim, startRtspSim } from '../../simulators/rtsp/server.js';
+import { FAULT_RULES, type RtspSim, startRtspSim } from '../../simulators/rtsp/server.js';
 import { alive, cameraRules, capturedLogger, Readings, until } from './supervisor-support.js';
 
 /**
@@ -12,18 +12,7 @@ import { alive, cameraRules, capturedLogger, Readings, until } from './superviso
  * shipped rule (config/rules/camera.yaml) that should diagnose it.
  */
 const PASSWORD = 'Pw:s3cr#t@cam';
-const FAULT_RULE: [CameraFault, string][] = [
-  ['frozen', 'camera.frozen'],
-  ['black', 'camera.black'],
-  ['covered', 'camera.covered'],
-  ['turned', 'camera.displaced'],
-  ['blur', 'camera.blurred'],
-  ['bright', 'camera.too-bright'],
-  ['dark', 'camera.too-dark'],
-  ['cast', 'camera.colour-cast'],
-  ['stall', 'camera.offline'],
-  ['offline', 'camera.offline'],
-];
+const FAULT_RULE = FAULT_RULES;
 const CAMERAS = ['ok', 'badpw', ...FAULT_RULE.map(([f]) => f)];
 
 let sim: RtspSim;
