@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { camerasForEvent } from '../../processors/alerts/evidence.js';
 import { CameraIndex } from '../../processors/registry/camera.js';
 import type { Device } from '../../processors/types.js';
 import { obliterate } from '../dispatch/support.js';
+import { testJpeg } from './jpeg-fixture.js';
 
 const quiet = pino({ level: 'silent' });
 const redisUrl = inject('redisUrl');
@@ -21,19 +21,7 @@ const run = randomUUID().slice(0, 8);
 const queue = `evidence-${run}`;
 const LOCATION = { district: '鼓楼区', street: '相国寺街道', community: '书店街社区', grid: '网格-07' };
 
-const jpeg = execFileSync('ffmpeg', [
-  '-v',
-  'error',
-  '-f',
-  'lavfi',
-  '-i',
-  'testsrc=s=320x180',
-  '-frames:v',
-  '1',
-  '-f',
-  'mjpeg',
-  '-',
-]);
+const jpeg = testJpeg();
 
 function door(id: string, cameras: string[]): Device {
   return {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { SnapshotStore } from '../../adapters/rtsp/snapshot-store.js';
 import { type AuthHandle, authPlugin, ROLES, type Role, tokenHash } from '../../gateway/http/auth.js';
 import { snapshotRoutes } from '../../gateway/http/routes/snapshots.js';
 import { buildHttpServer } from '../../gateway/http/server.js';
+import { testJpeg } from './jpeg-fixture.js';
 
 const quiet = pino({ level: 'silent' });
 const TOKENS = Object.fromEntries(ROLES.map((r) => [r, `gg_test_${r}_${randomUUID()}`])) as Record<
@@ -27,19 +27,7 @@ let path = '';
 
 /** The gateway's HTTP server as gateway/app.ts builds it: auth first, then the route under /api/v1. */
 beforeAll(async () => {
-  jpeg = execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=s=320x180',
-    '-frames:v',
-    '1',
-    '-f',
-    'mjpeg',
-    '-',
-  ]);
+  jpeg = testJpeg();
   base = await mkdtemp(join(tmpdir(), 'gg-snap-http-'));
   store = new SnapshotStore({ dir: join(base, 'snapshots'), maxAgeH: 24, maxMB: 10, logger: quiet });
   await store.start();

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,24 +17,12 @@ import { validateAlertEvent } from '../../processors/alerts/validate.js';
 import { GridgateError } from '../../processors/errors.js';
 import { CameraIndex } from '../../processors/registry/camera.js';
 import type { Device } from '../../processors/types.js';
+import { testJpeg } from './jpeg-fixture.js';
 
 const quiet = pino({ level: 'silent' });
 const LOCATION = { district: '浦东新区', street: '花木街道', community: '锦绣社区', grid: 'G01' };
 
-/** A real JPEG from real ffmpeg. */
-const jpeg = execFileSync('ffmpeg', [
-  '-v',
-  'error',
-  '-f',
-  'lavfi',
-  '-i',
-  'testsrc=s=320x180',
-  '-frames:v',
-  '1',
-  '-f',
-  'mjpeg',
-  '-',
-]);
+const jpeg = testJpeg();
 
 function event(incident: string, type: AlertEventType, seq: number, device = 'gauge-1'): AlertEvent {
   const at = new Date(Date.UTC(2030, 0, 1, 8, 0, seq)).toISOString();
