@@ -171,7 +171,8 @@ describe('AlertDispatcher outbox', () => {
     await second.emit(inc[5]!);
     const q = queueOn(queue, redis.url);
     await waitFor(async () => ((await q.count()) === 6 ? true : undefined), 30_000);
-    const jobs = (await q.getJobs(['waiting'])).sort((x, y) => x.timestamp - y.timestamp);
+    // Queue order (oldest first), not timestamps: two adds in the same millisecond tie on those.
+    const jobs = await q.getJobs(['waiting'], 0, -1, true);
     expect(jobs.map((j) => j.id)).toEqual(inc.map((e) => e.id));
     expect(second.stats()).toMatchObject({ outboxDepth: 0, buffered: 0 });
   }, 60_000);
