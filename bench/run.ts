@@ -4,7 +4,7 @@
  * writes bench/results/latest.json; with --record (what `make bench` passes) a full run also rewrites
  * bench/RESULTS.md and the README's generated table.
  *
- *   node dist/bench/run.js [--only 1,2,3,4,5,6,7] [--duration 20] [--devices 1000] [--record]
+ *   node dist/bench/run.js [--only 1,2,3,4,5,6,7] [--duration 20] [--devices 1000] [--burst 100000] [--record]
  *     [--fleet-devices 10000] [--fleet-workers 1] [--fleet-sources 4] [--fleet-interval 10] [--fleet-storms 3]
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -58,6 +58,7 @@ try {
     devices,
     durationS: Number(args.get('duration') ?? 15),
     offeredRate: Number(args.get('rate') ?? 150_000),
+    burstMessages: Number(args.get('burst') ?? 100_000),
     fleetFile,
     workers: (args.get('workers') ?? '1,2').split(',').map(Number),
     log: (m) => console.error(`[bench ${Math.round((Date.now() - started) / 1000)}s] ${m}`),

@@ -2,8 +2,6 @@ import type { Row } from './types.js';
 
 /** The issue's targets, checked against this run's rows: one line each, met / not met / not measured. */
 export function checkTargets(rows: readonly Row[]): string[] {
-  const find = (scenario: string, system: string) =>
-    rows.find((r) => r.scenario.startsWith(scenario) && r.system.startsWith(system));
   const out: string[] = [];
   const pct = (r?: number) => (r === undefined ? '—' : `${(r * 100).toFixed(0)}%`);
   const mark = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'MET' : 'NOT MET');
@@ -14,9 +12,20 @@ export function checkTargets(rows: readonly Row[]): string[] {
   out.push(
     `scenario 1 QoS 0 >= 70% of baseline: ${pct(s1?.ratio)} -> ${mark(s1?.ratio === undefined ? undefined : s1.ratio >= 0.7)}`,
   );
-  const s2 = find('2 ', 'gridgate');
+  const s2Row = (burst: boolean) =>
+    rows.find(
+      (r) =>
+        r.scenario.startsWith('2 ') &&
+        r.scenario.includes('burst') === burst &&
+        r.system.startsWith('gridgate'),
+    );
+  const s2 = s2Row(false);
   out.push(
-    `scenario 2 >= 85% of baseline: ${pct(s2?.ratio)} -> ${mark(s2?.ratio === undefined ? undefined : s2.ratio >= 0.85)}`,
+    `scenario 2 sustained >= 90% of its database-writing baseline: ${pct(s2?.ratio)} -> ${mark(s2?.ratio === undefined ? undefined : s2.ratio >= 0.9)}`,
+  );
+  const s2b = s2Row(true);
+  out.push(
+    `scenario 2 burst >= 85% of its database-writing baseline: ${pct(s2b?.ratio)} -> ${mark(s2b?.ratio === undefined ? undefined : s2b.ratio >= 0.85)}`,
   );
   const s3 = rows.find((r) => r.scenario.startsWith('3 latency @ 50%') && r.system.includes('alert job'));
   out.push(

@@ -28,6 +28,8 @@ export interface BenchContext {
   durationS: number;
   /** Offered load, msgs/s: above what anything here can take, so runs saturate. */
   offeredRate: number;
+  /** Messages per burst run of scenario 2. */
+  burstMessages: number;
   /** YAML device file holding the load fleet (and the latency probe, and HJ 212 stations). */
   fleetFile: string;
   /**

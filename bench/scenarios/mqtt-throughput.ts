@@ -1,4 +1,5 @@
 import { freePort } from '../../scripts/services.js';
+import { type BurstResult, medianBurst } from '../lib/burst.js';
 import { scrape, startGateway } from '../lib/gateway.js';
 import { type Child, DIST, spawnNode, waitHttp } from '../lib/proc.js';
 import { bestThroughput, type ThroughputResult } from '../lib/throughput.js';
@@ -7,8 +8,11 @@ import type { BenchContext, Row } from '../lib/types.js';
 /**
  * Scenarios 1 and 2: saturation throughput of the full gateway against a bare baseline on the same
  * broker and the same database. Scenario 1: the embedded aedes broker, QoS 0 and 1. Scenario 2:
- * mosquitto with gridgate (and the baseline) as subscribers.
+ * mosquitto with gridgate (and the baseline) as subscribers, sustained and in bursts.
  */
+
+/** Burst runs per system; the median is its row. */
+const BURST_RUNS = 3;
 
 type Best = ThroughputResult & { workers: number; attempts: { workers: number; msgsPerS: number }[] };
 
@@ -36,6 +40,21 @@ function row(scenario: string, system: string, r: Best, baseline?: Best): Row {
     ]
       .filter(Boolean)
       .join('; '),
+    detail: { ...r },
+  };
+}
+
+type Burst = BurstResult & { runs: number[] };
+
+/** msg/s = messages / (first taken in -> last line accepted by the database). */
+function burstRow(scenario: string, system: string, r: Burst, baseline?: Burst): Row {
+  return {
+    scenario,
+    system,
+    msgsPerS: r.msgsPerS,
+    maxMs: r.drainMs,
+    ratio: baseline ? r.msgsPerS / baseline.msgsPerS : 1,
+    note: `median of ${r.runs.length}: ${r.runs.map((x) => `${(x / 1000).toFixed(1)}k`).join(', ')}; max ms = first in -> last line in the database`,
     detail: { ...r },
   };
 }
@@ -111,14 +130,14 @@ export async function externalScenario(ctx: BenchContext): Promise<Row[]> {
   const others = { victoriametrics: ctx.vmPid, mosquitto: ctx.mosquittoPid };
   ctx.log(`${scenario}: baseline (bare mqtt.js subscriber)`);
   const base = await startBaseline('baseline-mqtt.js', ['--url', ctx.mosquittoUrl, '--tsdb', ctx.vmUrl]);
+  const burst = { url: ctx.mosquittoUrl, devices: ctx.devices, messages: ctx.burstMessages, qos: 0 as const };
   let b: Best;
+  let bb: Burst;
   try {
-    b = await bestThroughput(
-      { pid: base.child.pid, counters: counters(base.url), stderr: base.child.stderr },
-      load,
-      ctx.workers,
-      others,
-    );
+    const sut = { pid: base.child.pid, counters: counters(base.url), stderr: base.child.stderr };
+    b = await bestThroughput(sut, load, ctx.workers, others);
+    ctx.log(`${scenario}: baseline, ${BURST_RUNS} bursts of ${ctx.burstMessages}`);
+    bb = await medianBurst(sut, burst, BURST_RUNS);
   } finally {
     await base.child.stop();
   }
@@ -133,19 +152,21 @@ export async function externalScenario(ctx: BenchContext): Promise<Row[]> {
     externalMqttUrl: ctx.mosquittoUrl,
   });
   let g: Best;
+  let gb: Burst;
   try {
     // The gateway's subscription is in place once it reports healthy (it subscribes on connect).
-    g = await bestThroughput(
-      { pid: gw.child.pid, counters: gw.counters, stderr: gw.child.stderr },
-      load,
-      ctx.workers,
-      others,
-    );
+    const sut = { pid: gw.child.pid, counters: gw.counters, stderr: gw.child.stderr };
+    g = await bestThroughput(sut, load, ctx.workers, others);
+    ctx.log(`${scenario}: gridgate, ${BURST_RUNS} bursts of ${ctx.burstMessages}`);
+    gb = await medianBurst(sut, burst, BURST_RUNS);
   } finally {
     await gw.stop();
   }
+  const burstScenario = `2 mosquitto -> subscriber, burst of ${ctx.burstMessages.toLocaleString('en')} msgs`;
   return [
     row(scenario, 'baseline: bare mqtt.js subscriber', b),
     row(scenario, 'gridgate start (mqtt.url)', g, b),
+    burstRow(burstScenario, 'baseline: bare mqtt.js subscriber', bb),
+    burstRow(burstScenario, 'gridgate start (mqtt.url)', gb, bb),
   ];
 }

@@ -133,6 +133,21 @@ export class DeviceTable {
     return out;
   }
 
+  /** Last-seen times a save could not write: the next takeSeen() returns them again, as they are then. */
+  requeueSeen(entries: readonly [string, number][]): void {
+    for (const [id] of entries) {
+      const ds = this.states.get(id);
+      if (!ds || ds.seenDirty) continue;
+      ds.seenDirty = true;
+      this.seenDirty.push(ds);
+    }
+  }
+
+  /** Window removals a save could not write: the next windowChanges() removes them again. */
+  requeueWindowRemovals(ids: readonly string[]): void {
+    for (const d of ids) this.persistedWindows.add(d);
+  }
+
   /** Snapshots of the windows of `needed` devices; devices persisted before and no longer needed are removed. */
   windowChanges(needed: Set<string>): { put: [string, Record<string, WindowSnapshot>][]; remove: string[] } {
     const put: [string, Record<string, WindowSnapshot>][] = [];

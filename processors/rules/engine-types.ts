@@ -57,6 +57,8 @@ export interface EngineStats {
   emitted: number;
   silenced: number;
   emitFailures: number;
+  /** Flushes of incident state that failed (Redis down); their changes were kept and retried. */
+  saveFailures: number;
   /** Re-activations: an open incident whose condition returned, or a new one on a key resolved < 1 h before. */
   flaps: Map<string, number>;
 }
@@ -71,6 +73,7 @@ export function newStats(): EngineStats {
     emitted: 0,
     silenced: 0,
     emitFailures: 0,
+    saveFailures: 0,
     flaps: new Map(),
   };
 }

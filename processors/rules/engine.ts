@@ -19,6 +19,7 @@ import { type IncidentFilter, IncidentTable } from './incident-table.js';
 import { type Identity, type Observation, step } from './lifecycle.js';
 import type { RuleSet } from './parse.js';
 import { RuleIndex } from './rule-index.js';
+import { StateWriteBehind } from './write-behind.js';
 
 export type { EngineStats, RuleEngineOptions, RuleStatus } from './engine-types.js';
 
@@ -44,9 +45,7 @@ export class RuleEngine implements ReadingSink {
    * (not once per rule), and again after an incident changed (undefined = look it up).
    */
   private quiet: boolean | undefined;
-  private lastWindowSnapshot = Number.NEGATIVE_INFINITY;
-  private flushing: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly writeBehind: StateWriteBehind;
   private readonly clock: Clock;
   readonly stats: EngineStats = newStats();
 
@@ -55,6 +54,14 @@ export class RuleEngine implements ReadingSink {
     this.clock = opts.clock ?? systemClock;
     this.devices = new DeviceTable(opts.directory);
     this.delivery = new Delivery(opts, this.stats, (inc) => this.incidents.touch(inc.key));
+    this.writeBehind = new StateWriteBehind(
+      opts.store,
+      this.incidents,
+      this.devices,
+      this.clock,
+      this.stats,
+      opts,
+    );
   }
 
   /** Restore incidents, last-seen times and windows, then start the write-behind timer. */
@@ -62,32 +69,16 @@ export class RuleEngine implements ReadingSink {
     const snap = await this.opts.store.load();
     this.incidents.restore(snap.incidents);
     this.devices.restore(snap);
-    const every = this.opts.flushIntervalMs ?? 500;
-    if (every > 0) {
-      this.timer = setInterval(() => void this.flush(), every);
-      this.timer.unref();
-    }
+    this.writeBehind.start(this.opts.flushIntervalMs ?? 500);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.flush(true);
+  stop(): Promise<void> {
+    return this.writeBehind.stop();
   }
 
   /** Persist what changed since the last flush in one batch (window snapshots when due, or `withWindows`). */
   flush(withWindows = false): Promise<void> {
-    const now = this.clock.now();
-    const due = withWindows || now - this.lastWindowSnapshot >= (this.opts.windowSnapshotMs ?? 30_000);
-    const windows = due ? this.devices.windowChanges(this.incidents.activeDevices()) : undefined;
-    if (due) this.lastWindowSnapshot = now;
-    const windowsChanged = windows !== undefined && (windows.put.length > 0 || windows.remove.length > 0);
-    if (!this.incidents.hasChanges && !this.devices.hasSeenChanges && !windowsChanged) return this.flushing;
-    const changes = { ...this.incidents.takeChanges(), lastSeen: this.devices.takeSeen(), windows };
-    this.flushing = this.flushing
-      .then(() => this.opts.store.save(changes))
-      .catch((err: unknown) => this.opts.logger?.error({ err }, 'incident state could not be saved'));
-    return this.flushing;
+    return this.writeBehind.flush(withWindows);
   }
 
   write(reading: Reading, device: Device): void {

@@ -98,6 +98,15 @@ export class IncidentTable {
     return { put, remove };
   }
 
+  /**
+   * Changes a save could not write go back in, unless a newer change of the same key came since:
+   * the next flush writes the incident as it is then.
+   */
+  requeue(put: readonly Incident[], remove: readonly string[]): void {
+    for (const i of put) if (this.byKey.has(i.key) && !this.removed.has(i.key)) this.dirty.add(i.key);
+    for (const k of remove) if (!this.byKey.has(k) && !this.dirty.has(k)) this.removed.add(k);
+  }
+
   /** Devices with a pending or open incident (their windows are worth persisting). */
   activeDevices(): Set<string> {
     const out = new Set<string>();
