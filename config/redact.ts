@@ -4,6 +4,8 @@
  * (`redis://:password@host`, `mqtt://user:password@host`), so both are masked.
  */
 
+import { DEVICE_LOG_REDACT } from '../processors/registry/device-schema.js';
+
 export const MASK = '***';
 
 /** Keys whose string value is a secret. `scrypt` is a password hash: not reversible, but guessable offline. */
@@ -51,3 +53,24 @@ export function maskSecrets(value: unknown, key = ''): unknown {
   }
   return value;
 }
+
+/**
+ * pino `redact` paths for the gateway logger (and its threads' loggers): request headers that carry credentials, and any
+ * field named like a secret at the top level or one level down. Pass as
+ * `pino({ redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } })`.
+ */
+export const LOG_REDACT_PATHS: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'authorization',
+  'password',
+  'secret',
+  'token',
+  '*.password',
+  '*.secret',
+  '*.token',
+  // Device secrets (hj212.password, rtsp.password) at the top level and one level down.
+  ...DEVICE_LOG_REDACT,
+];

@@ -24,7 +24,7 @@ import {
 import { openRegistry } from './compose/registry.js';
 import { openCapture, openWriter } from './compose/sinks.js';
 import { StopList } from './compose/stops.js';
-import { alertDeliveryCheck } from './http/routes/health.js';
+import { alertDeliveryCheck, spoolHealthCheck } from './http/routes/health.js';
 import { ModelFiles } from './models.js';
 
 export interface GatewayOptions {
@@ -203,6 +203,7 @@ export class Gateway {
         health: {
           ...edgeHealth(ingress, () => this.ingressStarted, writer),
           alerts: alertDeliveryCheck(() => alerting.dispatcher.stats()),
+          spool: spoolHealthCheck(writer),
         },
         deadLetters,
         latest,

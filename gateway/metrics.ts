@@ -101,6 +101,11 @@ export function gatewayMetrics(gw: MetricsSources): Registry {
     (s) => (s.oldestAt === undefined ? 0 : Math.max(0, (Date.now() - s.oldestAt) / 1000)),
   );
   spool(
+    'gridgate_tsdb_spool_open',
+    'Whether the disk spool is open (1); 0 when it could not be (folder locked by another gateway, not writable), so readings the database does not take are lost',
+    (s) => (s.openError === undefined ? 1 : 0),
+  );
+  spool(
     'gridgate_tsdb_spool_dropped_lines_total',
     'Lines dropped, oldest first, because the disk spool was full',
     (s) => s.droppedLines,

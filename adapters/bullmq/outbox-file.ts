@@ -216,7 +216,7 @@ export class FileOutbox {
     if (this.opened) return;
     mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
     chmodSync(this.dir, DIR_MODE);
-    lockOutboxDir(this.dir);
+    lockOutboxDir(this.dir, this.log);
     this.opened = true;
     try {
       this.scan();

@@ -1,12 +1,17 @@
 import type { EmbeddedBrokerOptions, EmbeddedBrokerStats } from './embedded-broker.js';
 import type { FairReadsStats } from './fair-reads.js';
-import type { WireError } from './io-protocol.js';
 
 /**
- * Messages between ThreadedEmbeddedBroker (the gateway's thread) and broker-thread.ts. Structured-
- * cloneable only: the gateway's hooks stay on its thread, and the broker thread asks for them.
- * Connections are named by a number the thread gives each aedes client (`conn`), not by client id:
- * a client id can be taken over by a new connection while the old one's messages are in flight.
+ * ThreadedEmbeddedBroker <-> broker-thread.ts over the thread channel (adapters/threads/).
+ * Structured-cloneable only: the gateway's hooks stay on its thread, and the broker thread asks for
+ * verdicts. Connections are named by a number the thread gives each aedes client (`conn`), not by
+ * client id: a client id can be taken over by a new connection while the old one's messages are in
+ * flight.
+ *
+ * The thread's stream: `msgs` batches (message-batch.ts, source = conn), and events in order with
+ * them: `client` (online/offline), `gone` (a connection closed), `oversize`, `stats` (each second).
+ * The gateway's side sends a `close` event: it refused a message it re-checked (a device retired
+ * while connected), so that connection is closed.
  */
 
 /** The listener options the thread's EmbeddedBroker takes as they are (no hooks: those stay behind). */
@@ -15,10 +20,8 @@ export interface BrokerThreadData
     EmbeddedBrokerOptions,
     'host' | 'port' | 'maxPayloadBytes' | 'maxPacketBytes' | 'tls' | 'maxConnectionsPerIp' | 'readBudgetMs'
   > {
-  /** A batch waiting to be handed over this big (with MAX_IN_FLIGHT handed over) holds all reads. */
+  /** A batch waiting to be handed over this big (with the credit window used up) holds all reads. */
   highWaterBytes: number;
-  /** pino's numeric level: log records below it are not sent over. */
-  logLevel: number;
   /** Which gateway hooks exist (absent ones answer "allow" in the thread, as EmbeddedBroker's defaults do). */
   hooks: { authenticate: boolean; authorizePublish: boolean; authorizeSubscribe: boolean };
 }
@@ -33,43 +36,54 @@ export interface BrokerThreadStats {
   holds: number;
 }
 
+export interface AuthenticateAsk {
+  conn: number;
+  clientId: string;
+  remote: string;
+  username?: string;
+  password?: Uint8Array;
+}
+export interface PublishAsk {
+  conn: number;
+  clientId: string;
+  topic: string;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+export interface SubscribeAsk {
+  conn: number;
+  clientId: string;
+  topic: string;
+  qos: 0 | 1 | 2;
+}
 export type BrokerAsk =
-  | {
-      what: 'authenticate';
-      conn: number;
-      clientId: string;
-      remote: string;
-      username?: string;
-      password?: Uint8Array;
-    }
-  | { what: 'publish'; conn: number; clientId: string; topic: string; qos: 0 | 1 | 2; retain: boolean }
-  | { what: 'subscribe'; conn: number; clientId: string; topic: string; qos: 0 | 1 | 2 };
+  | ({ what: 'authenticate' } & AuthenticateAsk)
+  | ({ what: 'publish' } & PublishAsk)
+  | ({ what: 'subscribe' } & SubscribeAsk);
 
 /** true / false, or for `authenticate` a CONNACK refusal code. */
 export type BrokerVerdict = boolean | { code: 1 | 2 | 3 | 4 | 5 };
 
-export type ToBrokerThread =
-  | { t: 'verdict'; id: number; verdict?: BrokerVerdict; error?: WireError }
-  | { t: 'publish'; id: number; topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean }
-  /** The gateway refused a message it re-checked (e.g. the device was retired): close that connection. */
-  | { t: 'close'; conn: number }
-  | { t: 'stop'; id: number }
+/** Calls the gateway's side makes. */
+export type BrokerCalls = {
+  publish: [{ topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean }, undefined];
   /** The device models' topics changed: forget the topics each connection was allowed to publish on. */
-  | { t: 'forget'; id: number }
-  /** A batch was processed: the next may come. */
-  | { t: 'done' };
+  forget: [undefined, undefined];
+  stop: [undefined, undefined];
+};
 
-export type FromBrokerThread =
-  | { t: 'listening'; port: number }
-  | { t: 'failed'; error: WireError }
-  /** Messages in message-batch.ts's format (source = conn), in the first byteLength bytes of a transferred buffer. */
-  | { t: 'msgs'; buffer: ArrayBuffer; byteLength: number }
-  | ({ t: 'ask'; id: number } & BrokerAsk)
-  /** A client registered (online) or went away; ordered after the messages it sent before. */
+/** Verdicts the thread asks the gateway's hooks for. */
+export type BrokerAsks = {
+  authenticate: [AuthenticateAsk, BrokerVerdict];
+  authorizePublish: [PublishAsk, BrokerVerdict];
+  authorizeSubscribe: [SubscribeAsk, BrokerVerdict];
+};
+
+export interface BrokerReady {
+  port: number;
+}
+
+export type BrokerEvent =
   | { t: 'client'; conn: number; clientId: string; online: boolean; at: number }
-  /** The connection closed (whether or not it ever completed CONNECT): forget its number. */
   | { t: 'gone'; conn: number }
-  | { t: 'oversize'; clientId?: string; topic: string; size: number }
-  | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }
-  | { t: 'stats'; stats: BrokerThreadStats }
-  | { t: 'reply'; id: number; error?: WireError };
+  | { t: 'oversize'; clientId?: string; topic: string; size: number };

@@ -25,17 +25,10 @@ export function brokerThreadData(o: ThreadedEmbeddedBrokerOptions, port: number)
     maxConnectionsPerIp: o.maxConnectionsPerIp,
     readBudgetMs: o.readBudgetMs,
     highWaterBytes: o.highWaterBytes ?? HIGH_WATER_BYTES,
-    logLevel: levelOf(o.logger),
     hooks: {
       authenticate: o.authenticate !== undefined,
       authorizePublish: o.authorizePublish !== undefined,
       authorizeSubscribe: o.authorizeSubscribe !== undefined,
     },
   };
-}
-
-/** pino's numeric level (Infinity when silent), so the thread sends only records that would be written. */
-function levelOf(logger: { levelVal?: number; level?: string }): number {
-  if (logger.level === 'silent') return Number.POSITIVE_INFINITY;
-  return typeof logger.levelVal === 'number' ? logger.levelVal : 30;
 }

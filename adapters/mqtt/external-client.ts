@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import mqtt, { type IClientOptions } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
 import { redactUrl } from '../../config/redact.js';
 import { OwnEchoFilter } from './own-echo.js';
 import { type BrokerConnection, ThreadedMqttConnection } from './threaded-connection.js';
@@ -27,12 +27,6 @@ export interface ExternalBrokerClientOptions extends IngressHooks {
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   keepaliveSeconds?: number;
-  /**
-   * Run the mqtt.js client (socket, parsing, acks) on a worker thread; messages reach onMessage
-   * on this thread in batches (threaded-connection.ts). Default false here; the gateway's
-   * `mqtt.thread` setting defaults to true.
-   */
-  thread?: boolean;
 }
 
 export interface ExternalClientStats {
@@ -134,9 +128,7 @@ export class ExternalBrokerClient implements MqttIngress {
         ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds ?? 7 * 24 * 3600 } }
         : {}),
     };
-    const client: BrokerConnection = this.opts.thread
-      ? new ThreadedMqttConnection(this.opts.url, options)
-      : mqtt.connect(this.opts.url, options);
+    const client: BrokerConnection = new ThreadedMqttConnection(this.opts.url, options, this.opts.logger);
     this.client = client;
     this.wire(client);
     await this.waitConnected();

@@ -1,8 +1,10 @@
 import type { IClientOptions } from 'mqtt';
 
 /**
- * Messages between ThreadedMqttConnection (the gateway's thread) and mqtt-io-thread.ts. All
- * structured-cloneable: the client options travel without functions (the thread sets its own).
+ * ThreadedMqttConnection <-> mqtt-io-thread.ts over the thread channel (adapters/threads/). The
+ * client options travel without functions (the thread sets its own). The thread sends `msgs`
+ * batches (message-batch.ts, one transferred buffer) and `connect` / `close` / `error` events in
+ * the same ordered stream; the gateway's side sends a `reconnect` event.
  */
 export interface IoThreadData {
   url: string;
@@ -11,24 +13,17 @@ export interface IoThreadData {
   highWaterBytes: number;
 }
 
-export interface WireError {
-  message: string;
-  code?: string | number;
+export type IoCalls = {
+  subscribe: [Record<string, { qos: 0 | 1 | 2; nl?: boolean }>, undefined];
+  unsubscribe: [string[], undefined];
+  publish: [{ topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean }, undefined];
+  /** Ends the connection (force: without waiting for in-flight publishes); the thread then ends. */
+  stop: [boolean | undefined, undefined];
+};
+
+export type IoAsks = Record<never, [unknown, unknown]>;
+
+export interface MessagesBatch {
+  buffer: ArrayBuffer;
+  byteLength: number;
 }
-
-export type ToIoThread =
-  | { t: 'subscribe'; id: number; filters: Record<string, { qos: 0 | 1 | 2; nl?: boolean }> }
-  | { t: 'unsubscribe'; id: number; filters: string[] }
-  | { t: 'publish'; id: number; topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean }
-  | { t: 'reconnect' }
-  | { t: 'end'; id: number; force: boolean }
-  /** A batch was processed: the next may come. */
-  | { t: 'done' };
-
-export type FromIoThread =
-  | { t: 'connect'; sessionPresent: boolean }
-  | { t: 'close' }
-  | { t: 'error'; error: WireError }
-  /** Messages in message-batch.ts's format, in the first byteLength bytes of a transferred buffer. */
-  | { t: 'msgs'; buffer: ArrayBuffer; byteLength: number }
-  | { t: 'reply'; id: number; error?: WireError };

@@ -3,33 +3,26 @@
  * packet parsing, keepalive, acks — on a core of its own. Received messages are packed into batches
  * (message-batch.ts) and handed to the gateway's thread once per turn of this thread's event loop.
  *
- * Back-pressure: when more than highWaterBytes of handed-over messages wait to be processed, the
- * thread holds mqtt.js's per-message callback (its handleMessage hook), so mqtt.js stops parsing,
- * the socket stops being read and TCP slows the broker down — as when the client ran on the
- * gateway's thread and that thread was busy.
+ * Back-pressure: while the gateway's thread has not taken the batches handed over (the channel's
+ * credit window) and the next one grows past highWaterBytes, the thread holds mqtt.js's
+ * per-message callback (its handleMessage hook), so mqtt.js stops parsing, the socket stops being
+ * read and TCP slows the broker down — as when the client ran on the gateway's thread and that
+ * thread was busy.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import mqtt, { type IConnackPacket, type IPublishPacket } from 'mqtt';
-import type { FromIoThread, IoThreadData, ToIoThread, WireError } from './io-protocol.js';
+import { toWire } from '../threads/endpoint.js';
+import { serveThread } from '../threads/serve.js';
+import type { IoAsks, IoCalls, IoThreadData, MessagesBatch } from './io-protocol.js';
 import { MessageBatchWriter } from './message-batch.js';
 
-const port = parentPort;
-if (!port) throw new Error('mqtt-io-thread.js runs as a worker thread of ThreadedMqttConnection');
-const post = (msg: FromIoThread, transfer?: ArrayBuffer[]) => port.postMessage(msg, transfer);
-const wire = (err: Error & { code?: string | number }): WireError => ({
-  message: err.message,
-  code: err.code,
-});
-
-const { url, options, highWaterBytes } = workerData as IoThreadData;
-/** Batches handed over and not yet processed by the gateway's thread, at most. */
-const MAX_IN_FLIGHT = 2;
+const thread = serveThread<IoAsks, IoCalls, IoThreadData>();
+const { endpoint } = thread;
+const { url, options, highWaterBytes } = thread.data;
 
 const batch = new MessageBatchWriter();
 let scheduled = false;
-let inFlight = 0;
 let held: ((err?: Error) => void) | undefined;
-/** After `end`: nothing more is taken in (or acknowledged), and what was taken in is handed over. */
+/** After `stop`: nothing more is taken in (or acknowledged), and what was taken in is handed over. */
 let ending = false;
 
 // mqtt.js calls `log` several times per packet; it must be a no-op function (not cloneable, so set here).
@@ -37,11 +30,21 @@ const client = mqtt.connect(url, { ...options, log: () => {} });
 
 function handOver(): void {
   scheduled = false;
-  if (batch.count === 0 || (inFlight >= MAX_IN_FLIGHT && !ending)) return;
+  if (batch.count === 0 || (!endpoint.canSend && !ending)) return;
   const { buffer, byteLength } = batch.take();
-  inFlight++;
-  post({ t: 'msgs', buffer, byteLength }, [buffer]);
+  endpoint.batch('msgs', { buffer, byteLength } satisfies MessagesBatch, [buffer]);
 }
+
+function release(): void {
+  const go = held;
+  held = undefined;
+  go?.();
+}
+
+endpoint.onCredit = () => {
+  handOver();
+  if (batch.bytes <= highWaterBytes / 2) release();
+};
 
 client.on('message', (topic: string, payload: Buffer) => {
   batch.add(topic, payload);
@@ -60,59 +63,57 @@ client.handleMessage = (_packet: IPublishPacket, callback: (err?: Error) => void
   else held = callback;
 };
 
-function release(): void {
-  const go = held;
-  held = undefined;
-  go?.();
-}
-
 client.on('connect', (connack: IConnackPacket) =>
-  post({ t: 'connect', sessionPresent: connack.sessionPresent }),
+  endpoint.event('connect', { sessionPresent: connack.sessionPresent }),
 );
 client.on('close', () => {
   // A held callback belongs to the connection that closed; acking it on the next could ack another message.
   held = undefined;
-  post({ t: 'close' });
+  endpoint.event('close', undefined);
 });
-client.on('error', (err) => post({ t: 'error', error: wire(err) }));
+client.on('error', (err) => endpoint.event('error', toWire(err)));
 
-const reply = (id: number) => (err?: Error | null) =>
-  post({ t: 'reply', id, ...(err ? { error: wire(err) } : {}) });
+const settle =
+  (resolve: () => void, reject: (e: Error) => void) =>
+  (err?: Error | null): void =>
+    err ? reject(err) : resolve();
 
-port.on('message', (msg: ToIoThread) => {
-  switch (msg.t) {
-    case 'done':
-      inFlight--;
-      handOver();
-      if (batch.bytes <= highWaterBytes / 2) release();
-      return;
-    case 'subscribe':
-      client.subscribe(msg.filters, reply(msg.id));
-      return;
-    case 'unsubscribe':
-      client.unsubscribe(msg.filters, reply(msg.id));
-      return;
-    case 'publish':
+endpoint.handle(
+  'subscribe',
+  (filters) => new Promise<void>((resolve, reject) => client.subscribe(filters, settle(resolve, reject))),
+);
+endpoint.handle(
+  'unsubscribe',
+  (filters) => new Promise<void>((resolve, reject) => client.unsubscribe(filters, settle(resolve, reject))),
+);
+endpoint.handle(
+  'publish',
+  (p) =>
+    new Promise<void>((resolve, reject) =>
       client.publish(
-        msg.topic,
-        Buffer.from(msg.payload),
-        { qos: msg.qos, retain: msg.retain },
-        reply(msg.id),
-      );
-      return;
-    case 'reconnect':
-      client.reconnect();
-      return;
-    case 'end':
+        p.topic,
+        Buffer.from(p.payload),
+        { qos: p.qos, retain: p.retain },
+        settle(resolve, reject),
+      ),
+    ),
+);
+endpoint.onItem = (name) => {
+  if (name === 'reconnect') client.reconnect();
+};
+endpoint.handle(
+  'stop',
+  (force) =>
+    new Promise<void>((resolve) => {
       ending = true;
       held = undefined;
       // Everything taken in (and so acknowledged) goes to the gateway's thread before the reply.
       handOver();
-      client.end(msg.force, {}, () => {
+      client.end(force ?? false, {}, () => {
         handOver();
-        post({ t: 'reply', id: msg.id });
-        port.close();
+        resolve();
+        setImmediate(thread.close);
       });
-      return;
-  }
-});
+    }),
+);
+thread.ready();

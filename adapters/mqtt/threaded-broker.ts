@@ -1,33 +1,34 @@
-import type { Worker } from 'node:worker_threads';
 import type { PublishPacket } from 'aedes';
-import { endThread, spawnSibling } from '../threads/spawn.js';
-import type { BrokerAsk, BrokerThreadStats, FromBrokerThread, ToBrokerThread } from './broker-protocol.js';
+import { ThreadChannel } from '../threads/channel.js';
+import type {
+  BrokerAsk,
+  BrokerAsks,
+  BrokerCalls,
+  BrokerEvent,
+  BrokerReady,
+  BrokerThreadStats,
+} from './broker-protocol.js';
 import { proxyOf, ThreadConns, verdictFor } from './broker-thread-clients.js';
 import { brokerThreadData, type ThreadedEmbeddedBrokerOptions } from './broker-thread-data.js';
 import { type EmbeddedBrokerStats, zeroBrokerStats } from './embedded-broker-options.js';
 import type { FairReadsStats } from './fair-reads.js';
 import { readMessageBatch, TopicTable } from './message-batch.js';
 import { RouteMemo } from './route-memo.js';
-import { ThreadReplies, toError, type WithoutId } from './thread-replies.js';
 import type { MqttIngress, PublishOptions } from './types.js';
 
 export type { ThreadedEmbeddedBrokerOptions } from './broker-thread-data.js';
 
 const STOP_TIMEOUT_MS = 5000;
-const RESPAWN_DELAY_MS = 1000;
-
-type Item =
-  | { batch: { buffer: ArrayBuffer; byteLength: number; from: Worker; topics: TopicTable } }
-  | { event: FromBrokerThread };
+const RESTART = { firstMs: 1000, maxMs: 30_000, calmMs: 60_000 };
 
 /**
- * The embedded broker on a worker thread of its own (broker-thread.ts), behind the same options and
- * MqttIngress interface as EmbeddedBroker: the broker's socket reads, MQTT parsing and acks use one
- * core, the pipeline (decode, rules, writes) the other. The hooks run on this thread, as they do
- * with EmbeddedBroker: the thread asks for CONNECT and SUBSCRIBE verdicts and for the first PUBLISH
- * of a connection on a topic, and this side checks every message again as it takes it (so a device
- * retired while connected is cut off). Messages, connectivity and oversize events arrive in one
- * ordered stream, processed one batch per event-loop turn.
+ * The embedded broker on a worker thread of its own (broker-thread.ts), through the thread channel,
+ * behind the same options and MqttIngress interface as EmbeddedBroker: the broker's socket reads,
+ * MQTT parsing and acks use one core, the pipeline (decode, rules, writes) the other. The hooks run
+ * on this thread, as they do with EmbeddedBroker: the thread asks for CONNECT and SUBSCRIBE verdicts
+ * and for the first PUBLISH of a connection on a topic, and this side checks every message again
+ * as it takes it (so a device retired while connected is cut off). Messages, connectivity and
+ * oversize events arrive in one ordered stream.
  *
  * Differences from EmbeddedBroker: `now` is not used (the thread stamps receive times with its own
  * clock), stats other than messages/unrouted are the thread's, sent each second, and a QoS 1
@@ -36,15 +37,13 @@ type Item =
  * one starts on the same port.
  */
 export class ThreadedEmbeddedBroker implements MqttIngress {
-  private worker: Worker | undefined;
   private boundPort = 0;
-  private listening = false;
   private stopping = false;
+  private readonly channel: ThreadChannel<BrokerCalls, BrokerAsks, BrokerReady>;
   private readonly conns = new ThreadConns();
-  private readonly items: Item[] = [];
-  private draining = false;
+  /** The thread numbers the topics it sends; a new thread starts its numbering afresh. */
+  private topics = new TopicTable();
   private readonly routes = new RouteMemo((topic) => this.opts.route(topic));
-  private readonly replies = new ThreadReplies();
   private threadStats: BrokerThreadStats = {
     broker: zeroBrokerStats(),
     connectedClients: 0,
@@ -62,21 +61,56 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     dup: false,
   };
 
-  constructor(private readonly opts: ThreadedEmbeddedBrokerOptions) {}
+  constructor(private readonly opts: ThreadedEmbeddedBrokerOptions) {
+    this.channel = new ThreadChannel<BrokerCalls, BrokerAsks, BrokerReady>(
+      {
+        callerUrl: import.meta.url,
+        module: 'broker-thread',
+        name: 'mqtt broker thread',
+        logger: opts.logger,
+        restart: RESTART,
+        stopTimeoutMs: STOP_TIMEOUT_MS,
+      },
+      () => {
+        this.topics = new TopicTable();
+        return brokerThreadData(opts, this.boundPort || opts.port);
+      },
+    );
+    const ask =
+      <A extends { conn: number; clientId: string }>(what: BrokerAsk['what'], remote?: (a: A) => string) =>
+      (a: A) => {
+        const c = this.conns.ensure(a.conn, a.clientId, remote?.(a) ?? 'unknown');
+        return verdictFor(this.opts, c, { what, ...a } as unknown as BrokerAsk, this.packet);
+      };
+    this.channel.handle(
+      'authenticate',
+      ask('authenticate', (a) => a.remote),
+    );
+    this.channel.handle('authorizePublish', ask('publish'));
+    this.channel.handle('authorizeSubscribe', ask('subscribe'));
+    this.channel.onItem = (name, v) => this.onItem(name, v);
+    this.channel.onExit = () => {
+      this.allGone();
+      return { port: this.boundPort };
+    };
+    this.channel.onRestart = (r) => {
+      this.boundPort = r.port;
+    };
+  }
 
   /** Times the broker thread held all reads because this thread had not taken its batches (sent each second). */
   get holds(): number {
     return this.threadStats.holds;
   }
 
-  /** A broker thread is listening (false between a thread's death and its successor's start). */
+  /** A broker thread runs (false between a thread's death and its successor's start). */
   get running(): boolean {
-    return this.listening;
+    return this.channel.running;
   }
 
   /** The broker thread (tests end it to see a new one take over). */
-  get thread(): Worker | undefined {
-    return this.worker;
+  get thread() {
+    return this.channel.worker;
   }
 
   get port(): number {
@@ -102,26 +136,22 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   }
 
   async start(): Promise<void> {
-    if (this.worker) return;
+    if (this.channel.running) return;
     this.stopping = false;
-    await this.spawn(this.opts.port);
+    this.boundPort = (await this.channel.start()).port;
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    const worker = this.worker;
-    if (worker) {
-      await endThread(worker, () => this.call({ t: 'stop' }), STOP_TIMEOUT_MS);
-      this.worker = undefined;
-    }
-    while (this.items.length > 0) this.drainOne();
+    await this.channel.stop();
     this.conns.clear();
   }
 
   publish(topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    return this.call({
-      t: 'publish',
+    if (!this.channel.running)
+      return Promise.reject(new Error(`embedded broker is not running; cannot publish to ${topic}`));
+    return this.channel.call('publish', {
       topic,
       payload: bytes,
       qos: opts.qos ?? 0,
@@ -137,132 +167,31 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   forgetRoutes(_filters?: readonly string[]): Promise<void> {
     this.routes.clear();
     // A thread starting later knows nothing yet; one that dies meanwhile is replaced the same way.
-    if (!this.worker) return Promise.resolve();
-    return this.call({ t: 'forget' }).catch((err: unknown) => {
-      if (this.worker) throw err;
+    if (!this.channel.running) return Promise.resolve();
+    return this.channel.call('forget', undefined).catch((err: unknown) => {
+      if (this.channel.running) throw err;
     });
   }
 
-  private call(
-    msg: WithoutId<Extract<ToBrokerThread, { id: number; t: 'publish' | 'stop' | 'forget' }>>,
-  ): Promise<void> {
-    const worker = this.worker;
-    if (!worker) {
-      const what = msg.t === 'publish' ? `cannot publish to ${msg.topic}` : `cannot ${msg.t}`;
-      return Promise.reject(new Error(`embedded broker is not running; ${what}`));
-    }
-    return this.replies.call(worker, msg);
-  }
-
-  private spawn(port: number): Promise<void> {
-    const o = this.opts;
-    const data = brokerThreadData(o, port);
-    const worker = spawnSibling(import.meta.url, 'broker-thread', data);
-    this.worker = worker;
-    const topics = new TopicTable();
-    return new Promise<void>((resolve, reject) => {
-      let listening = false;
-      worker.on('message', (msg: FromBrokerThread) => {
-        if (msg.t === 'listening') {
-          listening = true;
-          this.listening = true;
-          this.boundPort = msg.port;
-          resolve();
-        } else if (msg.t === 'failed') reject(toError(msg.error));
-        else this.onThread(worker, topics, msg);
-      });
-      worker.on('error', (err) => {
-        o.logger.error({ err }, 'mqtt broker thread failed');
-        if (!listening) reject(err);
-      });
-      worker.on('exit', (code) => {
-        if (this.worker !== worker) return;
-        this.worker = undefined;
-        this.listening = false;
-        this.replies.failAll('mqtt broker thread exited');
-        if (!listening) reject(new Error(`mqtt broker thread exited (code ${code}) before listening`));
-        if (!this.stopping && listening) this.respawn(code);
-      });
-    });
-  }
-
-  /** The thread died: its connections are gone (reported offline once the messages before are processed); a new one takes the port. */
-  private respawn(code: number): void {
-    this.opts.logger.error({ code, port: this.boundPort }, 'mqtt broker thread exited; starting a new one');
-    this.items.push({ event: { t: 'gone', conn: -1 } });
-    this.kick();
-    setTimeout(() => {
-      if (this.stopping || this.worker) return;
-      this.spawn(this.boundPort).catch((err: unknown) =>
-        this.opts.logger.error({ err }, 'mqtt broker thread could not be restarted'),
-      );
-    }, RESPAWN_DELAY_MS).unref();
-  }
-
-  private onThread(worker: Worker, topics: TopicTable, msg: FromBrokerThread): void {
-    switch (msg.t) {
-      case 'msgs':
-        this.items.push({ batch: { buffer: msg.buffer, byteLength: msg.byteLength, from: worker, topics } });
-        // At most MAX_IN_FLIGHT batches are out, so taking one here, in the port's callback, is
-        // bounded work; waiting for the next turn would add that turn's other work to its latency.
-        if (this.items.length === 1 && !this.draining) this.drainOne();
-        else this.kick();
+  private onItem(name: string, v: unknown): void {
+    switch (name) {
+      case 'msgs': {
+        const b = v as { buffer: ArrayBuffer; byteLength: number };
+        readMessageBatch(
+          b.buffer,
+          b.byteLength,
+          this.topics,
+          (topic, payload, conn, at) => this.take(topic, payload, conn, at),
+          (err) => this.opts.logger.error({ err }, 'mqtt ingress callback threw'),
+        );
         return;
-      case 'ask':
-        this.answer(worker, msg);
-        return;
+      }
       case 'stats':
-        this.threadStats = msg.stats;
+        this.threadStats = v as BrokerThreadStats;
         return;
-      case 'log':
-        this.opts.logger[msg.level](msg.obj, msg.msg);
+      case 'event':
+        this.onEvent(v as BrokerEvent);
         return;
-      case 'reply':
-        this.replies.settle(msg.id, msg.error);
-        return;
-      default:
-        // client, gone, oversize: in order with the messages.
-        if (this.items.length === 0) this.onEvent(msg);
-        else this.items.push({ event: msg });
-    }
-  }
-
-  private kick(): void {
-    if (this.draining) return;
-    this.draining = true;
-    // A backlog is taken one batch per turn, so the thread's other I/O (HTTP API, timers) does not
-    // wait behind it.
-    setImmediate(this.drain);
-  }
-
-  private readonly drain = (): void => {
-    this.draining = false;
-    this.drainOne();
-    if (this.items.length > 0) this.kick();
-  };
-
-  /** The next batch and the events queued up to the one after it. */
-  private drainOne(): void {
-    let item = this.items.shift();
-    while (item && 'event' in item) {
-      this.onEvent(item.event);
-      item = this.items.shift();
-    }
-    if (!item) return;
-    const b = item.batch;
-    try {
-      readMessageBatch(
-        b.buffer,
-        b.byteLength,
-        b.topics,
-        (topic, payload, conn, at) => this.take(topic, payload, conn, at),
-        (err) => this.opts.logger.error({ err }, 'mqtt ingress callback threw'),
-      );
-    } finally {
-      if (this.worker === b.from) b.from.postMessage({ t: 'done' } satisfies ToBrokerThread);
-    }
-    while (this.items.length > 0 && 'event' in this.items[0]!) {
-      this.onEvent((this.items.shift() as { event: FromBrokerThread }).event);
     }
   }
 
@@ -288,7 +217,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
       }
       if (verdict === false) {
         c.closing = true;
-        this.worker?.postMessage({ t: 'close', conn } satisfies ToBrokerThread);
+        this.channel.event('close', { conn });
         return;
       }
     }
@@ -306,7 +235,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     );
   }
 
-  private onEvent(e: FromBrokerThread): void {
+  private onEvent(e: BrokerEvent): void {
     const o = this.opts;
     switch (e.t) {
       case 'client': {
@@ -318,16 +247,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
         return;
       }
       case 'gone':
-        if (e.conn >= 0) {
-          this.conns.delete(e.conn);
-          return;
-        }
-        // The whole thread went: every client it had is offline.
-        for (const c of this.conns.values()) {
-          if (c.online && !this.stopping)
-            this.safe(() => o.onConnectivity?.(c.clientId, false, Date.now(), c.proxy));
-        }
-        this.conns.clear();
+        this.conns.delete(e.conn);
         return;
       case 'oversize':
         this.safe(() => o.onOversize?.(e.clientId, e.topic, e.size));
@@ -335,20 +255,13 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     }
   }
 
-  private answer(worker: Worker, q: { id: number } & BrokerAsk): void {
-    const c = this.conns.ensure(q.conn, q.clientId, q.what === 'authenticate' ? q.remote : 'unknown');
-    const send = (msg: ToBrokerThread) => {
-      if (this.worker === worker) worker.postMessage(msg);
-    };
-    verdictFor(this.opts, c, q, this.packet).then(
-      (v) => send({ t: 'verdict', id: q.id, verdict: v }),
-      (err: unknown) =>
-        send({
-          t: 'verdict',
-          id: q.id,
-          error: { message: err instanceof Error ? err.message : String(err) },
-        }),
-    );
+  /** The thread died: every client it had is offline. */
+  private allGone(): void {
+    for (const c of this.conns.values()) {
+      if (c.online && !this.stopping)
+        this.safe(() => this.opts.onConnectivity?.(c.clientId, false, Date.now(), c.proxy));
+    }
+    this.conns.clear();
   }
 
   private safe(fn: () => void): void {

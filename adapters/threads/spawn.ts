@@ -17,24 +17,34 @@ export function spawnSibling(callerUrl: string, name: string, workerData: unknow
   return new Worker(boot, { eval: true, workerData });
 }
 
+/** After its answer to stop, how long a thread has to end on its own before it is terminated. */
+const EXIT_GRACE_MS = 1000;
+
 /**
  * Ends a worker thread: sends the request that asks it to finish (its reply, the thread's exit or
- * `timeoutMs`, whichever comes first), then terminates it. A thread that hangs is cut off, not
- * waited for.
+ * `timeoutMs`, whichever comes first), gives it a moment to end on its own (so its exit code says
+ * whether it stopped cleanly), then terminates it. A thread that hangs is cut off, not waited for.
+ * Resolves true when the thread ended by itself.
  */
 export async function endThread(
   worker: Worker,
   ask: () => Promise<unknown>,
   timeoutMs: number,
-): Promise<void> {
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs);
-  });
-  await Promise.race([ask().catch(() => undefined), exited, timeout]);
-  clearTimeout(timer);
-  // The reply came after the thread's last messages; let the port deliver what is queued before it.
-  await new Promise((resolve) => setImmediate(resolve));
-  await worker.terminate();
+): Promise<boolean> {
+  let ended = false;
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      ended = true;
+      resolve();
+    }),
+  );
+  const within = async (ms: number, p: Promise<unknown>) => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  };
+  await within(timeoutMs, Promise.race([ask().catch(() => undefined), exited]));
+  await within(EXIT_GRACE_MS, exited);
+  if (!ended) await worker.terminate();
+  return ended;
 }

@@ -1,6 +1,7 @@
 import { chmod, type FileHandle, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { type DirLock, lockDir } from '../fs/dir-lock.js';
 import type { DiskSpoolOptions } from './disk-spool-config.js';
 import {
   CURSOR_BYTES,
@@ -52,6 +53,10 @@ export class DiskSpool implements Spool {
   /** Every file operation runs in this order, one at a time. */
   private tail: Promise<unknown> = Promise.resolve();
   private readonly counters = { droppedLines: 0, corruptRecords: 0, tornRecords: 0 };
+  /** The folder's lock, held from open to close. */
+  private lock: DirLock | undefined;
+  /** Why open() failed, for health. */
+  private openError: string | undefined;
 
   constructor(private readonly opts: DiskSpoolOptions) {
     this.log = opts.logger.child({ component: 'tsdb-spool' });
@@ -59,7 +64,10 @@ export class DiskSpool implements Spool {
     this.segmentBytes =
       opts.segmentBytes ?? Math.min(64 * 1024 * 1024, Math.max(64 * 1024, Math.floor(this.maxBytes / 16)));
     this.ready = this.serial(() => this.open());
-    this.ready.catch(() => undefined); // push() and drain() report it
+    // push() and drain() report it; stats carry it to /healthz.
+    this.ready.catch((err: unknown) => {
+      this.openError = err instanceof Error ? err.message : String(err);
+    });
   }
 
   get lines(): number {
@@ -85,6 +93,7 @@ export class DiskSpool implements Spool {
       bytes,
       oldestAt: this.segments.find((s) => s.records > 0)?.firstAt,
       ...this.counters,
+      openError: this.openError,
     };
   }
 
@@ -115,12 +124,16 @@ export class DiskSpool implements Spool {
       if (this.closed) return;
       this.closed = true;
       clearInterval(this.syncTimer);
-      await this.closeActive();
-      await this.closeReader();
-      if (this.cursorFile) {
-        if (this.opts.fsync !== 'never') await this.cursorFile.datasync();
-        await this.cursorFile.close();
-        this.cursorFile = undefined;
+      try {
+        await this.closeActive();
+        await this.closeReader();
+        if (this.cursorFile) {
+          if (this.opts.fsync !== 'never') await this.cursorFile.datasync();
+          await this.cursorFile.close();
+          this.cursorFile = undefined;
+        }
+      } finally {
+        this.releaseLock();
       }
       const held = this.stats;
       if (held.lines > 0)
@@ -141,6 +154,21 @@ export class DiskSpool implements Spool {
     const { dir } = this.opts;
     await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await chmod(dir, PRIVATE_DIR_MODE);
+    // Before anything is read: a second writer would replay and append the same segments.
+    this.lock = lockDir(dir, { what: 'tsdb spool', setting: 'tsdb.spool.dir', logger: this.log });
+    try {
+      await this.load();
+    } catch (err) {
+      await this.cursorFile?.close().catch(() => undefined);
+      this.cursorFile = undefined;
+      this.releaseLock();
+      throw err;
+    }
+  }
+
+  /** Finds and counts what an earlier run left, and starts the sync timer. */
+  private async load(): Promise<void> {
+    const { dir } = this.opts;
     const seqs = await listSegments(dir);
     this.cursorFile = await openPrivate(join(dir, CURSOR_FILE), 'r+');
     const saved = await readCursor(this.cursorFile);
@@ -330,6 +358,11 @@ export class DiskSpool implements Spool {
   private readonly syncFailed = (err: unknown): void => {
     this.log.error({ err }, 'spool fsync failed');
   };
+
+  private releaseLock(): void {
+    this.lock?.release();
+    this.lock = undefined;
+  }
 
   private pathOf(seq: number): string {
     return segmentPath(this.opts.dir, seq);

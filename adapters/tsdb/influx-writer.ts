@@ -71,8 +71,11 @@ export class InfluxWriter implements TsdbWriter {
     // What an earlier run left is sent as soon as it is counted (and the database answers).
     this.spool.ready.then(
       () => this.drainSpool(),
-      (err: unknown) =>
-        this.log.error({ err, dir: opts.spool.dir }, 'spool could not be opened; failed batches are lost'),
+      (err: unknown) => {
+        this.log.error({ err, dir: opts.spool.dir }, 'spool could not be opened; failed batches are lost');
+        // The thread's side learns of it (SpoolStats.openError) now, not with the next batch.
+        opts.onChange?.();
+      },
     );
     this.retry = retryTuning(opts.retry);
     // The client checks the URL and options here: a bad one throws before anything is sent.

@@ -20,6 +20,11 @@ export interface SpoolStats {
   corruptRecords: number;
   /** Incomplete last records found at start (a crash mid-write), cut off. */
   tornRecords: number;
+  /**
+   * Why the spool could not be opened (its folder locked by another gateway, not writable, ...):
+   * batches the database does not take are then lost. Undefined while it works.
+   */
+  openError?: string | undefined;
 }
 
 export const EMPTY_SPOOL_STATS: Readonly<SpoolStats> = {

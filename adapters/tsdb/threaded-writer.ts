@@ -1,27 +1,23 @@
-import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Device, Reading } from '../../processors/types.js';
-import { spawnSibling } from '../threads/spawn.js';
+import { ThreadChannel } from '../threads/channel.js';
 import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './influx-writer.js';
 import { LineBuffer } from './line-buffer.js';
 import { ReadingBatchWriter } from './reading-batch.js';
 import { EMPTY_SPOOL_STATS, type SpoolStats } from './spool.js';
-import type { FromWriterThread, ToWriterThread, WriterThreadState } from './writer-protocol.js';
+import type { WriterAsks, WriterCalls, WriterThreadData, WriterThreadState } from './writer-protocol.js';
 
 /** Lines handed to the thread at once at most (and never more than a batch); fewer wait at most HAND_OVER_MS. */
 const MAX_LINES_PER_POST = 2000;
 /**
- * A hand-over costs a few µs however small (postMessage, a buffer), and a socket read can be a
+ * A hand-over costs a few µs however small (a message, two buffers), and a socket read can be a
  * handful of messages: waiting a few ms gathers hundreds of lines per hand-over under load, while
- * adding next to nothing to the writer's own batching (tsdb.flushIntervalMs, 1 s by default).
+ * adding next to nothing to the writer's own batching (tsdb.flushIntervalMs).
  */
 const HAND_OVER_MS = 5;
 /** How long stop() waits for the thread to flush and close before terminating it. */
 const STOP_TIMEOUT_MS = 30_000;
-/** Restart delay after a thread dies: doubling from the first to the last, reset after a calm minute. */
-const RESTART_FIRST_MS = 100;
-const RESTART_MAX_MS = 30_000;
-const CALM_MS = 60_000;
+const RESTART = { firstMs: 100, maxMs: 30_000, calmMs: 60_000 };
 
 const EMPTY: WriterThreadState = {
   stats: {
@@ -37,24 +33,19 @@ const EMPTY: WriterThreadState = {
 };
 
 /**
- * InfluxWriter on a worker thread. Readings are handed over every few ms taken apart into numbers
- * (reading-batch.ts: numbered `measurement,tags` prefixes, from this thread's per-device caches,
- * and field values as doubles); the thread writes the line-protocol bytes. The influx client, HTTP, gzip,
- * retries and the spool run on the thread (writer-thread.ts), which mirrors its counters back
- * whenever they change. `ready` rejects when the thread cannot start (e.g. a URL the client
- * refuses). A thread that dies later (a bug, not bad input) is logged, counted against what it held,
- * reported as a write error, and restarted with backoff; lines meanwhile are counted as failed.
+ * InfluxWriter on a worker thread (writer-thread.ts), through the thread channel. Readings are
+ * handed over every few ms taken apart into numbers (reading-batch.ts: numbered `measurement,tags`
+ * prefixes and field values as doubles); the thread writes the line-protocol bytes, and runs the
+ * influx client, HTTP, gzip, retries and the spool. While the thread has not taken the batches
+ * before, readings gather into a bigger next batch. `ready` rejects when the thread cannot start
+ * (a URL the client refuses). A thread that dies later (a bug, not bad input) is logged, counted
+ * against what it held, reported as a write error, and restarted with backoff.
  */
 export class ThreadedInfluxWriter implements TsdbWriter {
   /** Resolves once the first thread has its writer; rejects with the reason it could not. */
   readonly ready: Promise<void>;
-  private readonly opts: InfluxWriterOptions;
   private readonly log: Logger;
-  private worker: Worker | undefined;
-  private workerReady = false;
-  private startedAt = 0;
-  private restarts = 0;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly channel: ThreadChannel<WriterCalls, WriterAsks>;
   private readonly pending = new ReadingBatchWriter();
   private scheduled = false;
   private stopping: Promise<void> | undefined;
@@ -67,18 +58,36 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   private ownError: WriteErrorInfo | undefined;
   /** Lines handed to the current thread. */
   private handed = 0;
-  private nextId = 1;
-  private readonly waiting = new Map<number, () => void>();
-  private settleReady: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
-  constructor(opts: InfluxWriterOptions) {
-    this.opts = opts;
+  constructor(private readonly opts: InfluxWriterOptions) {
     this.log = opts.logger.child({ component: 'influx-writer' });
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.settleReady = { resolve, reject };
+    const { logger: _logger, onChange: _onChange, ...data } = opts;
+    this.channel = new ThreadChannel<WriterCalls, WriterAsks>(
+      {
+        callerUrl: import.meta.url,
+        module: 'writer-thread',
+        name: 'tsdb writer thread',
+        logger: this.log,
+        restart: RESTART,
+        stopTimeoutMs: STOP_TIMEOUT_MS,
+      },
+      () => {
+        // A new thread knows no prefix or field numbers: the next batch defines them all again.
+        this.pending.restart();
+        return data satisfies WriterThreadData;
+      },
+    );
+    this.channel.onItem = (name, v) => {
+      if (name === 'state') this.state = v as WriterThreadState;
+    };
+    this.channel.onCredit = () => this.handOver();
+    this.channel.onExit = (code) => this.exited(code);
+    this.ready = this.channel.start().catch((err: Error) => {
+      const e = new Error(`tsdb writer could not start: ${err.message}`, { cause: err });
+      this.ownError = { message: e.message, at: Date.now() };
+      throw e;
     });
     this.ready.catch(() => undefined); // the caller awaits it; nobody else must see an unhandled rejection
-    this.worker = this.spawn();
   }
 
   get stats(): Readonly<InfluxWriterStats> {
@@ -120,8 +129,8 @@ export class ThreadedInfluxWriter implements TsdbWriter {
 
   async flush(): Promise<void> {
     if (this.stopping) return this.stopping;
-    this.handOver();
-    await this.request('flush');
+    this.handOver(true);
+    if (this.channel.running) await this.take(this.channel.call('flush', undefined));
   }
 
   stop(): Promise<void> {
@@ -130,136 +139,40 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   }
 
   private async stopThread(): Promise<void> {
-    this.handOver();
-    clearTimeout(this.restartTimer);
-    const worker = this.worker;
-    if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    const timeout = setTimeout(() => {
-      this.log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'tsdb writer thread did not stop in time; terminated');
-      void worker.terminate();
-    }, STOP_TIMEOUT_MS);
-    await Promise.race([this.request('stop'), exited]);
-    await exited;
-    clearTimeout(timeout);
+    this.handOver(true);
+    await this.ready.catch(() => undefined);
+    const last = (await this.channel.stop()) as WriterThreadState | undefined;
+    if (last) this.state = last;
   }
 
-  private readonly handOver = (): void => {
+  private async take(reply: Promise<WriterThreadState>): Promise<void> {
+    this.state = await reply.catch(() => this.state);
+  }
+
+  /** What is pending goes to the thread, unless it has not taken the last batches (then it waits for credit), or `force`. */
+  private readonly handOver = (force = false): void => {
     this.scheduled = false;
     if (this.pending.lines === 0) return;
-    const batch = this.pending.take();
-    if (!this.worker) {
-      this.failed += batch.lines; // between a thread's death and its restart
+    if (!this.channel.running) {
+      const batch = this.pending.take();
+      this.failed += batch.lines; // none started, or between a thread's death and its restart
       return;
     }
+    if (!this.channel.canSend && !force) return;
+    const batch = this.pending.take();
     this.handed += batch.lines;
-    this.worker.postMessage({ t: 'readings', batch } satisfies ToWriterThread, [batch.ints, batch.nums]);
+    this.channel.batch('readings', batch, [batch.ints, batch.nums]);
   };
 
-  private request(t: 'flush' | 'stop'): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return Promise.resolve();
-    const id = this.nextId++;
-    return new Promise<void>((resolve) => {
-      this.waiting.set(id, resolve);
-      worker.postMessage({ t, id } satisfies ToWriterThread);
-    });
-  }
-
-  private spawn(): Worker {
-    const { logger, ...rest } = this.opts;
-    const worker = spawnSibling(import.meta.url, 'writer-thread', { ...rest, logLevel: logger.level });
-    // A new thread knows no prefix or field numbers: the next batch defines them all again.
-    this.pending.restart();
-    let failure: Error | undefined;
-    this.workerReady = false;
-    this.startedAt = Date.now();
-    worker.on('message', (msg: FromWriterThread) => this.receive(msg));
-    worker.on('error', (err) => {
-      failure = err;
-      this.log.error({ err }, 'tsdb writer thread failed');
-    });
-    worker.on('exit', (code) => this.exited(worker, code, failure));
-    // Never what keeps the process alive: stop() is what ends it.
-    worker.unref();
-    return worker;
-  }
-
-  private receive(msg: FromWriterThread): void {
-    switch (msg.t) {
-      case 'log':
-        this.relog(msg.line);
-        return;
-      case 'ready':
-        this.workerReady = true;
-        this.settleReady?.resolve();
-        return;
-      case 'state':
-      case 'flushed':
-        this.state = { stats: msg.stats, spooledLines: msg.spooledLines, spool: msg.spool };
-        if (msg.t === 'flushed') {
-          this.waiting.get(msg.id)?.();
-          this.waiting.delete(msg.id);
-        }
-    }
-  }
-
-  /** A pino line from the thread, logged again here at its level (with this logger's redaction and format). */
-  private relog(line: string): void {
-    try {
-      const {
-        level,
-        time: _time,
-        msg,
-        ...fields
-      } = JSON.parse(line) as { level: number; time?: number; msg?: string };
-      const label = this.opts.logger.levels.labels[level] ?? 'info';
-      (this.opts.logger[label as 'info'] as (o: object, m?: string) => void).call(
-        this.opts.logger,
-        fields,
-        msg,
-      );
-    } catch (err) {
-      this.log.warn({ err }, 'unreadable log line from the tsdb writer thread');
-    }
-  }
-
-  private exited(worker: Worker, code: number, failure: Error | undefined): void {
-    for (const resolve of this.waiting.values()) resolve();
-    this.waiting.clear();
-    if (worker !== this.worker) return;
-    this.worker = undefined;
-    // Whatever the thread still held (its batch, retry buffer) is gone: count it as failed. What
-    // reached the spool is on disk, and the next thread sends it.
+  /** Whatever the thread still held (its batch, retry buffer) is gone: counted as failed. What reached the spool is on disk, and the next thread sends it. */
+  private exited(code: number): Record<string, unknown> {
     const s = this.state.stats;
-    const lost = code === 0 ? 0 : Math.max(0, this.handed - s.linesWritten - s.linesFailed - s.linesSpooled);
+    const lost = Math.max(0, this.handed - s.linesWritten - s.linesFailed - s.linesSpooled);
     this.base = addStats(this.base, { ...s, linesFailed: s.linesFailed + lost });
     this.state = EMPTY;
     this.handed = 0;
-    if (!this.workerReady) {
-      // It never started: a setting the client refuses. Restarting would only fail again.
-      const err = new Error(
-        `tsdb writer could not start: ${failure?.message ?? `thread exited with code ${code}`}`,
-        {
-          cause: failure,
-        },
-      );
-      this.ownError = { message: err.message, at: Date.now() };
-      this.settleReady?.reject(err);
-      return;
-    }
-    if (this.stopping) {
-      if (lost > 0) this.log.error({ code, lost }, 'tsdb writer thread ended without a clean stop');
-      return;
-    }
-    if (Date.now() - this.startedAt > CALM_MS) this.restarts = 0;
-    const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** this.restarts++);
     this.ownError = { message: `tsdb writer thread exited with code ${code}; restarting`, at: Date.now() };
-    this.log.error({ code, lost, restartInMs: delay }, 'tsdb writer thread exited; restarting it');
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      if (!this.stopping) this.worker = this.spawn();
-    }, delay);
+    return { lost };
   }
 }
 

@@ -23,10 +23,6 @@ export const mqttSchema = z
       .describe(
         'external mode: 4 = MQTT 3.1.1 (every broker; mosquitto delivers it faster in the benchmark), 5 = MQTT 5 (No Local, session expiry)',
       ),
-    thread: z
-      .boolean()
-      .default(true)
-      .describe('external mode: run the MQTT client (socket, parsing, acks) on a worker thread'),
     auth: z
       .strictObject({
         required: z
@@ -102,15 +98,9 @@ export const mqttSchema = z
           .number()
           .min(0)
           .max(1000)
-          .optional()
+          .default(0.5)
           .describe(
-            'work one event-loop turn may spend reading connections before the others are polled (fairness under load); 0 reads each connection to empty. Default 0.5 on the broker thread (it also sets how soon messages reach the pipeline), 4 without it',
-          ),
-        thread: z
-          .boolean()
-          .default(true)
-          .describe(
-            'run the broker (listener, MQTT parsing, acks) on a worker thread, the pipeline on the main one',
+            'ms of work one event-loop turn of the broker thread may spend reading connections before the others are polled (fairness under load; it also sets how soon messages reach the pipeline); 0 reads each connection to empty',
           ),
       })
       .prefault({})

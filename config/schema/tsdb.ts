@@ -17,10 +17,6 @@ export const tsdbSchema = z
     gzip: z.boolean().default(true),
     maxRetries: z.number().int().min(0).default(5),
     maxBufferLines: z.number().int().min(1000).default(100_000),
-    thread: z
-      .boolean()
-      .default(true)
-      .describe('write from a worker thread (client, HTTP, gzip, retries off the ingest thread)'),
     spool: z
       .strictObject({
         dir: z

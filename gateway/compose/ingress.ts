@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { type Hj212Ingest, Hj212OverMqtt } from '../../adapters/hj212/ingest.js';
 import { createDeviceAuth, type DeviceAuth } from '../../adapters/mqtt/device-auth.js';
-import { EmbeddedBroker } from '../../adapters/mqtt/embedded-broker.js';
 import { ExternalBrokerClient } from '../../adapters/mqtt/external-client.js';
 import type { FairReadsStats } from '../../adapters/mqtt/fair-reads.js';
 import { ThreadedEmbeddedBroker } from '../../adapters/mqtt/threaded-broker.js';
@@ -124,7 +123,6 @@ export function buildIngress(deps: IngressDeps): { ingress: GatewayIngress; devi
       username: cfg.mqtt.username,
       password: cfg.mqtt.password,
       protocolVersion: cfg.mqtt.protocolVersion,
-      thread: cfg.mqtt.thread,
     });
     return { ingress };
   }
@@ -146,15 +144,14 @@ export function buildIngress(deps: IngressDeps): { ingress: GatewayIngress; devi
     logger,
   });
   const embedded = cfg.mqtt.embedded;
-  const Broker = embedded.thread ? ThreadedEmbeddedBroker : EmbeddedBroker;
   const maxPayload = cfg.ingest.maxPayloadBytes;
-  ingress = new Broker({
+  ingress = new ThreadedEmbeddedBroker({
     ...hooks,
     authenticate: deviceAuth.authenticate,
     authorizePublish: deviceAuth.authorizePublish,
     authorizeSubscribe: deviceAuth.authorizeSubscribe,
     maxConnectionsPerIp: cfg.limits.maxConnectionsPerIp,
-    readBudgetMs: embedded.readBudgetMs ?? (embedded.thread ? 0.5 : 4),
+    readBudgetMs: embedded.readBudgetMs,
     host: embedded.host,
     port: embedded.port,
     maxPayloadBytes: maxPayload,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { InfluxWriter, type TsdbWriter } from '../../adapters/tsdb/influx-writer.js';
+import type { TsdbWriter } from '../../adapters/tsdb/influx-writer.js';
 import { ThreadedInfluxWriter } from '../../adapters/tsdb/threaded-writer.js';
 import type { GridgateConfig } from '../../config/schema.js';
 import { CaptureFormatter } from '../../processors/rules/capture-format.js';
@@ -9,19 +9,13 @@ import type { StopList } from './stops.js';
 /** Past the writer's own 30 s flush: stop() waits this long for the last batches. */
 const WRITER_STOP_MS = 35_000;
 
-/** The time-series writer, on its own thread when tsdb.thread is set. */
+/** The time-series writer, on its own thread. */
 export async function openWriter(
   cfg: Readonly<GridgateConfig>,
   stops: StopList,
   logger: Logger,
 ): Promise<TsdbWriter> {
-  const { thread, ...tsdb } = cfg.tsdb;
-  if (!thread) {
-    const writer = new InfluxWriter({ ...tsdb, logger });
-    stops.add('tsdb writer', () => writer.stop(), WRITER_STOP_MS);
-    return writer;
-  }
-  const threaded = new ThreadedInfluxWriter({ ...tsdb, logger });
+  const threaded = new ThreadedInfluxWriter({ ...cfg.tsdb, logger });
   stops.add('tsdb writer', () => threaded.stop(), WRITER_STOP_MS);
   await threaded.ready;
   return threaded;

@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../../processors/errors.js';
-import { DEVICE_LOG_REDACT } from '../../processors/registry/device-schema.js';
 
 /**
  * Bearer-token authentication and role-based access for /api/v1 (issue 4, Security).
@@ -75,26 +74,7 @@ export const PERMISSIONS: Readonly<Record<RouteKey, readonly Role[]>> = {
   'POST /cameras/:id/reference': INSTALL,
 };
 
-/**
- * pino `redact` paths for the gateway logger: request headers that carry credentials, and any
- * field named like a secret at the top level or one level down. Pass as
- * `pino({ redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } })`.
- */
-export const LOG_REDACT_PATHS: readonly string[] = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'headers.authorization',
-  'authorization',
-  'password',
-  'secret',
-  'token',
-  '*.password',
-  '*.secret',
-  '*.token',
-  // Device secrets (hj212.password, rtsp.password) at the top level and one level down.
-  ...DEVICE_LOG_REDACT,
-];
+export { LOG_REDACT_PATHS } from '../../config/redact.js';
 
 export interface AuthOptions {
   /** config auth.required; false lets every request through as 'anonymous' (local demo only). */

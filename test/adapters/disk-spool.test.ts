@@ -1,11 +1,54 @@
-import { closeSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiskSpool, type DiskSpoolConfig, type FsyncPolicy } from '../../adapters/tsdb/disk-spool.js';
 import { HEADER_BYTES } from '../../adapters/tsdb/disk-spool-format.js';
 import type { LineBatch } from '../../adapters/tsdb/spool.js';
 import { testSpool } from './spool-support.js';
-import { captureLogs } from './support.js';
+import { captureLogs, waitFor } from './support.js';
+
+/** Another gateway's spool: opens SPOOL_CONFIG's folder, holds one batch, and stays alive. */
+const OTHER_GATEWAY = `
+const { pino } = await import('pino');
+const { DiskSpool } = await import(process.env.SPOOL_MODULE);
+const spool = new DiskSpool({ ...JSON.parse(process.env.SPOOL_CONFIG), logger: pino({ level: 'silent' }) });
+try {
+  await spool.push({ body: Buffer.from('from-other 1\\n'), lines: 1 });
+  console.log('held');
+} catch (err) {
+  console.log('refused ' + err.message);
+  process.exit(0);
+}
+setInterval(() => {}, 60_000);
+`;
+
+function otherGateway(config: DiskSpoolConfig): { proc: ChildProcess; said: Promise<string> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', OTHER_GATEWAY], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      SPOOL_MODULE: pathToFileURL(resolve('adapters/tsdb/disk-spool.ts')).href,
+      SPOOL_CONFIG: JSON.stringify(config),
+    },
+  });
+  const said = new Promise<string>((resolveLine, reject) => {
+    createInterface({ input: proc.stdout as NonNullable<typeof proc.stdout> }).once('line', resolveLine);
+    proc.once('close', (code, signal) => reject(new Error(`spool process exited (${code ?? signal})`)));
+  });
+  return { proc, said };
+}
 
 const batch = (...lines: string[]): LineBatch => ({
   body: Buffer.from(lines.map((l) => `${l}\n`).join('')),
@@ -144,5 +187,52 @@ describe('DiskSpool', () => {
     }
     expect(out).toEqual(['a\n', 'b\n']);
     expect(spool.lines).toBe(0);
+  });
+
+  it('refuses a second spool on its folder in this process, and opens once the first is closed', async () => {
+    const config = testSpool();
+    const first = make(config);
+    await first.push(batch('a 1'));
+    const second = make(config);
+    await expect(second.ready).rejects.toThrow(
+      `GG_ERR_CONFLICT: tsdb spool ${config.dir} is in use by process ${process.pid}`,
+    );
+    await expect(second.push(batch('b 1'))).rejects.toThrow(/GG_ERR_CONFLICT/);
+    expect(second.stats.openError).toMatch(/in use by process/);
+    expect(second.lines).toBe(0);
+    // The refused one neither took nor removed anything; closing it leaves the first's lock.
+    await second.close();
+    expect(existsSync(join(config.dir, 'lock'))).toBe(true);
+    expect(first.lines).toBe(1);
+
+    await first.close();
+    expect(existsSync(join(config.dir, 'lock'))).toBe(false);
+    const third = make(config);
+    expect(await drainAll(third)).toEqual(['a 1\n']);
+    expect(third.stats.openError).toBeUndefined();
+  });
+
+  it("refuses a folder another gateway's process holds; once that process is killed, takes it over and sends what it held", async () => {
+    const config = testSpool();
+    const other = otherGateway(config);
+    try {
+      expect(await other.said).toBe('held');
+      const pid = other.proc.pid as number;
+      const refused = make(config);
+      await expect(refused.ready).rejects.toThrow(`tsdb spool ${config.dir} is in use by process ${pid}`);
+      await refused.close();
+
+      other.proc.kill('SIGKILL');
+      await waitFor('the other process gone', () => other.proc.signalCode !== null);
+      const logs = captureLogs();
+      const next = make(config, logs);
+      await next.ready;
+      expect(
+        logs.entries.find((e) => e.level === 40 && String(e.msg).includes('lock taken over')),
+      ).toMatchObject({ pid, reason: `process ${pid} is gone` });
+      expect(await drainAll(next)).toEqual(['from-other 1\n']);
+    } finally {
+      if (other.proc.exitCode === null && other.proc.signalCode === null) other.proc.kill('SIGKILL');
+    }
   });
 });

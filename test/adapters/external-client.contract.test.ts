@@ -6,14 +6,9 @@ import { ExternalBrokerClient } from '../../adapters/mqtt/external-client.js';
 import { startMosquitto } from '../../scripts/services.js';
 import { mqttIngressContract } from './mqtt-ingress.contract.js';
 
-describe.each([
-  { version: 4, thread: true },
-  { version: 4, thread: false },
-  { version: 5, thread: true },
-  { version: 5, thread: false },
-] as const)(
-  'MqttIngress contract: ExternalBrokerClient (MQTT v$version, client thread $thread) against mosquitto',
-  ({ version, thread }) => {
+describe.each([{ version: 4 }, { version: 5 }] as const)(
+  'MqttIngress contract: ExternalBrokerClient (MQTT v$version) against mosquitto',
+  ({ version }) => {
     mqttIngressContract(async (hooks) => {
       const dir = await mkdtemp(join(tmpdir(), 'gg-mosq-'));
       const mosquitto = await startMosquitto(dir);
@@ -23,7 +18,6 @@ describe.each([
         topics: ['devices/#'],
         clientId: `gridgate-test-${process.pid}`,
         protocolVersion: version,
-        thread,
         connectTimeoutMs: 5000,
       });
       return {

@@ -84,10 +84,9 @@ describe('ExternalBrokerClient against a real mosquitto', () => {
     expect(gw.stats.connects).toBe(2);
   });
 
-  it('with the client on its own thread, delivers a QoS 1 burst in order to a slow consumer', async () => {
+  it('delivers a QoS 1 burst in order to a slow consumer', async () => {
     const n = 3000;
     gw = make({
-      thread: true,
       clientId: `gridgate-burst-${process.pid}`,
       onMessage: (m) => {
         const until = performance.now() + 0.05; // 50 µs of work per message
@@ -109,7 +108,7 @@ describe('ExternalBrokerClient against a real mosquitto', () => {
     expect(gw.stats.messages).toBe(n);
   });
 
-  it('with the client on its own thread, loses no QoS 1 message across a stop() under load', async () => {
+  it('loses no QoS 1 message across a stop() under load', async () => {
     const n = 6000;
     const clientId = `gridgate-stop-${process.pid}`;
     let stopping: Promise<void> | undefined;
@@ -120,7 +119,7 @@ describe('ExternalBrokerClient against a real mosquitto', () => {
       // Stop from inside the stream, while the thread still holds messages it has acknowledged.
       if (messages.length === 500) stopping = gw?.stop();
     };
-    gw = make({ thread: true, clientId, onMessage: slow });
+    gw = make({ clientId, onMessage: slow });
     await gw.start();
     const dev = await mqtt.connectAsync(mosquitto.url, { clientId: 'stop-dev' });
     await Promise.all(
@@ -132,7 +131,7 @@ describe('ExternalBrokerClient against a real mosquitto', () => {
     await waitFor('the stop', () => stopping !== undefined);
     await stopping;
     // Whatever the first session acknowledged it delivered; the broker redelivers the rest.
-    gw = make({ thread: true, clientId, onMessage: (m) => messages.push(m) });
+    gw = make({ clientId, onMessage: (m) => messages.push(m) });
     await gw.start();
     const seen = () => new Set(messages.map((m) => (JSON.parse(m.payload.toString()) as { i: number }).i));
     await waitFor('every message in one session or the other', () => seen().size === n, 20_000);
@@ -141,62 +140,58 @@ describe('ExternalBrokerClient against a real mosquitto', () => {
 
   it('replaces a client thread that dies, reconnects and goes on receiving', async () => {
     const logs = captureLogs();
-    gw = make({ thread: true, logger: logs.logger, clientId: `gridgate-dies-${process.pid}` });
+    gw = make({ logger: logs.logger, clientId: `gridgate-dies-${process.pid}` });
     await gw.start();
     // The thread is private; ending it from outside stands in for a crash inside it.
-    const conn = (gw as unknown as { client: { worker: { terminate(): Promise<number> } } }).client;
-    await conn.worker.terminate();
+    const conn = (gw as unknown as { client: { thread: { terminate(): Promise<number> } } }).client;
+    await conn.thread.terminate();
     await waitFor('a reconnect', () => gw!.stats.connects === 2, 10_000);
     expect(logs.entries.some((e) => e.msg === 'mqtt connection closed; will reconnect')).toBe(true);
     await mosquittoPub(mosquitto.port, 'devices/after/telemetry', '{"ok":1}', { clientId: 'after', qos: 1 });
     await waitFor('the message after the restart', () => messages.some((m) => m.deviceId === 'after'));
   });
 
-  it.each([false, true])(
-    'subscribes again when a dropped connection cut off its SUBSCRIBE (client thread %s)',
-    async (thread) => {
-      // A TCP proxy in front of mosquitto: on the first connection it passes the CONNECT and the
-      // CONNACK, then drops the connection at the client's next packet, the SUBSCRIBE. The broker
-      // keeps the session it made at CONNECT, so the reconnect finds sessionPresent true.
-      let connections = 0;
-      const proxy = createNetServer((client) => {
-        const first = ++connections === 1;
-        const upstream = connect(mosquitto.port, '127.0.0.1');
-        let chunks = 0;
-        client.on('data', (d) => {
-          if (first && ++chunks > 1) {
-            client.destroy();
-            upstream.destroy();
-          } else upstream.write(d);
-        });
-        upstream.on('data', (d) => client.write(d));
-        for (const [a, b] of [
-          [client, upstream],
-          [upstream, client],
-        ] as const) {
-          a.on('error', () => b.destroy());
-          a.on('close', () => b.destroy());
-        }
+  it('subscribes again when a dropped connection cut off its SUBSCRIBE', async () => {
+    // A TCP proxy in front of mosquitto: on the first connection it passes the CONNECT and the
+    // CONNACK, then drops the connection at the client's next packet, the SUBSCRIBE. The broker
+    // keeps the session it made at CONNECT, so the reconnect finds sessionPresent true.
+    let connections = 0;
+    const proxy = createNetServer((client) => {
+      const first = ++connections === 1;
+      const upstream = connect(mosquitto.port, '127.0.0.1');
+      let chunks = 0;
+      client.on('data', (d) => {
+        if (first && ++chunks > 1) {
+          client.destroy();
+          upstream.destroy();
+        } else upstream.write(d);
       });
-      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-      try {
-        const { port } = proxy.address() as AddressInfo;
-        gw = make({
-          url: `mqtt://127.0.0.1:${port}`,
-          thread,
-          clientId: `gridgate-cut-${thread}-${process.pid}`,
-        });
-        await gw.start();
-        expect(connections).toBe(2);
-        await mosquittoPub(mosquitto.port, 'devices/cut/telemetry', '{"ok":1}', { clientId: 'cut', qos: 1 });
-        await waitFor('the message', () => messages.some((m) => m.deviceId === 'cut'));
-      } finally {
-        await gw?.stop();
-        gw = undefined;
-        proxy.close();
+      upstream.on('data', (d) => client.write(d));
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        a.on('error', () => b.destroy());
+        a.on('close', () => b.destroy());
       }
-    },
-  );
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      gw = make({
+        url: `mqtt://127.0.0.1:${port}`,
+        clientId: `gridgate-cut-${process.pid}`,
+      });
+      await gw.start();
+      expect(connections).toBe(2);
+      await mosquittoPub(mosquitto.port, 'devices/cut/telemetry', '{"ok":1}', { clientId: 'cut', qos: 1 });
+      await waitFor('the message', () => messages.some((m) => m.deviceId === 'cut'));
+    } finally {
+      await gw?.stop();
+      gw = undefined;
+      proxy.close();
+    }
+  });
 
   it('start() rejects with the URL and the cause when no broker answers', async () => {
     const port = await freePort();

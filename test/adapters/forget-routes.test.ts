@@ -96,7 +96,7 @@ describe('ThreadedEmbeddedBroker.forgetRoutes', () => {
   });
 });
 
-describe.each([false, true])('ExternalBrokerClient.forgetRoutes (client thread %s)', (thread) => {
+describe('ExternalBrokerClient.forgetRoutes', () => {
   let dir: string;
   let mosquitto: RunningService;
   let client: ExternalBrokerClient;
@@ -111,14 +111,13 @@ describe.each([false, true])('ExternalBrokerClient.forgetRoutes (client thread %
     client = new ExternalBrokerClient({
       url: mosquitto.url,
       topics: ['devices/+/+'],
-      clientId: `gridgate-forget-${process.pid}-${thread}`,
+      clientId: `gridgate-forget-${process.pid}`,
       route: (t) => route(t),
       onMessage: (m) => messages.push(m),
       logger: captureLogs().logger,
       connectTimeoutMs: 5000,
       reconnectMinMs: 100,
       reconnectMaxMs: 400,
-      thread,
     });
   });
 

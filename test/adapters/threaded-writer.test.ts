@@ -18,7 +18,8 @@ function reading(device: string, time: number, level: number): Reading {
 }
 
 /** The thread, reached the way only a test may: to end it as a crash would. */
-const threadOf = (w: ThreadedInfluxWriter) => (w as unknown as { worker: Worker }).worker;
+const threadOf = (w: ThreadedInfluxWriter) =>
+  (w as unknown as { channel: { worker: Worker } }).channel.worker;
 
 describe('ThreadedInfluxWriter', () => {
   let writer: ThreadedInfluxWriter | undefined;

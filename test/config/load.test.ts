@@ -15,7 +15,7 @@ function file(text: string): string {
 describe('loadConfig', () => {
   it('runs with no file at all: every key has a default', () => {
     const cfg = loadConfig({ env: {} });
-    expect(cfg.mqtt.embedded).toEqual({ host: '127.0.0.1', port: 1883, thread: true });
+    expect(cfg.mqtt.embedded).toEqual({ host: '127.0.0.1', port: 1883, readBudgetMs: 0.5 });
     expect(cfg.mqtt.url).toBeUndefined();
     expect(cfg.tsdb.batchSize).toBe(5000);
     expect(cfg.http.port).toBe(8080);

@@ -98,8 +98,8 @@ describe('camera processes of a gateway process', () => {
       stringify({
         log: { level: 'info', pretty: false },
         http: { port: 0 },
-        mqtt: { embedded: { port: 0, thread: false } },
-        tsdb: { url: inject('vmUrl'), thread: false },
+        mqtt: { embedded: { port: 0 } },
+        tsdb: { url: inject('vmUrl') },
         redis: { url: inject('redisUrl'), prefix: `gg-test-${randomUUID().slice(0, 8)}:` },
         devices: { import: 'devices.yaml' },
         rules: { watch: false },

@@ -70,7 +70,6 @@ describe('embedded threaded broker, open', () => {
   });
 
   it('decodes a topic it had seen route nowhere once a reload gives it a model', async () => {
-    expect(gw.config.mqtt.embedded.thread).toBe(true);
     const port = gw.ports.mqtt!;
     const topic = `acme2/${id}/data`;
 

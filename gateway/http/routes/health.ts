@@ -1,6 +1,19 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { TsdbWriter } from '../../../adapters/tsdb/writer-types.js';
 
-export type HealthCheck = () => { ok: boolean; detail?: string };
+/** One check's answer. */
+export interface HealthResult {
+  /** false fails /healthz (503). */
+  ok: boolean;
+  /**
+   * `degraded`: working, with reduced service (readings held on disk for the database): /healthz
+   * says so but stays 200 unless a check fails. Absent means `ok` when ok, failing otherwise.
+   */
+  status?: 'ok' | 'degraded' | 'failing';
+  detail?: string;
+}
+
+export type HealthCheck = () => HealthResult;
 
 /** What alertDeliveryCheck reads (AlertDispatcher.stats()). */
 export interface AlertDeliveryStats {
@@ -35,14 +48,18 @@ export function alertDeliveryCheck(
   };
 }
 
-/** GET /healthz: 200 while every check passes, 503 with the failing ones otherwise. */
+/**
+ * GET /healthz: 200 while every check passes, 503 with the failing ones otherwise. `status` is `ok`
+ * only when every check is ok and none is degraded; `degraded` otherwise.
+ */
 export function healthRoutes(checks: Record<string, HealthCheck>): FastifyPluginAsync {
   return async (app) => {
     app.get('/healthz', async (_req, reply) => {
-      const results: Record<string, { ok: boolean; detail?: string }> = {};
+      const results: Record<string, HealthResult> = {};
       let ok = true;
+      let degraded = false;
       for (const [name, check] of Object.entries(checks)) {
-        let r: { ok: boolean; detail?: string };
+        let r: HealthResult;
         try {
           r = check();
         } catch (err) {
@@ -50,8 +67,89 @@ export function healthRoutes(checks: Record<string, HealthCheck>): FastifyPlugin
         }
         results[name] = r;
         ok &&= r.ok;
+        degraded ||= r.status === 'degraded';
       }
-      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', checks: results });
+      return reply
+        .status(ok ? 200 : 503)
+        .send({ status: ok && !degraded ? 'ok' : 'degraded', checks: results });
     });
   };
+}
+
+/** The spool check's answer: its state and the disk spool's numbers (as /metrics has them). */
+export interface SpoolHealth extends HealthResult {
+  status: 'ok' | 'degraded' | 'failing';
+  /** Readings (one line-protocol line each) held on disk, waiting for the database. */
+  lines: number;
+  /** Batches held. */
+  records: number;
+  /** Bytes the spool's files take. */
+  bytes: number;
+  /** Whole seconds since the oldest held batch was spooled; 0 when none is held. */
+  oldestAgeSeconds: number;
+  /** Readings dropped since start, oldest first, because the spool was full (tsdb.spool.maxMB). */
+  droppedLines: number;
+}
+
+/**
+ * The time-series disk spool: `degraded` (still 200) while it holds readings, since they are safe
+ * on disk and sent once the database answers; failing only when the spool could not be opened,
+ * because then readings the database does not take are lost. The detail says why readings wait
+ * (the writer's last error within `failingMs`, as the `tsdb` check reads it) in words an installer
+ * can act on.
+ */
+export function spoolHealthCheck(
+  writer: Pick<TsdbWriter, 'stats' | 'spoolStats'>,
+  failingMs = 30_000,
+  now: () => number = Date.now,
+): () => SpoolHealth {
+  return () => {
+    const s = writer.spoolStats;
+    const t = now();
+    const ageS = s.oldestAt === undefined ? 0 : Math.max(0, Math.floor((t - s.oldestAt) / 1000));
+    const numbers = {
+      lines: s.lines,
+      records: s.records,
+      bytes: s.bytes,
+      oldestAgeSeconds: ageS,
+      droppedLines: s.droppedLines,
+    };
+    const dropped =
+      s.droppedLines > 0
+        ? `; ${readings(s.droppedLines)} dropped since start (spool full, tsdb.spool.maxMB)`
+        : '';
+    if (s.openError !== undefined)
+      return {
+        ok: false,
+        status: 'failing',
+        detail: `disk spool unavailable, readings the database does not take are lost: ${s.openError}${dropped}`,
+        ...numbers,
+      };
+    if (s.lines === 0)
+      return {
+        ok: true,
+        status: 'ok',
+        ...(dropped ? { detail: `no readings held${dropped}` } : {}),
+        ...numbers,
+      };
+    const e = writer.stats.lastError;
+    const held = `${readings(s.lines)} held on disk (oldest ${age(ageS)})`;
+    let detail: string;
+    if (e === undefined || t - e.at >= failingMs) detail = `database answering again; sending ${held}`;
+    else if (e.statusCode === undefined) detail = `database unreachable; ${held}`;
+    else detail = `database failing writes (HTTP ${e.statusCode}); ${held}`;
+    return { ok: true, status: 'degraded', detail: `${detail}${dropped}`, ...numbers };
+  };
+}
+
+function readings(n: number): string {
+  return `${n.toLocaleString('en-US')} reading${n === 1 ? '' : 's'}`;
+}
+
+/** An age a person reads at a glance: 45 s, 12 min, 5 h, 3 days. */
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 2 * 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 2 * 86_400) return `${Math.floor(seconds / 3600)} h`;
+  return `${Math.floor(seconds / 86_400)} days`;
 }
