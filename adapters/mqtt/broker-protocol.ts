@@ -18,7 +18,14 @@ import type { FairReadsStats } from './fair-reads.js';
 export interface BrokerThreadData
   extends Pick<
     EmbeddedBrokerOptions,
-    'host' | 'port' | 'maxPayloadBytes' | 'maxPacketBytes' | 'tls' | 'maxConnectionsPerIp' | 'readBudgetMs'
+    | 'host'
+    | 'port'
+    | 'maxPayloadBytes'
+    | 'maxPacketBytes'
+    | 'tls'
+    | 'maxConnectionsPerIp'
+    | 'readBudgetMs'
+    | 'persistence'
   > {
   /** A batch waiting to be handed over this big (with the credit window used up) holds all reads. */
   highWaterBytes: number;

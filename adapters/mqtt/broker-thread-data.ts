@@ -24,6 +24,7 @@ export function brokerThreadData(o: ThreadedEmbeddedBrokerOptions, port: number)
     tls: o.tls,
     maxConnectionsPerIp: o.maxConnectionsPerIp,
     readBudgetMs: o.readBudgetMs,
+    persistence: o.persistence,
     highWaterBytes: o.highWaterBytes ?? HIGH_WATER_BYTES,
     hooks: {
       authenticate: o.authenticate !== undefined,

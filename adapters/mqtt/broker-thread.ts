@@ -125,6 +125,7 @@ const broker = new EmbeddedBroker({
   maxPacketBytes: data.maxPacketBytes,
   tls: data.tls,
   maxConnectionsPerIp: data.maxConnectionsPerIp,
+  persistence: data.persistence,
   reads,
   logger: thread.logger,
   route: () => HAND_OVER,

@@ -3,6 +3,23 @@ import type { InboundMessage } from '../../processors/types.js';
 import type { FairReads } from './fair-reads.js';
 import type { IngressHooks } from './types.js';
 
+/**
+ * Where the embedded broker keeps what must outlive it (aedes-persistence-redis): persistent
+ * sessions' subscriptions and queued QoS 1/2 messages, retained messages, wills. Plain data, so the
+ * broker's worker thread can be handed it and open its own connection.
+ */
+export interface BrokerPersistenceOptions {
+  /** redis://[:password@]host:port[/db]; its password is never logged nor put in an error. */
+  redisUrl: string;
+  /**
+   * Prefix of every key the broker writes: the gateway's redis.prefix + 'mqtt:', so gateways (and
+   * tests) sharing one Redis never see each other's sessions or retained messages.
+   */
+  keyPrefix: string;
+  /** start() gives up when Redis has not answered within this (default 10 000 ms). */
+  connectTimeoutMs?: number;
+}
+
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 (aedes maps them to MQTT 5 reason codes itself). */
 export type ConnackRefusal = 1 | 2 | 3 | 4 | 5;
 
@@ -21,6 +38,8 @@ export interface EmbeddedBrokerOptions extends IngressHooks {
    */
   maxPacketBytes?: number;
   tls?: { cert: string; key: string };
+  /** Unset: aedes' in-memory persistence, emptied by every restart. */
+  persistence?: BrokerPersistenceOptions;
   /**
    * Open TCP connections allowed from one remote address (config limits.maxConnectionsPerIp); more
    * are closed on accept, before any byte is parsed, and counted in stats.connectionsRefused.

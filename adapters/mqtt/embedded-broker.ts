@@ -5,6 +5,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { AddressLimit } from './address-limit.js';
 import { AedesHooks, SYS_PREFIX } from './aedes-hooks.js';
+import { type BrokerPersistence, openBrokerPersistence } from './broker-persistence.js';
 import {
   type EmbeddedBrokerOptions,
   type EmbeddedBrokerStats,
@@ -19,6 +20,7 @@ import type { MqttIngress, PublishOptions } from './types.js';
 const LISTEN_BACKLOG = 4096;
 
 export {
+  type BrokerPersistenceOptions,
   type ConnackRefusal,
   type EmbeddedBrokerOptions,
   type EmbeddedBrokerStats,
@@ -32,6 +34,7 @@ export {
  */
 export class EmbeddedBroker implements MqttIngress {
   private aedes: Aedes | undefined;
+  private store: BrokerPersistence | undefined;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly now: () => number;
@@ -78,13 +81,24 @@ export class EmbeddedBroker implements MqttIngress {
 
   async start(): Promise<void> {
     if (this.server) return;
+    const store = this.opts.persistence
+      ? await openBrokerPersistence(this.opts.persistence, this.opts.logger)
+      : undefined;
+    this.store = store;
     const aedes = await Aedes.createBroker({
+      // Unset: aedes' in-memory persistence.
+      ...(store && { persistence: store.persistence }),
       authenticate: (client, username, password, done) =>
         this.hooks.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.hooks.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => this.hooks.authorizeSubscribe(client, sub, done),
       authorizeForward: (_client, packet) =>
         packet.payload.length > this.opts.maxPayloadBytes ? null : packet,
+    }).catch(async (err: unknown) => {
+      // Redis failed while aedes read the stored sessions back.
+      this.store = undefined;
+      await store?.close();
+      throw err;
     });
     this.aedes = aedes;
     this.listen(aedes);
@@ -126,9 +140,10 @@ export class EmbeddedBroker implements MqttIngress {
   }
 
   async stop(): Promise<void> {
-    const { server, aedes } = this;
+    const { server, aedes, store } = this;
     this.server = undefined;
     this.aedes = undefined;
+    this.store = undefined;
     this.fds.stop();
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -140,7 +155,13 @@ export class EmbeddedBroker implements MqttIngress {
     } else if (aedes) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
     }
+    // After aedes: its clients' last writes (wills, queue updates) still need the connection.
+    await store?.close();
     aedes?.removeAllListeners();
+    // A persistence operation still in flight may yet fail; an 'error' without a listener would throw.
+    (aedes as EventEmitter | undefined)?.on('error', (err: Error) =>
+      this.opts.logger.debug({ err: err.message }, 'mqtt broker error after stop'),
+    );
   }
 
   publish(topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {

@@ -23,7 +23,12 @@ interface Attempt extends LineBatch {
 
 /**
  * Readings -> batches of line protocol (precision ms) POSTed through the influx client's transport
- * (write-request.ts), batchSize lines or flushIntervalMs, whichever comes first. Transient failures
+ * (write-request.ts). A batch goes as soon as no request is in flight (at the end of the event-loop
+ * turn that brought the lines); while one is, lines gather into the next, which goes when it
+ * answers, at batchSize lines, or after flushIntervalMs, whichever comes first. So batches are as
+ * large as the database's own speed makes them: small and immediate when it keeps up, large under
+ * load, and a burst's last readings wait one request, not a timer. While the database fails, the
+ * timer alone paces batches (no burst of small failing requests into the spool). Transient failures
  * (network, 429, 5xx) are retried with the client's backoff (retry-delay.ts); a batch whose
  * retries run out, or that finds the retry buffer full, goes to a Spool and is re-sent once a
  * write succeeds again (or on the spool timer). A 4xx other than 429 means the data itself was
@@ -41,6 +46,11 @@ export class InfluxWriter implements TsdbWriter {
   private chunks: Uint8Array[] = [];
   private pendingLines = 0;
   private batchTimer: NodeJS.Timeout | undefined;
+  private cutSoon: NodeJS.Immediate | undefined;
+  /** Requests to the database not yet answered. */
+  private requests = 0;
+  /** The last request was written: batches go as soon as none is in flight. */
+  private healthy = true;
   /** Batches waiting for their retry, and how many lines they hold. */
   private readonly waiting = new Map<Attempt, NodeJS.Timeout>();
   private waitingLines = 0;
@@ -177,10 +187,13 @@ export class InfluxWriter implements TsdbWriter {
   private added(lines: number): void {
     this.pendingLines += lines;
     if (this.pendingLines >= this.opts.batchSize) this.cut();
+    else if (this.requests === 0 && this.healthy) this.cutSoon ??= setImmediate(this.cutNow);
     else if (this.batchTimer === undefined) {
-      this.batchTimer = setTimeout(() => this.cut(), this.opts.flushIntervalMs);
+      this.batchTimer = setTimeout(this.cutNow, this.opts.flushIntervalMs);
     }
   }
+
+  private readonly cutNow = (): void => this.cut();
 
   /** Lines encoded by write() join the chunks, in order. */
   private takeEncoded(): void {
@@ -193,6 +206,8 @@ export class InfluxWriter implements TsdbWriter {
   private cut(): void {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
+    clearImmediate(this.cutSoon);
+    this.cutSoon = undefined;
     if (this.pendingLines === 0) return;
     this.takeEncoded();
     const body = this.chunks.length === 1 ? (this.chunks[0] as Uint8Array) : Buffer.concat(this.chunks);
@@ -209,8 +224,10 @@ export class InfluxWriter implements TsdbWriter {
 
   /** One attempt; true when it was written. A failure has already been retried, spooled or dropped. */
   private send(attempt: Attempt): Promise<boolean> {
+    this.requests++;
     return postLines(this.transport, this.path, this.sendOptions, attempt.body).then(
       () => {
+        this.answered(true);
         this.settled += attempt.lines;
         this.counters.linesWritten += attempt.lines;
         queueMicrotask(this.changed);
@@ -218,10 +235,18 @@ export class InfluxWriter implements TsdbWriter {
         return true;
       },
       (err: Error) => {
+        this.answered(false);
         this.failed(attempt, err);
         return false;
       },
     );
+  }
+
+  /** A request answered: what gathered meanwhile goes now, while the database keeps up. */
+  private answered(written: boolean): void {
+    this.requests--;
+    this.healthy = written;
+    if (written && this.requests === 0 && this.pendingLines > 0 && !this.stopped) this.cut();
   }
 
   private failed(attempt: Attempt, error: Error): void {

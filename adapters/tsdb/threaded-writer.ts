@@ -58,9 +58,12 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   private ownError: WriteErrorInfo | undefined;
   /** Lines handed to the current thread. */
   private handed = 0;
+  /** Lines per hand-over at most. */
+  private readonly maxLines: number;
 
-  constructor(private readonly opts: InfluxWriterOptions) {
+  constructor(opts: InfluxWriterOptions) {
     this.log = opts.logger.child({ component: 'influx-writer' });
+    this.maxLines = Math.min(MAX_LINES_PER_POST, opts.batchSize);
     const { logger: _logger, onChange: _onChange, ...data } = opts;
     this.channel = new ThreadChannel<WriterCalls, WriterAsks>(
       {
@@ -120,7 +123,7 @@ export class ThreadedInfluxWriter implements TsdbWriter {
       this.skipped++;
       return;
     }
-    if (this.pending.lines >= Math.min(MAX_LINES_PER_POST, this.opts.batchSize)) this.handOver();
+    if (this.pending.lines >= this.maxLines) this.handOver(true);
     else if (!this.scheduled) {
       this.scheduled = true;
       setTimeout(this.handOver, HAND_OVER_MS);
@@ -149,7 +152,11 @@ export class ThreadedInfluxWriter implements TsdbWriter {
     this.state = await reply.catch(() => this.state);
   }
 
-  /** What is pending goes to the thread, unless it has not taken the last batches (then it waits for credit), or `force`. */
+  /**
+   * What is pending goes to the thread, unless it has not taken the batches before (then more
+   * gathers for a larger hand-over, sent on credit), or `force`: a hand-over never passes maxLines,
+   * since the thread cannot split one across database batches.
+   */
   private readonly handOver = (force = false): void => {
     this.scheduled = false;
     if (this.pending.lines === 0) return;

@@ -152,6 +152,8 @@ export function buildIngress(deps: IngressDeps): { ingress: GatewayIngress; devi
     authorizeSubscribe: deviceAuth.authorizeSubscribe,
     maxConnectionsPerIp: cfg.limits.maxConnectionsPerIp,
     readBudgetMs: embedded.readBudgetMs,
+    // Persistent clients' QoS 1 sessions and retained messages survive a restart.
+    persistence: { redisUrl: cfg.redis.url, keyPrefix: `${cfg.redis.prefix}mqtt:` },
     host: embedded.host,
     port: embedded.port,
     maxPayloadBytes: maxPayload,

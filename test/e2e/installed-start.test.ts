@@ -67,10 +67,8 @@ describe('`gridgate start` from a folder that is not the checkout (an installed 
       GRIDGATE_REDIS__URL: inject('redisUrl'),
       GRIDGATE_REDIS__PREFIX: `gg-test-${Math.random().toString(36).slice(2, 10)}:`,
       GRIDGATE_TSDB__URL: inject('vmUrl'),
-      // Threads on, from a folder without node_modules: a worker started from source must find tsx
+      // From a folder without node_modules, the worker threads started from source must find tsx
       // beside the code, not in the working directory (adapters/threads/ts-entry.mjs).
-      GRIDGATE_TSDB__THREAD: 'true',
-      GRIDGATE_MQTT__EMBEDDED__THREAD: 'true',
     };
     const out: string[] = [];
     let partial = '';
