@@ -4,8 +4,9 @@
  * writes bench/results/latest.json; with --record (what `make bench` passes) a full run also rewrites
  * bench/RESULTS.md and the README's generated table.
  *
- *   node dist/bench/run.js [--only 1,2,3,4,5,6,7] [--duration 20] [--devices 1000] [--burst 100000] [--record]
+ *   node dist/bench/run.js [--only 1,2,3,4,5,6,7,8] [--duration 20] [--devices 1000] [--burst 100000] [--record]
  *     [--fleet-devices 10000] [--fleet-workers 1] [--fleet-sources 4] [--fleet-interval 10] [--fleet-storms 3]
+ *     [--soak-seconds 240] [--soak-rate 5000]
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
@@ -27,11 +28,12 @@ import { hj212Scenario } from './scenarios/hj212.js';
 import { latencyScenario, probeDevices } from './scenarios/latency.js';
 import { embeddedScenario, externalScenario } from './scenarios/mqtt-throughput.js';
 import { scaleScenario } from './scenarios/scale.js';
+import { soakScenario } from './scenarios/soak.js';
 
 const argv = process.argv.slice(2);
 const args = argMap(argv);
 const record = argv.includes('--record');
-const only = new Set((args.get('only') ?? '1,2,3,4,5,6,7').split(',').map((s) => s.trim()));
+const only = new Set((args.get('only') ?? '1,2,3,4,5,6,7,8').split(',').map((s) => s.trim()));
 const started = Date.now();
 
 const dir = await mkdtemp(join(tmpdir(), 'gridgate-bench-'));
@@ -117,6 +119,16 @@ try {
         steadyS: Number(args.get('fleet-steady') ?? 20),
         timeoutS: Number(args.get('fleet-timeout') ?? 180),
         storms: Number(args.get('fleet-storms') ?? 3),
+      }),
+    );
+  if (only.has('8'))
+    await attempt('8 soak', () =>
+      soakScenario(ctx, {
+        seconds: Number(args.get('soak-seconds') ?? 240),
+        rate: Number(args.get('soak-rate') ?? 5000),
+        // Down long enough that the writer's retry buffer (tsdb.maxBufferLines) overflows into the spool.
+        everyS: 45,
+        downS: 25,
       }),
     );
 } finally {

@@ -6,6 +6,7 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 
 import { AddressLimit } from './address-limit.js';
 import { AedesHooks, SYS_PREFIX } from './aedes-hooks.js';
 import { type BrokerPersistence, openBrokerPersistence } from './broker-persistence.js';
+import { callbackGuard } from './callback-guard.js';
 import {
   type EmbeddedBrokerOptions,
   type EmbeddedBrokerStats,
@@ -14,7 +15,7 @@ import {
 import { FairReads, type FairReadsStats } from './fair-reads.js';
 import { FdBudget } from './fd-budget.js';
 import { FrameMeter } from './frame-meter.js';
-import type { MqttIngress, PublishOptions } from './types.js';
+import { inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
 
 /** Pending connections the listener queues (see listen()). */
 const LISTEN_BACKLOG = 4096;
@@ -43,12 +44,14 @@ export class EmbeddedBroker implements MqttIngress {
   private readonly fds: FdBudget;
   private boundPort = 0;
   readonly stats: EmbeddedBrokerStats = zeroBrokerStats();
+  private readonly safe: (fn: () => void) => void;
   private readonly perAddress: AddressLimit | undefined;
   private readonly hooks: AedesHooks;
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {
     this.now = opts.now ?? Date.now;
-    this.hooks = new AedesHooks(opts, this.stats, (fn) => this.safe(fn));
+    this.safe = callbackGuard(this.stats, opts.logger);
+    this.hooks = new AedesHooks(opts, this.stats, this.safe);
     this.maxPacketBytes = opts.maxPacketBytes ?? opts.maxPayloadBytes + 65_536;
     this.fair =
       opts.reads ?? (opts.readBudgetMs ? new FairReads({ budgetMs: opts.readBudgetMs }) : undefined);
@@ -256,27 +259,7 @@ export class EmbeddedBroker implements MqttIngress {
     this.stats.messages++;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     this.safe(() =>
-      this.opts.onMessage(
-        {
-          transport: 'mqtt',
-          kind: routed.kind,
-          deviceId: routed.deviceId,
-          topic: packet.topic,
-          payload,
-          receivedAt: this.now(),
-          clientId: client.id,
-        },
-        client,
-      ),
+      this.opts.onMessage(inboundMqtt(routed, packet.topic, payload, this.now(), client.id), client),
     );
-  }
-
-  private safe(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.stats.callbackErrors++;
-      this.opts.logger.error({ err }, 'mqtt ingress callback threw');
-    }
   }
 }

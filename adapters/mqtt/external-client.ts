@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import type { IClientOptions } from 'mqtt';
 import { redactUrl } from '../../config/redact.js';
+import { callbackGuard } from './callback-guard.js';
 import { OwnEchoFilter } from './own-echo.js';
+import { RouteMemo } from './route-memo.js';
 import { type BrokerConnection, ThreadedMqttConnection } from './threaded-connection.js';
-import type { IngressHooks, MqttIngress, PublishOptions, RoutedTopic } from './types.js';
+import { type IngressHooks, inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
 
 /** `mqtt://user:pass@host` -> `mqtt://user:***@host`: credentials never reach a log line. */
 export { redactUrl };
@@ -40,9 +42,6 @@ export interface ExternalClientStats {
   ownEchoes: number;
 }
 
-/** Topics whose route is remembered; past this the memory starts over (a flood of one-off topics). */
-const MAX_ROUTES = 1 << 18;
-
 /**
  * The gateway as a client of an external broker: QoS 1, persistent session (clean: false), so
  * readings published while the gateway is down are queued by the broker and arrive on reconnect.
@@ -69,6 +68,7 @@ export class ExternalBrokerClient implements MqttIngress {
   /** Set while start() waits: called once connected and subscribed, with the error if the broker refused. */
   private onUp: ((refused?: Error) => void) | undefined;
   readonly clientId: string;
+  private readonly safe: (fn: () => void) => void;
   readonly stats: ExternalClientStats = {
     messages: 0,
     unrouted: 0,
@@ -83,7 +83,7 @@ export class ExternalBrokerClient implements MqttIngress {
    * What `route` answered per device topic. Devices send on the same few topics, and with the
    * client thread each topic arrives as the same string, hashed once.
    */
-  private readonly routes = new Map<string, RoutedTopic>();
+  private readonly routes = new RouteMemo((topic) => this.opts.route(topic));
 
   /** MQTT 3.1.1 only: what this client published on topics its own subscriptions cover. */
   private echoes: OwnEchoFilter | undefined;
@@ -92,6 +92,7 @@ export class ExternalBrokerClient implements MqttIngress {
   private readonly safeUrl: string;
 
   constructor(private readonly opts: ExternalBrokerClientOptions) {
+    this.safe = callbackGuard(this.stats, opts.logger);
     this.safeUrl = redactUrl(opts.url);
     this.now = opts.now ?? Date.now;
     this.clientId = opts.clientId ?? `gridgate-${hostname()}`;
@@ -332,40 +333,14 @@ export class ExternalBrokerClient implements MqttIngress {
       this.stats.ownEchoes++;
       return;
     }
-    let routed = this.routes.get(topic);
-    if (routed === undefined) {
-      routed = this.opts.route(topic);
-      // Only device topics are remembered: a flood of one-off or huge topics must not fill this.
-      if (routed) {
-        if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-        this.routes.set(topic, routed);
-      }
-    }
+    const routed = this.routes.get(topic);
     if (!routed) {
       this.stats.unrouted++;
       this.safe(() => this.opts.onUnrouted?.(topic, undefined, payload.length));
       return;
     }
     this.stats.messages++;
-    this.safe(() =>
-      this.opts.onMessage({
-        transport: 'mqtt',
-        kind: routed.kind,
-        deviceId: routed.deviceId,
-        topic,
-        payload,
-        receivedAt: this.now(),
-      }),
-    );
-  }
-
-  private safe(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.stats.callbackErrors++;
-      this.opts.logger.error({ err }, 'mqtt ingress callback threw');
-    }
+    this.safe(() => this.opts.onMessage(inboundMqtt(routed, topic, payload, this.now())));
   }
 }
 

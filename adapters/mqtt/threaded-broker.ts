@@ -10,11 +10,12 @@ import type {
 } from './broker-protocol.js';
 import { proxyOf, ThreadConns, verdictFor } from './broker-thread-clients.js';
 import { brokerThreadData, type ThreadedEmbeddedBrokerOptions } from './broker-thread-data.js';
+import { callbackGuard } from './callback-guard.js';
 import { type EmbeddedBrokerStats, zeroBrokerStats } from './embedded-broker-options.js';
 import type { FairReadsStats } from './fair-reads.js';
 import { readMessageBatch, TopicTable } from './message-batch.js';
 import { RouteMemo } from './route-memo.js';
-import type { MqttIngress, PublishOptions } from './types.js';
+import { inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
 
 export type { ThreadedEmbeddedBrokerOptions } from './broker-thread-data.js';
 
@@ -51,6 +52,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     holds: 0,
   };
   private readonly counts = { messages: 0, unrouted: 0, callbackErrors: 0 };
+  private readonly safe: (fn: () => void) => void;
   /** Reused for the per-message re-check (the hooks read its topic). */
   private readonly packet: PublishPacket = {
     cmd: 'publish',
@@ -62,6 +64,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   };
 
   constructor(private readonly opts: ThreadedEmbeddedBrokerOptions) {
+    this.safe = callbackGuard(this.counts, opts.logger);
     this.channel = new ThreadChannel<BrokerCalls, BrokerAsks, BrokerReady>(
       {
         callerUrl: import.meta.url,
@@ -222,17 +225,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
       }
     }
     this.counts.messages++;
-    this.safe(() =>
-      this.opts.onMessage({
-        transport: 'mqtt',
-        kind: routed.kind,
-        deviceId: routed.deviceId,
-        topic,
-        payload,
-        receivedAt: at,
-        clientId,
-      }),
-    );
+    this.safe(() => this.opts.onMessage(inboundMqtt(routed, topic, payload, at, clientId)));
   }
 
   private onEvent(e: BrokerEvent): void {
@@ -262,14 +255,5 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
         this.safe(() => this.opts.onConnectivity?.(c.clientId, false, Date.now(), c.proxy));
     }
     this.conns.clear();
-  }
-
-  private safe(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.counts.callbackErrors++;
-      this.opts.logger.error({ err }, 'mqtt ingress callback threw');
-    }
   }
 }

@@ -14,6 +14,25 @@ export interface RoutedTopic {
  */
 export type TopicRouter = (topic: string) => RoutedTopic | undefined;
 
+/** A routed MQTT message as the pipeline takes it (every MQTT edge builds it here, the same way). */
+export function inboundMqtt(
+  routed: RoutedTopic,
+  topic: string,
+  payload: Buffer,
+  receivedAt: number,
+  clientId?: string,
+): InboundMessage {
+  return {
+    transport: 'mqtt',
+    kind: routed.kind,
+    deviceId: routed.deviceId,
+    topic,
+    payload,
+    receivedAt,
+    ...(clientId === undefined ? {} : { clientId }),
+  };
+}
+
 export interface PublishOptions {
   qos?: 0 | 1 | 2;
   retain?: boolean;

@@ -137,9 +137,13 @@ export class Endpoint<Out extends Calls, In extends Calls> {
       }
       case 'item':
         this.stream.push(msg);
-        // Taken at once when nothing waits: a turn's other work would otherwise add to its latency.
-        if (this.stream.length === 1 && !this.draining) this.takeOne();
-        else this.kick();
+        // The first batch of a turn is taken at once (waiting for the turn's other work would add
+        // to its latency); the rest one per turn after it, since the port delivers whatever is
+        // queued in one go and I/O (the HTTP API, timers) would otherwise wait behind the stream.
+        if (!this.draining) {
+          this.takeOne();
+          this.kick();
+        }
         return true;
       case 'credit':
         this.credits++;
@@ -191,8 +195,9 @@ export class Endpoint<Out extends Calls, In extends Calls> {
 
   private readonly drain = (): void => {
     this.draining = false;
+    if (this.stream.length === 0) return;
     this.takeOne();
-    if (this.stream.length > 0) this.kick();
+    this.kick();
   };
 
   /** The events up to the next batch, the batch, and the events right behind it. */

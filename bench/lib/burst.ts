@@ -1,5 +1,6 @@
 import type { Counters } from './gateway.js';
-import { DIST, lastJson, sleep, spawnNode } from './proc.js';
+import { spawnLoad } from './load.js';
+import { lastJson, sleep } from './proc.js';
 import type { SystemUnderTest } from './throughput.js';
 
 /**
@@ -29,17 +30,7 @@ const QUIET_MS = 2000;
 
 export async function measureBurst(sut: SystemUnderTest, spec: BurstSpec): Promise<BurstResult> {
   const c0 = await sut.counters();
-  const loader = spawnNode([
-    `${DIST}/bench/load-worker.js`,
-    '--url',
-    spec.url,
-    '--devices',
-    String(spec.devices),
-    '--count',
-    String(spec.messages),
-    '--qos',
-    String(spec.qos),
-  ]);
+  const loader = spawnLoad({ url: spec.url, devices: spec.devices, count: spec.messages, qos: spec.qos });
   let first: number | undefined;
   let lastChange = 0;
   let last: Counters = c0;

@@ -64,5 +64,12 @@ export function checkTargets(rows: readonly Row[]): string[] {
   out.push(
     `10,000 devices re-admitted after a gateway restart in < 30 s (every restart): ${fleetN?.toLocaleString('en') ?? '—'} devices, ${storms.length > 0 ? secs : '—'} -> ${fleetN !== undefined && fleetN < 10_000 ? 'not measured at 10,000' : mark(fleetOk)}`,
   );
+  const soak = rows.find((r) => r.scenario.startsWith('8 soak'))?.detail as
+    | { rssSecond: number; rssLast: number; fds0: number; end: { fds: number }; drained: boolean }
+    | undefined;
+  const growth = soak ? (soak.rssLast - soak.rssSecond) / soak.rssSecond : undefined;
+  out.push(
+    `soak with the database flapping: RSS last minute vs minute 2 ${growth === undefined ? '—' : `${(growth * 100).toFixed(1)}%`} (<= 10%), open fds ${soak ? `${soak.fds0} -> ${soak.end.fds}` : '—'}, spool drained ${soak?.drained ?? '—'} -> ${mark(soak === undefined ? undefined : growth! <= 0.1 && soak.end.fds <= soak.fds0 + 5 && soak.drained)}`,
+  );
   return out;
 }

@@ -1,5 +1,6 @@
 import type { Counters } from './gateway.js';
-import { type Child, CpuMeter, DIST, lastJson, memoryMb, sleep, spawnNode } from './proc.js';
+import { spawnLoad } from './load.js';
+import { type Child, CpuMeter, lastJson, memoryMb, sleep } from './proc.js';
 
 /**
  * Saturation run: load workers offer more than the system under test can take (each publish waits
@@ -75,23 +76,15 @@ export async function measureThroughput(
   const loaders = load.spawn
     ? load.spawn()
     : Array.from({ length: workers }, (_, i) =>
-        spawnNode([
-          `${DIST}/bench/load-worker.js`,
-          '--url',
-          load.url,
-          '--devices',
-          String(load.devices),
-          '--rate',
-          String(perWorker),
-          '--duration',
-          String(load.durationS),
-          '--qos',
-          String(load.qos),
-          '--connections',
-          String(load.connections ?? 4),
-          '--seed',
-          String(i + 1),
-        ]),
+        spawnLoad({
+          url: load.url,
+          devices: load.devices,
+          rate: perWorker,
+          durationS: load.durationS,
+          qos: load.qos,
+          connections: load.connections ?? 4,
+          seed: i + 1,
+        }),
       );
   let done = false;
   const allDone = Promise.all(loaders.map((l) => l.exited)).then(() => {

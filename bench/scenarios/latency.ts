@@ -10,8 +10,9 @@ import { placeDevice } from '../../simulators/fleet.js';
 import { waitConnect } from '../../simulators/mqtt-wait.js';
 import { createRng } from '../../simulators/prng.js';
 import { startGateway } from '../lib/gateway.js';
+import { spawnLoad } from '../lib/load.js';
 import { ProbeProxy } from '../lib/probe-proxy.js';
-import { DIST, sleep, spawnNode } from '../lib/proc.js';
+import { sleep } from '../lib/proc.js';
 import { percentiles } from '../lib/stats.js';
 import type { BenchContext, Row } from '../lib/types.js';
 
@@ -20,7 +21,7 @@ import type { BenchContext, Row } from '../lib/types.js';
  * QoS 0), measured with two probe devices on their own connections:
  * - publish -> point accepted by the database: the dust probe (ClearSite DS7, epoch-ms timestamps)
  *   sends its send time as the reading time every 50 ms; ProbeProxy timestamps the database's 2xx
- *   for the batch holding it. Dominated by the writer's batching (tsdb.batchSize 5000 / 1 s flush).
+ *   for the batch holding it: the writer's batching (a batch goes when no request is in flight).
  * - publish -> alert job in the BullMQ queue: the access probe (GateKeeper AC100) sends a forced
  *   door (rule access.door-forced fires at once) on a new door each time, one at a time, every
  *   250 ms; latency is the job's timestamp (set by the gateway's Queue.add) minus the send time.
@@ -80,19 +81,13 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
     for (const pct of [20, 50, 80]) {
       const rate = Math.max(100, Math.round((maxRate * pct) / 100));
       ctx.log(`3 latency at ${pct}% of max (${rate} msg/s)`);
-      const loader = spawnNode([
-        `${DIST}/bench/load-worker.js`,
-        '--url',
-        gw.mqttUrl,
-        '--devices',
-        String(ctx.devices),
-        '--rate',
-        String(rate),
-        '--duration',
-        String(ctx.durationS),
-        '--qos',
-        '0',
-      ]);
+      const loader = spawnLoad({
+        url: gw.mqttUrl,
+        devices: ctx.devices,
+        rate,
+        durationS: ctx.durationS,
+        qos: 0,
+      });
       await sleep(3000); // connections up, steady state
       proxy.latencies.length = 0;
       const alertLat: number[] = [];
@@ -148,7 +143,7 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
         p50Ms: db.p50,
         p99Ms: db.p99,
         maxMs: db.max,
-        note: `${db.n} probes; batching 5000 lines / 1 s`,
+        note: `${db.n} probes; a batch goes when the last request answered (at most 5000 lines, 1 s)`,
         detail: { rate, ...db },
       });
       rows.push({
