@@ -14,7 +14,6 @@ import { lossReport, numberedDevices, startNumberedLoad, waitStored } from '../s
  * last seconds are not lost and counted against the gateway), and every acknowledged number looked
  * up in the database afterwards.
  */
-const RATE = 1500;
 const DEVICES = 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,36 +43,44 @@ describe('numbered readings across database outages', () => {
     return gw;
   }
 
-  it('the database stopped for 30 s under 1,500 readings/s: every acknowledged reading stored once', async () => {
-    const run = `outage-${randomUUID().slice(0, 8)}`;
-    const vmDir = join(mkdtempSync(join(tmpdir(), 'gg-vm-outage-')), 'vm');
-    const port = await freePort();
-    const vmUrl = `http://127.0.0.1:${port}`;
-    let vm = await database(vmDir, port);
-    const gw = await gateway(run, vmUrl, join(mkdtempSync(join(tmpdir(), 'gg-spool-')), 'spool'));
-    const load = await startNumberedLoad({
-      url: `mqtt://127.0.0.1:${gw.ports.mqtt}`,
-      run,
-      devices: DEVICES,
-      rate: RATE,
-      seconds: 45,
-      t0: Date.now() - 1_800_000,
-    });
-    cleanups.push(() => load.stop());
-    await sleep(5000);
-    await vm.stop();
-    await sleep(30_000);
-    vm = await database(vmDir, port);
-    await load.done;
-    await load.stop();
+  it.each([
+    { downS: 30, rate: 1500 },
+    // The steady rate of the issue's table for two minutes: most of it waits in the disk spool.
+    { downS: 120, rate: 2000 },
+  ])(
+    'the database stopped for $downS s under $rate readings/s: every acknowledged reading stored once',
+    async ({ downS, rate }) => {
+      const run = `outage${downS}-${randomUUID().slice(0, 8)}`;
+      const vmDir = join(mkdtempSync(join(tmpdir(), 'gg-vm-outage-')), 'vm');
+      const port = await freePort();
+      const vmUrl = `http://127.0.0.1:${port}`;
+      let vm = await database(vmDir, port);
+      const gw = await gateway(run, vmUrl, join(mkdtempSync(join(tmpdir(), 'gg-spool-')), 'spool'));
+      const load = await startNumberedLoad({
+        url: `mqtt://127.0.0.1:${gw.ports.mqtt}`,
+        run,
+        devices: DEVICES,
+        rate,
+        seconds: downS + 15,
+        t0: Date.now() - 1_800_000,
+      });
+      cleanups.push(() => load.stop());
+      await sleep(5000);
+      await vm.stop();
+      await sleep(downS * 1000);
+      vm = await database(vmDir, port);
+      await load.done;
+      await load.stop();
 
-    const stored = await waitStored(vmUrl, run, load.acked.size, 90_000);
-    const report = lossReport(load.acked, stored);
-    console.info(`db down 30 s at ${RATE}/s: sent ${load.sent}`, report);
-    expect(load.acked.size).toBe(load.sent);
-    expect(report).toMatchObject({ lost: 0, duplicated: 0 });
-    expect(report.stored).toBe(load.sent);
-  }, 240_000);
+      const stored = await waitStored(vmUrl, run, load.acked.size, 120_000);
+      const report = lossReport(load.acked, stored);
+      console.info(`db down ${downS} s at ${rate}/s: sent ${load.sent}`, report);
+      expect(load.acked.size).toBe(load.sent);
+      expect(report).toMatchObject({ lost: 0, duplicated: 0 });
+      expect(report.stored).toBe(load.sent);
+    },
+    420_000,
+  );
 
   it('stopped cleanly while the database is down, started again once it is back: every reading stored once', async () => {
     const run = `stopped-${randomUUID().slice(0, 8)}`;
@@ -87,7 +94,7 @@ describe('numbered readings across database outages', () => {
       url: `mqtt://127.0.0.1:${first.ports.mqtt}`,
       run,
       devices: DEVICES,
-      rate: RATE,
+      rate: 1500,
       seconds: 20,
       t0: Date.now() - 1_800_000,
     });
@@ -102,7 +109,7 @@ describe('numbered readings across database outages', () => {
     await gateway(run, vmUrl, spoolDir);
     const stored = await waitStored(vmUrl, run, load.acked.size, 90_000);
     const report = lossReport(load.acked, stored);
-    console.info(`stopped while db down at ${RATE}/s: sent ${load.sent}`, report);
+    console.info(`stopped while db down at 1500/s: sent ${load.sent}`, report);
     expect(load.acked.size).toBe(load.sent);
     expect(report).toMatchObject({ lost: 0, duplicated: 0 });
   }, 240_000);
