@@ -4,7 +4,7 @@
  * (`redis://:password@host`, `mqtt://user:password@host`), so both are masked.
  */
 
-import { DEVICE_LOG_REDACT } from '../processors/registry/device-schema.js';
+import { DEVICE_LOG_REDACT } from '../processors/registry/secret-paths.js';
 
 export const MASK = '***';
 

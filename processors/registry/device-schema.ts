@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { isMetricName } from '../metrics/catalogue.js';
 import { FAMILIES, type Family, INSTALL_STATES } from '../types.js';
+import { DEVICE_SECRET_PATHS } from './secret-paths.js';
+
+export { DEVICE_LOG_REDACT, DEVICE_SECRET_PATHS, type DeviceSecretPath } from './secret-paths.js';
 
 /**
  * One device as installers write it (YAML file, CSV row, API body) and as the registry stores it.
@@ -312,14 +315,6 @@ function cameraIssues(
   return out;
 }
 
-/**
- * Paths of secret values in a device: each `<block>.<key>`. Redaction, exports and the registry's
- * keep-on-update all go over this list, so a new secret is one entry here (and one rule in
- * processors/registry/records.ts, which the compiler asks for).
- */
-export const DEVICE_SECRET_PATHS = ['hj212.password', 'rtsp.password'] as const;
-export type DeviceSecretPath = (typeof DEVICE_SECRET_PATHS)[number];
-
 const SECRET_KEYS = DEVICE_SECRET_PATHS.map((p) => p.split('.') as [string, string]);
 
 /** A copy with `f` applied to each block holding a secret that is set; `d` itself when none is. */
@@ -341,12 +336,6 @@ function mapSecrets<T extends object>(
 export function redactDevice<T extends object>(d: T): T {
   return mapSecrets(d, (block, key) => ({ ...block, [key]: REDACTED }));
 }
-
-/**
- * Pino `redact` paths for every secret of a device logged at the top level or one level down
- * (`{ device: {...} }`, `{ before: {...} }`); the gateway logger's paths include these.
- */
-export const DEVICE_LOG_REDACT: readonly string[] = DEVICE_SECRET_PATHS.flatMap((p) => [p, `*.${p}`]);
 
 /** A copy for export files: secrets left out entirely, so a re-import keeps the stored ones. */
 export function withoutSecrets<T extends object>(d: T): T {

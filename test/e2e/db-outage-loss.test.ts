@@ -51,6 +51,7 @@ describe('numbered readings across database outages', () => {
     'the database stopped for $downS s under $rate readings/s: every acknowledged reading stored once',
     async ({ downS, rate }) => {
       const run = `outage${downS}-${randomUUID().slice(0, 8)}`;
+      const t0 = Date.now() - 1_800_000;
       const vmDir = join(mkdtempSync(join(tmpdir(), 'gg-vm-outage-')), 'vm');
       const port = await freePort();
       const vmUrl = `http://127.0.0.1:${port}`;
@@ -62,7 +63,7 @@ describe('numbered readings across database outages', () => {
         devices: DEVICES,
         rate,
         seconds: downS + 15,
-        t0: Date.now() - 1_800_000,
+        t0,
       });
       cleanups.push(() => load.stop());
       await sleep(5000);
@@ -72,7 +73,7 @@ describe('numbered readings across database outages', () => {
       await load.done;
       await load.stop();
 
-      const stored = await waitStored(vmUrl, run, load.acked.size, 120_000);
+      const stored = await waitStored(vmUrl, run, t0, load.acked.size, 120_000);
       const report = lossReport(load.acked, stored);
       console.info(`db down ${downS} s at ${rate}/s: sent ${load.sent}`, report);
       expect(load.acked.size).toBe(load.sent);
@@ -84,6 +85,7 @@ describe('numbered readings across database outages', () => {
 
   it('stopped cleanly while the database is down, started again once it is back: every reading stored once', async () => {
     const run = `stopped-${randomUUID().slice(0, 8)}`;
+    const t0 = Date.now() - 1_800_000;
     const vmDir = join(mkdtempSync(join(tmpdir(), 'gg-vm-stop-')), 'vm');
     const spoolDir = join(mkdtempSync(join(tmpdir(), 'gg-spool-')), 'spool');
     const port = await freePort();
@@ -96,7 +98,7 @@ describe('numbered readings across database outages', () => {
       devices: DEVICES,
       rate: 1500,
       seconds: 20,
-      t0: Date.now() - 1_800_000,
+      t0,
     });
     await sleep(5000);
     await vm.stop();
@@ -107,7 +109,7 @@ describe('numbered readings across database outages', () => {
 
     vm = await database(vmDir, port);
     await gateway(run, vmUrl, spoolDir);
-    const stored = await waitStored(vmUrl, run, load.acked.size, 90_000);
+    const stored = await waitStored(vmUrl, run, t0, load.acked.size, 90_000);
     const report = lossReport(load.acked, stored);
     console.info(`stopped while db down at 1500/s: sent ${load.sent}`, report);
     expect(load.acked.size).toBe(load.sent);

@@ -3,8 +3,9 @@ import { exportSeries, forceFlush } from './vm.js';
 
 /**
  * Numbered readings for the fault tests: reading k goes to device k mod D as a Hydrotek WL300
- * payload whose level (mm) is k and whose timestamp is t0 + k ms, so every reading is its own
- * sample and the database tells afterwards which numbers it holds, and how often.
+ * payload whose timestamp is t0 + k ms, so every reading is its own sample and the database tells
+ * afterwards, by timestamp, which numbers it holds and how often. (The level stays within the
+ * model's range, k mod 100,000 mm: a level past it would be rejected as out_of_range, rightly.)
  */
 export interface NumberedLoad {
   /** Readings published and acknowledged by the broker (QoS 1 PUBACK), by number. */
@@ -45,7 +46,7 @@ export async function startNumberedLoad(opts: {
       for (; sent < due; sent++) {
         const k = sent;
         const d = k % opts.devices;
-        const payload = JSON.stringify({ ts: (opts.t0 + k) / 1000, wl: k });
+        const payload = JSON.stringify({ ts: (opts.t0 + k) / 1000, wl: k % 100_000 });
         (clients[d] as MqttClient).publish(
           `devices/${opts.run}-${d}/telemetry`,
           payload,
@@ -74,18 +75,19 @@ export async function startNumberedLoad(opts: {
   };
 }
 
-/** What the database holds of a run: the numbers, how many samples in all, and each number's count. */
+/** What the database holds of a run: the numbers (timestamp - t0) and how many samples in all. */
 export async function storedNumbers(
   vmUrl: string,
   run: string,
+  t0: number,
 ): Promise<{ numbers: Set<number>; samples: number }> {
   await forceFlush(vmUrl);
   const series = await exportSeries(vmUrl, `flood_water_level_m{device=~"${run}-.*"}`);
   const numbers = new Set<number>();
   let samples = 0;
   for (const s of series) {
-    for (const v of s.values) {
-      numbers.add(Math.round(v * 1000));
+    for (const t of s.timestamps) {
+      numbers.add(t - t0);
       samples++;
     }
   }
@@ -96,14 +98,15 @@ export async function storedNumbers(
 export async function waitStored(
   vmUrl: string,
   run: string,
+  t0: number,
   expected: number,
   timeoutMs: number,
 ): Promise<{ numbers: Set<number>; samples: number }> {
   const deadline = Date.now() + timeoutMs;
-  let last = await storedNumbers(vmUrl, run);
+  let last = await storedNumbers(vmUrl, run, t0);
   while (last.samples < expected && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
-    last = await storedNumbers(vmUrl, run);
+    last = await storedNumbers(vmUrl, run, t0);
   }
   return last;
 }
