@@ -30,7 +30,7 @@ import type {
 } from './broker-protocol.js';
 import { EmbeddedBroker } from './embedded-broker.js';
 import { FairReads } from './fair-reads.js';
-import { MessageBatchWriter } from './message-batch.js';
+import { MessageBatchWriter, type MessagesBatch } from './message-batch.js';
 
 const thread = serveThread<BrokerAsks, BrokerCalls, BrokerThreadData>();
 const { endpoint, data } = thread;
@@ -56,7 +56,7 @@ function handOver(force = false): void {
   scheduled = false;
   if (batch.count === 0 || (!endpoint.canSend && !force && !stopping)) return;
   const { buffer, byteLength } = batch.take();
-  endpoint.batch('msgs', { buffer, byteLength }, [buffer]);
+  endpoint.batch('msgs', { buffer, byteLength } satisfies MessagesBatch, [buffer]);
 }
 
 /** An event goes after the messages taken in before it. */

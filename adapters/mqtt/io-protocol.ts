@@ -22,8 +22,3 @@ export type IoCalls = {
 };
 
 export type IoAsks = Record<never, [unknown, unknown]>;
-
-export interface MessagesBatch {
-  buffer: ArrayBuffer;
-  byteLength: number;
-}

@@ -30,6 +30,12 @@ const MAX_NUMBERED_CHARS = 8_000_000;
 /** Topic header, source, receive time, payload length. */
 const HEAD_BYTES = 4 + 4 + 8 + 4;
 
+/** A batch as it crosses threads: messages in the first byteLength bytes of a transferred buffer. */
+export interface MessagesBatch {
+  buffer: ArrayBuffer;
+  byteLength: number;
+}
+
 export class MessageBatchWriter {
   #buf: Buffer;
   #off = 0;

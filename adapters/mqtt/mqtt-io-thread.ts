@@ -12,8 +12,8 @@
 import mqtt, { type IConnackPacket, type IPublishPacket } from 'mqtt';
 import { toWire } from '../threads/endpoint.js';
 import { serveThread } from '../threads/serve.js';
-import type { IoAsks, IoCalls, IoThreadData, MessagesBatch } from './io-protocol.js';
-import { MessageBatchWriter } from './message-batch.js';
+import type { IoAsks, IoCalls, IoThreadData } from './io-protocol.js';
+import { MessageBatchWriter, type MessagesBatch } from './message-batch.js';
 
 const thread = serveThread<IoAsks, IoCalls, IoThreadData>();
 const { endpoint } = thread;

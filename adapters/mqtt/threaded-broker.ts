@@ -13,7 +13,7 @@ import { brokerThreadData, type ThreadedEmbeddedBrokerOptions } from './broker-t
 import { callbackGuard } from './callback-guard.js';
 import { type EmbeddedBrokerStats, zeroBrokerStats } from './embedded-broker-options.js';
 import type { FairReadsStats } from './fair-reads.js';
-import { readMessageBatch, TopicTable } from './message-batch.js';
+import { type MessagesBatch, readMessageBatch, TopicTable } from './message-batch.js';
 import { RouteMemo } from './route-memo.js';
 import { inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
 
@@ -179,7 +179,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   private onItem(name: string, v: unknown): void {
     switch (name) {
       case 'msgs': {
-        const b = v as { buffer: ArrayBuffer; byteLength: number };
+        const b = v as MessagesBatch;
         readMessageBatch(
           b.buffer,
           b.byteLength,

@@ -4,8 +4,8 @@ import type { IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import { ThreadChannel } from '../threads/channel.js';
 import { fromWire, type WireError } from '../threads/endpoint.js';
-import type { IoAsks, IoCalls, IoThreadData, MessagesBatch } from './io-protocol.js';
-import { readMessageBatch, TopicTable } from './message-batch.js';
+import type { IoAsks, IoCalls, IoThreadData } from './io-protocol.js';
+import { type MessagesBatch, readMessageBatch, TopicTable } from './message-batch.js';
 
 /** What ExternalBrokerClient uses of an mqtt.js client, behind the thread. */
 export interface BrokerConnection {

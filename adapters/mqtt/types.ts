@@ -22,6 +22,7 @@ export function inboundMqtt(
   receivedAt: number,
   clientId?: string,
 ): InboundMessage {
+  // One literal, one shape for every message (a spread would allocate on the hot path).
   return {
     transport: 'mqtt',
     kind: routed.kind,
@@ -29,7 +30,7 @@ export function inboundMqtt(
     topic,
     payload,
     receivedAt,
-    ...(clientId === undefined ? {} : { clientId }),
+    clientId,
   };
 }
 

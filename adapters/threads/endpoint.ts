@@ -86,11 +86,6 @@ export class Endpoint<Out extends Calls, In extends Calls> {
     return this.credits > 0;
   }
 
-  /** Calls on the other side that have not answered. */
-  get waiting(): number {
-    return this.pending.size;
-  }
-
   handle<K extends keyof In & string>(
     method: K,
     fn: (arg: In[K][0]) => Answer<In[K][1]> | Promise<Answer<In[K][1]>>,
