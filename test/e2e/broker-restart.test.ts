@@ -4,8 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { connectAsync } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Gateway } from '../../gateway/app.js';
 import { mosquittoPub, startGateway } from '../support/gateway.js';
 
@@ -48,6 +49,13 @@ describe('embedded broker across a gateway restart', () => {
       '1',
       '-r',
     ]);
+    // aedes acknowledges a QoS 1 publish before it queues the message for offline sessions: wait
+    // until both are queued in Redis, then restart.
+    const redis = new Redis(inject('redisUrl'));
+    const queue = `${env.GRIDGATE_REDIS__PREFIX}mqtt:outgoing:${clientId}`;
+    const until = Date.now() + 10_000;
+    while ((await redis.llen(queue)) < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    redis.disconnect();
     await first.gw.stop();
     gw = undefined;
 
