@@ -172,6 +172,7 @@ export class Gateway {
         admit,
         unknown: parts.unknownDevices,
         running,
+        settled: () => writer.settled(),
       });
       const { ingress, deviceAuth } = buildIngress({
         config: cfg,
@@ -180,6 +181,7 @@ export class Gateway {
         rejects: deadLetters,
         admit,
         hj212,
+        settled: () => writer.settled(),
         parts,
         models,
         running,

@@ -14,7 +14,11 @@ export interface MetricsSources {
   /** The embedded broker's device auth; absent with an external broker. */
   deviceAuth?: { readonly stats: Pick<DeviceAuthStats, 'refused' | 'publishDenied' | 'subscribeDenied'> };
   /** The MQTT edge's read fairness (embedded broker with mqtt.embedded.readBudgetMs). */
-  ingress: { readonly fairness?: Readonly<FairReadsStats> };
+  ingress: {
+    readonly fairness?: Readonly<FairReadsStats>;
+    /** Messages in the MQTT intake log whose readings are not yet confirmed durable. */
+    readonly intakeUnsettled?: number;
+  };
   rateLimiter: { flagged(): readonly unknown[] };
   /** Alert delivery to Redis and its outbox (AlertDispatcher.stats()). */
   alertDelivery?: () => AlertDeliveryStats;
@@ -174,6 +178,14 @@ export function gatewayMetrics(gw: MetricsSources): Registry {
     collect() {
       this.reset();
       this.inc(gw.ingress.fairness?.deferred ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'gridgate_mqtt_intake_unsettled_messages',
+    help: 'QoS 1 messages acknowledged once in the intake log whose readings the database or spool has not confirmed yet (replayed after a crash); stays near 0 while writes keep up',
+    registers: [registry],
+    collect() {
+      this.set(gw.ingress.intakeUnsettled ?? 0);
     },
   });
   new Gauge({

@@ -181,12 +181,16 @@ export interface Hj212IngestDeps {
   running?: () => boolean;
   /** Unregistered MNs that sent frames, with where they came from, for `gridgate devices unknown`. */
   unknown?: { record(e: { transport: 'hj212'; id: string; topic?: string; remote?: string }): void };
+  /** Resolves once the readings handed to the pipeline so far are durable; 9014 waits for it. */
+  settled?: () => Promise<void>;
 }
 
 /** What either transport hands frames, rejects and station status to. */
 export interface Hj212Ingest {
   lookup: Hj212Lookup;
   onMessage(msg: InboundMessage): void;
+  /** Resolves once what onMessage was given so far is durable; a 9014 is sent after it. */
+  settled(): Promise<void>;
   onReject(r: Rejection): void;
   onStatus(deviceId: string, online: boolean): void;
 }
@@ -212,6 +216,7 @@ export function hj212Ingest(deps: Hj212IngestDeps): Hj212Ingest {
     onMessage: (msg) => {
       if (deps.admit(msg)) deps.pipeline.handle(msg);
     },
+    settled: deps.settled ?? (() => Promise.resolve()),
     onReject: (r) => deps.rejects.reject(r),
     onStatus: (deviceId, online) => {
       if (deps.running?.() ?? true) deps.pipeline.connectivity(deviceId, online);
@@ -335,6 +340,10 @@ export class Hj212OverMqtt {
     for (const r of out.rejections) this.ingest.onReject({ ...r, topic: msg.topic });
     for (const m of out.messages) this.ingest.onMessage(m);
     for (const s of out.skews) this.clockSkew.observe(s.mn, s.deviceId, s.skewMs, msg.receivedAt);
-    for (const r of out.responses) void this.publish(`${msg.topic}/response`, r.frame).catch(() => undefined);
+    for (const r of out.responses)
+      void this.ingest
+        .settled()
+        .then(() => this.publish(`${msg.topic}/response`, r.frame))
+        .catch(() => undefined);
   }
 }

@@ -24,6 +24,11 @@ export interface Hj212ServerOptions {
   port: number;
   lookup: Hj212Lookup;
   onMessage(msg: InboundMessage): void;
+  /**
+   * Resolves once what onMessage was given so far is durable (in the database or the spool): a
+   * 9014 confirms receipt (HJ 212-2017 数据应答), so it waits for it. Absent: answered at once.
+   */
+  settled?(): Promise<void>;
   onReject(r: Rejection): void;
   /** A device's first accepted frame on a connection (online) and the close of its last connection (offline). */
   onStatus?(deviceId: string, online: boolean): void;
@@ -202,7 +207,7 @@ export class Hj212Server {
       else if (r.kind === 'duplicate') {
         this.#stats.duplicates++;
         conn.log.debug({ device: deviceId, qn: r.qn }, 'hj212 request resent; answered, not stored again');
-        if (r.response) this.#write(conn, r.response);
+        if (r.response) this.#answer(conn, r.response);
       }
     }
   }
@@ -216,7 +221,23 @@ export class Hj212Server {
     } catch (err) {
       conn.log.error({ err, deviceId }, 'hj212 onMessage threw');
     }
-    if (r.response) this.#write(conn, r.response);
+    if (r.response) this.#answer(conn, r.response);
+  }
+
+  /** A 9014 once everything taken before it is durable; answers keep their order (settled() resolves in order). */
+  #answer(conn: Conn, frame: Buffer): void {
+    const settled = this.#opts.settled;
+    if (!settled) {
+      this.#write(conn, frame);
+      return;
+    }
+    settled().then(
+      () => {
+        if (!conn.socket.destroyed) this.#write(conn, frame);
+      },
+      // Not durable: no 9014, so the station resends (HJ 212-2017 超时重发).
+      (err: unknown) => conn.log.warn({ err }, 'hj212 reading not confirmed durable; no 9014 sent'),
+    );
   }
 
   #handleOptions(conn: Conn) {

@@ -4,7 +4,7 @@ import { redactUrl } from '../../config/redact.js';
 import { callbackGuard } from './callback-guard.js';
 import { OwnEchoFilter } from './own-echo.js';
 import { RouteMemo } from './route-memo.js';
-import { type BrokerConnection, ThreadedMqttConnection } from './threaded-connection.js';
+import { type BrokerConnection, type IntakeWiring, ThreadedMqttConnection } from './threaded-connection.js';
 import { type IngressHooks, inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
 
 /** `mqtt://user:pass@host` -> `mqtt://user:***@host`: credentials never reach a log line. */
@@ -29,6 +29,8 @@ export interface ExternalBrokerClientOptions extends IngressHooks {
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   keepaliveSeconds?: number;
+  /** QoS 1 messages are logged to disk before they are acknowledged (threaded-connection.ts). */
+  intake?: IntakeWiring;
 }
 
 export interface ExternalClientStats {
@@ -104,6 +106,11 @@ export class ExternalBrokerClient implements MqttIngress {
     return this.client?.connected ?? false;
   }
 
+  /** Messages in the intake log whose readings are not yet in the database or the spool. */
+  get intakeUnsettled(): number {
+    return this.client?.unsettled ?? 0;
+  }
+
   async start(): Promise<void> {
     if (this.client) return;
     this.stopping = false;
@@ -129,7 +136,12 @@ export class ExternalBrokerClient implements MqttIngress {
         ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds ?? 7 * 24 * 3600 } }
         : {}),
     };
-    const client: BrokerConnection = new ThreadedMqttConnection(this.opts.url, options, this.opts.logger);
+    const client: BrokerConnection = new ThreadedMqttConnection(
+      this.opts.url,
+      options,
+      this.opts.logger,
+      this.opts.intake,
+    );
     this.client = client;
     this.wire(client);
     await this.waitConnected();

@@ -1,16 +1,20 @@
 import type { IClientOptions } from 'mqtt';
+import type { IntakeLogConfig } from './intake-log.js';
 
 /**
  * ThreadedMqttConnection <-> mqtt-io-thread.ts over the thread channel (adapters/threads/). The
  * client options travel without functions (the thread sets its own). The thread sends `msgs`
  * batches (message-batch.ts, one transferred buffer) and `connect` / `close` / `error` events in
- * the same ordered stream; the gateway's side sends a `reconnect` event.
+ * the same ordered stream; the gateway's side sends `reconnect`, and `settled` (a sequence number of
+ * the intake log below which everything is durable downstream).
  */
 export interface IoThreadData {
   url: string;
   options: Omit<IClientOptions, 'log'>;
   /** Size of the batch waiting to be handed over above which the thread stops reading from the broker. */
   highWaterBytes: number;
+  /** Where QoS 1 messages are logged before they are acknowledged; none: acknowledged as taken in. */
+  intake?: IntakeLogConfig;
 }
 
 export type IoCalls = {

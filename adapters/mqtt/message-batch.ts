@@ -34,6 +34,8 @@ const HEAD_BYTES = 4 + 4 + 8 + 4;
 export interface MessagesBatch {
   buffer: ArrayBuffer;
   byteLength: number;
+  /** With an intake log: every logged message numbered below this is in this batch or an earlier one. */
+  seq?: number;
 }
 
 export class MessageBatchWriter {

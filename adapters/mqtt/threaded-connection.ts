@@ -4,6 +4,7 @@ import type { IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import { ThreadChannel } from '../threads/channel.js';
 import { fromWire, type WireError } from '../threads/endpoint.js';
+import { IntakeCheckpoint, type IntakeLogConfig } from './intake-log.js';
 import type { IoAsks, IoCalls, IoThreadData } from './io-protocol.js';
 import { type MessagesBatch, readMessageBatch, TopicTable } from './message-batch.js';
 
@@ -27,6 +28,8 @@ export interface BrokerConnection {
   ): Promise<unknown>;
   reconnect(): unknown;
   endAsync(force?: boolean): Promise<void>;
+  /** Messages handed on whose readings are not yet confirmed durable (0 without an intake log). */
+  readonly unsettled: number;
 }
 
 /**
@@ -36,15 +39,25 @@ export interface BrokerConnection {
 const HIGH_WATER_BYTES = 1024 * 1024;
 const END_TIMEOUT_MS = 5000;
 
+/** The intake log (intake-log.ts), and what tells when readings handed on are durable downstream. */
+export interface IntakeWiring {
+  log: IntakeLogConfig;
+  /** Resolves once everything the pipeline wrote before the call is in the database or the spool. */
+  settled(): Promise<void>;
+}
+
 /**
  * An mqtt.js client on a worker thread (mqtt-io-thread.ts), through the thread channel, behind the
  * part of MqttClient's interface ExternalBrokerClient uses. Socket reads, MQTT parsing and acks run
  * on that thread; this one gets the messages in batches and emits them as 'message', as mqtt.js
  * would. A thread that dies is reported as an error and a close; reconnect() starts a new one.
  *
- * QoS 1 messages are acknowledged to the broker once the thread has taken them in, not once
- * processed: a crash can lose what was taken in and not yet processed (a few MB at most). A clean
- * endAsync() loses nothing: it delivers all of it first, and the thread acknowledges nothing more.
+ * With an intake log, QoS 1 messages are acknowledged once they are on disk in it. After each
+ * batch is emitted (the pipeline writes its readings synchronously), this side asks the writer when
+ * they are durable, then moves the log's checkpoint past the batch. Without one they are
+ * acknowledged once the thread has taken them in, and a crash can lose what was not yet processed.
+ * A clean endAsync() loses nothing either way: it delivers everything taken in first, and the
+ * thread acknowledges nothing more.
  */
 export class ThreadedMqttConnection extends EventEmitter implements BrokerConnection {
   connected = false;
@@ -52,9 +65,20 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
   private readonly channel: ThreadChannel<IoCalls, IoAsks>;
   /** The thread numbers the topics it sends; a new thread starts its numbering afresh. */
   private topics = new TopicTable();
+  private readonly checkpoint: IntakeCheckpoint | undefined;
+  /** The highest sequence number asked about, and the highest known durable. */
+  private asked = 0;
+  private durable = 0;
+  private checkpointing = false;
 
-  constructor(url: string, options: IClientOptions, logger: Logger) {
+  constructor(
+    url: string,
+    options: IClientOptions,
+    logger: Logger,
+    private readonly intake?: IntakeWiring,
+  ) {
     super();
+    this.checkpoint = intake && new IntakeCheckpoint(intake.log.dir);
     this.channel = new ThreadChannel<IoCalls, IoAsks>(
       {
         callerUrl: import.meta.url,
@@ -69,6 +93,7 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
           url,
           options: withoutFunctions(options),
           highWaterBytes: HIGH_WATER_BYTES,
+          intake: intake?.log,
         } satisfies IoThreadData;
       },
     );
@@ -78,6 +103,10 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
       return undefined;
     };
     this.start();
+  }
+
+  get unsettled(): number {
+    return this.asked - this.durable;
   }
 
   /** The thread (tests end it, as a crash would). */
@@ -153,6 +182,7 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
           // A listener that threw: reported, and the rest of the batch (and its topics) still read.
           (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
         );
+        if (b.seq !== undefined && b.seq > this.asked) this.afterBatch(b.seq);
         return;
       }
       case 'connect':
@@ -168,6 +198,35 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
         return;
     }
   }
+
+  private afterBatch(seq: number): void {
+    this.asked = seq;
+    void this.intake?.settled().then(() => this.settledUpTo(seq));
+  }
+
+  /** Many batches settle at once (one database request): the checkpoint is written once for them all. */
+  private settledUpTo(seq: number): void {
+    if (seq <= this.durable) return;
+    this.durable = seq;
+    if (this.checkpointing) return;
+    this.checkpointing = true;
+    queueMicrotask(this.writeCheckpoint);
+  }
+
+  private readonly writeCheckpoint = (): void => {
+    this.checkpointing = false;
+    try {
+      this.checkpoint?.write(this.durable);
+    } catch (err) {
+      // Only costs duplicates after a crash: the log replays from the last checkpoint written.
+      this.emit(
+        'error',
+        new Error(`mqtt intake checkpoint could not be written: ${String(err)}`, { cause: err }),
+      );
+      return;
+    }
+    if (this.channel.running) this.channel.event('settled', this.durable);
+  };
 }
 
 function withoutFunctions(o: IClientOptions): IoThreadData['options'] {

@@ -6,6 +6,7 @@ import { routeInfluxClientLogs } from './client-log.js';
 import { DiskSpool } from './disk-spool.js';
 import { LineBuffer } from './line-buffer.js';
 import { type RetryTuning, retryDelay, retryTuning } from './retry-delay.js';
+import { SettledLines } from './settled-lines.js';
 import type { LineBatch, Spool, SpoolStats } from './spool.js';
 import { describeWriteError } from './write-error.js';
 import { postLines } from './write-request.js';
@@ -19,6 +20,8 @@ interface Attempt extends LineBatch {
   failures: number;
   /** No retry after this (epoch ms): maxRetryTime from the first attempt. */
   expires: number;
+  /** Its lines in SettledLines. */
+  readonly run: { readonly from: number };
 }
 
 /**
@@ -64,7 +67,9 @@ export class InfluxWriter implements TsdbWriter {
   private flushing = 0;
   /** Lines sent, and those finished with (written, spooled or dropped). */
   private submitted = 0;
-  private settled = 0;
+  private finished = 0;
+  /** The same, in order: what settled() waits on. */
+  private readonly lines = new SettledLines();
   private readonly counters = {
     linesWritten: 0,
     linesFailed: 0,
@@ -117,6 +122,14 @@ export class InfluxWriter implements TsdbWriter {
     return this.spool.stats;
   }
 
+  /**
+   * Resolves once every line given before the call is written to the database, held by the spool
+   * (as its fsync policy says), or given up (refused as invalid, counted in linesFailed).
+   */
+  settled(): Promise<void> {
+    return this.lines.after();
+  }
+
   write(reading: Reading, _device?: Device): void {
     if (this.stopped) {
       if (LineBuffer.hasLine(reading)) this.counters.linesFailed++;
@@ -152,7 +165,7 @@ export class InfluxWriter implements TsdbWriter {
       this.cut();
       for (const attempt of this.takeWaiting()) void this.send(attempt);
       const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
-      while (this.settled < this.submitted && Date.now() < deadline) {
+      while (this.finished < this.submitted && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       // What failed is on disk (as the fsync policy says) before flush returns.
@@ -169,9 +182,10 @@ export class InfluxWriter implements TsdbWriter {
     this.spoolTimer = undefined;
     await this.flush();
     this.stopped = true;
+    this.lines.releaseAll();
     // Only a retry scheduled after the flush gave up waiting (a request slower than the timeout).
     for (const attempt of this.takeWaiting()) {
-      this.settled += attempt.lines;
+      this.finished += attempt.lines;
       this.toSpool(attempt);
     }
     // A spooled batch being re-sent finishes (bounded by the request timeout) before the files close.
@@ -185,6 +199,7 @@ export class InfluxWriter implements TsdbWriter {
   }
 
   private added(lines: number): void {
+    this.lines.received(lines);
     this.pendingLines += lines;
     if (this.pendingLines >= this.opts.batchSize) this.cut();
     else if (this.requests === 0 && this.healthy) this.cutSoon ??= setImmediate(this.cutNow);
@@ -214,12 +229,9 @@ export class InfluxWriter implements TsdbWriter {
     const lines = this.pendingLines;
     this.chunks = [];
     this.pendingLines = 0;
-    void this.submit({ body, lines });
-  }
-
-  private submit(batch: LineBatch): Promise<boolean> {
-    this.submitted += batch.lines;
-    return this.send({ ...batch, failures: 0, expires: Date.now() + this.retry.maxRetryTime });
+    this.submitted += lines;
+    const run = this.lines.cut(lines);
+    void this.send({ body, lines, failures: 0, expires: Date.now() + this.retry.maxRetryTime, run });
   }
 
   /** One attempt; true when it was written. A failure has already been retried, spooled or dropped. */
@@ -228,7 +240,8 @@ export class InfluxWriter implements TsdbWriter {
     return postLines(this.transport, this.path, this.sendOptions, attempt.body).then(
       () => {
         this.answered(true);
-        this.settled += attempt.lines;
+        this.finished += attempt.lines;
+        this.lines.finished(attempt.run);
         this.counters.linesWritten += attempt.lines;
         queueMicrotask(this.changed);
         if (this.spool.lines > 0) this.drainSpool();
@@ -288,9 +301,12 @@ export class InfluxWriter implements TsdbWriter {
       this.waiting.set(attempt, timer);
       return;
     }
-    this.settled += attempt.lines;
+    this.finished += attempt.lines;
     if (retriable) this.toSpool(attempt);
-    else this.counters.linesFailed += attempt.lines;
+    else {
+      this.counters.linesFailed += attempt.lines;
+      this.lines.finished(attempt.run);
+    }
   }
 
   /** Every batch waiting for a retry, its timer cancelled. */
@@ -309,11 +325,15 @@ export class InfluxWriter implements TsdbWriter {
   /** After the callbacks above have done their counting. */
   private readonly changed = (): void => this.opts.onChange?.();
 
-  private toSpool(batch: LineBatch): void {
+  private toSpool(batch: Attempt): void {
     this.counters.linesSpooled += batch.lines;
     this.lastPush = this.spool.push({ body: batch.body, lines: batch.lines }).then(
-      () => queueMicrotask(this.changed),
+      () => {
+        this.lines.finished(batch.run);
+        queueMicrotask(this.changed);
+      },
       (err: unknown) => {
+        this.lines.finished(batch.run);
         this.counters.linesFailed += batch.lines;
         this.log.error({ err, lines: batch.lines }, 'spool push failed; lines lost');
       },

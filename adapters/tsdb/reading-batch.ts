@@ -32,6 +32,8 @@ export interface ReadingBatch {
   /** Field names numbered from `keyFrom`. */
   keyFrom: number;
   keys: string[];
+  /** A mark the thread reports `settled` once these lines and every one before are (threaded-writer.ts). */
+  mark?: number;
 }
 
 /** Distinct prefixes (a device's `measurement,tags`) numbered before the tables start over. */

@@ -60,6 +60,11 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   private handed = 0;
   /** Lines per hand-over at most. */
   private readonly maxLines: number;
+  /** settled() callers, by mark, oldest first; a mark settles every one before it too. */
+  private readonly marks: { id: number; resolve: () => void }[] = [];
+  private lastMark = 0;
+  /** The mark the pending readings carry when handed over (0: none). */
+  private pendingMark = 0;
 
   constructor(opts: InfluxWriterOptions) {
     this.log = opts.logger.child({ component: 'influx-writer' });
@@ -82,6 +87,7 @@ export class ThreadedInfluxWriter implements TsdbWriter {
     );
     this.channel.onItem = (name, v) => {
       if (name === 'state') this.state = v as WriterThreadState;
+      else if (name === 'settled') this.settledUpTo(v as number);
     };
     this.channel.onCredit = () => this.handOver();
     this.channel.onExit = (code) => this.exited(code);
@@ -130,6 +136,21 @@ export class ThreadedInfluxWriter implements TsdbWriter {
     }
   }
 
+  /**
+   * A mark follows the readings written so far to the thread, which answers once they are in the
+   * database or the spool. Readings lost with a thread that died are counted as failed; a later mark
+   * (from the restarted thread) settles the marks before it.
+   */
+  settled(): Promise<void> {
+    if (this.stopping) return this.stopping.catch(() => undefined);
+    if (!this.channel.running) return Promise.resolve();
+    const id = ++this.lastMark;
+    const p = new Promise<void>((resolve) => this.marks.push({ id, resolve }));
+    if (this.pending.lines > 0) this.pendingMark = id;
+    else this.channel.event('mark', id);
+    return p;
+  }
+
   async flush(): Promise<void> {
     if (this.stopping) return this.stopping;
     this.handOver(true);
@@ -163,13 +184,25 @@ export class ThreadedInfluxWriter implements TsdbWriter {
     if (!this.channel.running) {
       const batch = this.pending.take();
       this.failed += batch.lines; // none started, or between a thread's death and its restart
+      this.pendingMark = 0;
       return;
     }
     if (!this.channel.canSend && !force) return;
     const batch = this.pending.take();
+    if (this.pendingMark !== 0) {
+      batch.mark = this.pendingMark;
+      this.pendingMark = 0;
+    }
     this.handed += batch.lines;
     this.channel.batch('readings', batch, [batch.ints, batch.nums]);
   };
+
+  private settledUpTo(mark: number): void {
+    const m = this.marks;
+    let n = 0;
+    while (n < m.length && (m[n] as { id: number }).id <= mark) (m[n++] as { resolve: () => void }).resolve();
+    if (n > 0) m.splice(0, n);
+  }
 
   /** Whatever the thread still held (its batch, retry buffer) is gone: counted as failed. What reached the spool is on disk, and the next thread sends it. */
   private exited(code: number): Record<string, unknown> {

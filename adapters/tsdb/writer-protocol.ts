@@ -3,8 +3,9 @@ import type { SpoolStats } from './spool.js';
 
 /**
  * ThreadedInfluxWriter <-> writer-thread.ts over the thread channel (adapters/threads/). The
- * gateway's side sends `readings` batches (reading-batch.ts, two transferred buffers); the thread
- * sends `state` events whenever its counters change.
+ * gateway's side sends `readings` batches (reading-batch.ts, two transferred buffers) and `mark`
+ * events (a number; a batch can carry one too); the thread sends `state` events whenever its
+ * counters change, and `settled` with a mark once every line before it is written or spooled.
  */
 export type WriterThreadData = Omit<InfluxWriterOptions, 'logger' | 'onChange'>;
 

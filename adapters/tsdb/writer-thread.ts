@@ -34,11 +34,31 @@ try {
 const reader = new ReadingBatchReader();
 const encoder = new LineBuffer();
 
+/** The latest mark settled, posted once per turn however many settled in it. */
+let settledMark = 0;
+let posting = false;
+const postSettled = (): void => {
+  posting = false;
+  endpoint.event('settled', settledMark);
+};
+const settle = (mark: number): void => {
+  void writer.settled().then(() => {
+    if (mark <= settledMark) return;
+    settledMark = mark;
+    if (posting) return;
+    posting = true;
+    setImmediate(postSettled);
+  });
+};
+
 endpoint.onItem = (name, v) => {
+  if (name === 'mark') return settle(v as number);
   if (name !== 'readings') return;
-  reader.read(v as ReadingBatch, encoder);
+  const batch = v as ReadingBatch;
+  reader.read(batch, encoder);
   const { buffer, byteLength, lines } = encoder.take();
   writer.writeBytes(new Uint8Array(buffer, 0, byteLength), lines);
+  if (batch.mark !== undefined) settle(batch.mark);
 };
 endpoint.handle('flush', async () => {
   await writer.flush();

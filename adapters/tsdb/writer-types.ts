@@ -58,6 +58,11 @@ export interface TsdbWriter extends ReadingSink {
   /** Lines waiting in the spool. */
   readonly spooledLines: number;
   readonly spoolStats: Readonly<SpoolStats>;
+  /**
+   * Resolves once every reading written before the call is in the database or the spool, or was
+   * given up (refused as invalid, counted in linesFailed).
+   */
+  settled(): Promise<void>;
   flush(): Promise<void>;
   stop(): Promise<void>;
 }

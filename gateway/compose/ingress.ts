@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type Hj212Ingest, Hj212OverMqtt } from '../../adapters/hj212/ingest.js';
 import { createDeviceAuth, type DeviceAuth } from '../../adapters/mqtt/device-auth.js';
@@ -21,6 +22,8 @@ import type { RegistryParts } from './registry.js';
 export interface IngressStatus {
   readonly port?: number;
   readonly fairness?: Readonly<FairReadsStats>;
+  /** Messages in the intake log whose readings are not yet durable. */
+  readonly intakeUnsettled?: number;
   readonly running?: boolean;
 }
 
@@ -87,6 +90,8 @@ export interface IngressDeps {
   rejects: RejectSink;
   admit: (msg: InboundMessage) => boolean;
   hj212: Hj212Ingest;
+  /** Resolves once the readings written so far are in the database or the spool. */
+  settled: () => Promise<void>;
   parts: RegistryParts;
   models: ModelIndex;
   /** False while the gateway stops: the broker dropping every client then is not each device going offline. */
@@ -123,6 +128,15 @@ export function buildIngress(deps: IngressDeps): { ingress: GatewayIngress; devi
       username: cfg.mqtt.username,
       password: cfg.mqtt.password,
       protocolVersion: cfg.mqtt.protocolVersion,
+      intake: {
+        // Beside the spool, under its fsync policy: both hold readings the database does not have yet.
+        log: {
+          dir: join(cfg.tsdb.spool.dir, 'intake'),
+          fsync: cfg.tsdb.spool.fsync,
+          fsyncIntervalMs: cfg.tsdb.spool.fsyncIntervalMs,
+        },
+        settled: deps.settled,
+      },
     });
     return { ingress };
   }

@@ -160,13 +160,17 @@ describe.each(WRITERS)('$name', ({ create }) => {
 });
 
 /** A real HTTP server standing in for the database: answers each write with the next status. */
-async function scriptedServer(statuses: number[], headers: Record<string, string> = {}) {
+async function scriptedServer(statuses: number[], headers: Record<string, string> = {}, gated = false) {
   const bodies: string[] = [];
+  /** Gated: no answer until open() is called. */
+  let opened: () => void = () => undefined;
+  const gate = gated ? new Promise<void>((resolve) => (opened = resolve)) : Promise.resolve();
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       bodies.push(Buffer.concat(parts).toString());
+      await gate;
       const status = statuses.shift() ?? 204;
       res.writeHead(status, status === 204 ? {} : { 'content-type': 'application/json', ...headers });
       res.end(
@@ -176,7 +180,12 @@ async function scriptedServer(statuses: number[], headers: Record<string, string
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, bodies, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    bodies,
+    open: () => opened(),
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 describe.each(WRITERS)('$name against a scripted server', ({ create }) => {
@@ -243,6 +252,42 @@ describe.each(WRITERS)('$name against a scripted server', ({ create }) => {
     await writer.flush();
     expect(writer.stats).toMatchObject({ linesWritten: 0, linesSpooled: 3, linesFailed: 0 });
     expect(writer.spooledLines).toBe(3);
+  });
+
+  it('settled() waits for an unanswered request, and for a retry even after a later batch is written', async () => {
+    const gate = await scriptedServer([503], { 'retry-after': '1' }, true);
+    close = gate.close;
+    writer = make(gate.url, { maxRetries: 3 });
+    const t0 = Date.now();
+    for (const r of readings('settle-1', t0)) writer.write(r);
+    let first = false;
+    void writer.settled().then(() => (first = true));
+    await waitFor('the request to reach the database', () => gate.bodies.length === 1);
+    expect(first).toBe(false); // the database has not answered yet
+    gate.open();
+    await waitFor('the first attempt to fail', () => writer!.stats.batchesFailed === 1);
+    for (const r of readings('settle-2', t0)) writer.write(r);
+    let both = false;
+    const settled = writer.settled().then(() => (both = true));
+    await waitFor('the second batch to be written', () => writer!.stats.linesWritten === 3);
+    expect(first).toBe(false); // its retry is still waiting
+    expect(both).toBe(false);
+    await settled;
+    expect(first).toBe(true);
+    expect(writer.stats).toMatchObject({ linesWritten: 6, linesFailed: 0, linesSpooled: 0 });
+  });
+
+  it('settled() resolves once failing lines are held by the spool, or refused', async () => {
+    const server = await scriptedServer([503, 400]);
+    close = server.close;
+    writer = make(server.url, { maxRetries: 0 });
+    for (const r of readings('settle-3', Date.now())) writer.write(r);
+    await writer.settled();
+    expect(writer.stats).toMatchObject({ linesWritten: 0, linesSpooled: 3, linesFailed: 0 });
+    expect(writer.spooledLines).toBe(3);
+    for (const r of readings('settle-4', Date.now())) writer.write(r);
+    await writer.settled();
+    expect(writer.stats).toMatchObject({ linesFailed: 3 });
   });
 
   it('keeps every batch within batchSize lines, and loses none', async () => {

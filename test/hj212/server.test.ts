@@ -1,10 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hj212FromMqtt } from '../../adapters/hj212/ingest.js';
 import { Hj212Server, type Hj212ServerOptions } from '../../adapters/hj212/tcp-server.js';
+import { InfluxWriter } from '../../adapters/tsdb/influx-writer.js';
 import type { Rejection } from '../../processors/errors.js';
 import { buildFrame } from '../../processors/hj212/frame.js';
 import type { InboundMessage } from '../../processors/types.js';
+import { freePort } from '../../scripts/services.js';
+import { READINGS } from '../support/line-readings.js';
 import { TestClient, until } from './support.js';
 
 const REGISTRY: Record<string, { deviceId: string; password?: string }> = {
@@ -171,6 +177,48 @@ describe('Hj212Server over real TCP', () => {
     current = undefined;
     await until(() => a.closed, 'client closed');
     expect(h.status).toContainEqual(['dust-1', false]);
+  });
+});
+
+describe('9014 once durable', () => {
+  it('answers only after the reading is in the database or the spool: here, the spool of a dead database', async () => {
+    const writer = new InfluxWriter({
+      url: `http://127.0.0.1:${await freePort()}`, // nothing listens: every write fails
+      org: 'gridgate',
+      bucket: 'test',
+      batchSize: 100,
+      flushIntervalMs: 50,
+      maxRetries: 2,
+      maxBufferLines: 1000,
+      retry: { minRetryDelay: 300, maxRetryDelay: 300, retryJitter: 0 },
+      logger: pino({ level: 'silent' }),
+      spool: {
+        dir: join(mkdtempSync(join(tmpdir(), 'gg-hj-spool-')), 'spool'),
+        maxMB: 8,
+        fsync: 'always',
+        fsyncIntervalMs: 1000,
+      },
+    });
+    try {
+      let spooledWhenAnswered: number | undefined;
+      const h = await startServer({
+        onMessage: () => writer.write(READINGS[0]!),
+        settled: () => writer.settled(),
+      });
+      const c = await client(h.server.port);
+      await c.write(buildFrame(seg(MN1, 'pw-one')));
+      await until(() => {
+        if (c.responses.length === 0) return false;
+        spooledWhenAnswered = writer.stats.linesSpooled;
+        return true;
+      }, 'the 9014');
+      // Two retries 300 ms apart failed first; the line went to the spool; then the answer.
+      expect(writer.stats.batchesFailed).toBe(3);
+      expect(spooledWhenAnswered).toBe(1);
+      expect(writer.spooledLines).toBe(1);
+    } finally {
+      await writer.stop();
+    }
   });
 });
 
