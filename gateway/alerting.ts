@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AlertDispatcher } from '../adapters/bullmq/dispatcher.js';
@@ -22,6 +23,10 @@ import { SilenceStore } from '../processors/rules/silences.js';
 import type { DeviceDirectory } from '../processors/types.js';
 
 const SUPERVISION_STOP_MS = 3000;
+/** With Redis up the sink settles in ms; with it down there is nothing to forget in Redis anyway. */
+const FORGET_SENT_MS = 1000;
+/** In dispatch.outbox.dir: that folder is alerting's local durable place, one gateway's only. */
+const UNSAVED_STATE_FILE = 'incidents-unsaved.json';
 
 async function settlesWithin(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -80,10 +85,7 @@ export class Alerting {
       // Events that cannot reach Redis wait on disk, in order; a restart sends them first.
       outbox: { dir: cfg.dispatch.outbox.dir, maxBytes: cfg.dispatch.outbox.maxMB * 1024 * 1024 },
     });
-    const outward: { name: string; sink: AlertSink }[] = [
-      { name: 'bullmq', sink: this.dispatcher },
-      { name: 'recent', sink: this.recent },
-    ];
+    const outward: { name: string; sink: AlertSink }[] = [{ name: 'bullmq', sink: this.dispatcher }];
     if (cfg.mqtt.alertTopic !== '') {
       outward.push({
         name: 'mqtt',
@@ -99,7 +101,13 @@ export class Alerting {
     this.supervision = new Supervision({
       connection: cfg.redis.url,
       logger,
-      sink: dispatch,
+      sink: new FanoutSink(
+        [
+          { name: 'dispatch', sink: dispatch },
+          { name: 'recent', sink: this.recent },
+        ],
+        logger,
+      ),
       getIncident: async (id) => this.currentEvent(id),
       prefix: cfg.dispatch.prefix,
       // One supervision queue and ack namespace per redis.prefix: gateways sharing a Redis never take each other's deadlines.
@@ -120,8 +128,19 @@ export class Alerting {
         ],
         logger,
       ),
+      // A firing sent before its incident is saved is fired again by the restart after a crash (a
+      // new incident: the old one is gone); one saved as sent but never sent is lost. So the state
+      // and the event are saved together, and the event goes out only after (write-behind.ts).
+      saveBeforeSend: true,
+      // The recent list shows events as they are raised, whatever the save does.
+      onRaised: (e) => void this.recent.emit(e),
       installerSink: this.installerAlerts,
-      store: new RedisIncidentStore(redis, { prefix }),
+      store: new RedisIncidentStore(redis, {
+        prefix,
+        // Beside the events the outbox keeps while Redis is away: the state they follow from.
+        unsavedFile: join(resolve(cfg.dispatch.outbox.dir), UNSAVED_STATE_FILE),
+        logger,
+      }),
       silences: this.silences,
       directory: deps.devices,
       logger: logger.child({ component: 'rules' }),
@@ -149,6 +168,9 @@ export class Alerting {
     // time the gateway gives this component.
     await settlesWithin(this.supervision.stop(), SUPERVISION_STOP_MS);
     await this.dispatcher.stop();
+    // Every event the engine handed on is in Redis or in the outbox now: their saved copies go, or
+    // the next start would send them again (BullMQ drops the copies; MQTT subscribers would not).
+    await settlesWithin(this.engine.flushSent(FORGET_SENT_MS), FORGET_SENT_MS + 500);
   }
 
   /** The incident's current state as an event (what supervision escalates from). */

@@ -14,6 +14,11 @@ export class AedesHooks {
     private readonly stats: EmbeddedBrokerStats,
     /** Runs a gateway callback, counting and logging what it throws. */
     private readonly safe: (fn: () => void) => void,
+    /**
+     * A client's PUBLISH (or will) was allowed: called before aedes writes the PUBACK, so a QoS 1
+     * message can be made durable first (the broker thread's intake log).
+     */
+    private readonly accepted: (client: Client, packet: PublishPacket) => void,
   ) {}
 
   authenticate(
@@ -62,6 +67,7 @@ export class AedesHooks {
         // Acknowledged so the client goes on, but never retained (authorizeForward keeps it from subscribers).
         packet.retain = false;
       }
+      if (client) this.accepted(client, packet);
       done(null);
     };
     if (!hook || !client) {

@@ -1,5 +1,6 @@
 import type { EmbeddedBrokerOptions, EmbeddedBrokerStats } from './embedded-broker.js';
 import type { FairReadsStats } from './fair-reads.js';
+import type { IntakeLogConfig } from './intake-log.js';
 
 /**
  * ThreadedEmbeddedBroker <-> broker-thread.ts over the thread channel (adapters/threads/).
@@ -31,6 +32,8 @@ export interface BrokerThreadData
   highWaterBytes: number;
   /** Which gateway hooks exist (absent ones answer "allow" in the thread, as EmbeddedBroker's defaults do). */
   hooks: { authenticate: boolean; authorizePublish: boolean; authorizeSubscribe: boolean };
+  /** Where QoS 1 messages are logged before they are acknowledged; none: acknowledged as taken in. */
+  intake?: IntakeLogConfig;
 }
 
 /** Totals the thread counts (its EmbeddedBroker's stats and its read pacing). */

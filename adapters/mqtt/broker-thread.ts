@@ -16,6 +16,10 @@
  * Back-pressure: with the channel's credit window used up, a batch that grows past highWaterBytes
  * holds every read (FairReads.hold), so the sockets' buffers and TCP's window push back on the
  * devices, as when the broker shared the gateway's thread and that thread was busy.
+ *
+ * Durability: with an intake log, each QoS 1 message is on disk before aedes' PUBACK leaves
+ * (intake-edge.ts), and what the log holds past its checkpoint is handed over before the broker
+ * listens.
  */
 import type { Socket } from 'node:net';
 import type { Client } from 'aedes';
@@ -30,6 +34,7 @@ import type {
 } from './broker-protocol.js';
 import { EmbeddedBroker } from './embedded-broker.js';
 import { FairReads } from './fair-reads.js';
+import { IntakeEdge } from './intake-edge.js';
 import { MessageBatchWriter, type MessagesBatch } from './message-batch.js';
 
 const thread = serveThread<BrokerAsks, BrokerCalls, BrokerThreadData>();
@@ -49,24 +54,33 @@ const batch = new MessageBatchWriter();
 const reads = new FairReads({ budgetMs: data.readBudgetMs || Number.POSITIVE_INFINITY });
 let scheduled = false;
 let stopping = false;
+const intakeEdge = new IntakeEdge(data.intake, thread.logger);
 /** Times reads were held for back-pressure. */
 let holds = 0;
 
-function handOver(force = false): void {
+/** The turn's end: its messages to the log, then the PUBACKs, then the batch to the gateway's thread. */
+function turn(): void {
   scheduled = false;
-  if (batch.count === 0 || (!endpoint.canSend && !force && !stopping)) return;
-  const { buffer, byteLength } = batch.take();
-  endpoint.batch('msgs', { buffer, byteLength } satisfies MessagesBatch, [buffer]);
+  intakeEdge.commit();
+  handOver();
 }
 
-/** An event goes after the messages taken in before it. */
+function handOver(force = false): void {
+  if (batch.count === 0 || (!endpoint.canSend && !force && !stopping)) return;
+  const { buffer, byteLength } = batch.take();
+  endpoint.batch('msgs', { buffer, byteLength, seq: intakeEdge.seq } satisfies MessagesBatch, [buffer]);
+}
+
+/** An event goes after the messages taken in before it (a batch only ever claims logged messages). */
 function event(e: BrokerEvent): void {
+  intakeEdge.commit();
   handOver(true);
   endpoint.event('event', e);
 }
 
 endpoint.onCredit = () => {
-  handOver();
+  if (intakeEdge.credit()) return;
+  turn();
   if (batch.bytes <= data.highWaterBytes / 2) reads.release();
 };
 
@@ -129,11 +143,12 @@ const broker = new EmbeddedBroker({
   reads,
   logger: thread.logger,
   route: () => HAND_OVER,
-  onMessage(msg, client) {
+  onMessage(msg, client, qos) {
     batch.add(msg.topic, msg.payload, client ? connOf(client) : 0, msg.receivedAt);
+    if (client && qos) intakeEdge.taken(msg.topic, msg.payload, qos, client.conn as Socket);
     if (!scheduled) {
       scheduled = true;
-      setImmediate(handOver);
+      setImmediate(turn);
     }
     if (!endpoint.canSend && batch.bytes > data.highWaterBytes && !reads.held) {
       holds++;
@@ -182,6 +197,7 @@ function sendStats(): void {
 const statsTimer = setInterval(sendStats, STATS_EVERY_MS);
 
 endpoint.onItem = (name, v) => {
+  if (name === 'settled') return intakeEdge.settled(v as number);
   if (name !== 'close') return;
   const client = clients.get((v as { conn: number }).conn);
   if (!client) return;
@@ -202,14 +218,21 @@ endpoint.handle('stop', async () => {
   stopping = true;
   clearInterval(statsTimer);
   reads.release();
+  // The PUBACKs of what is taken in go out while the connections are still open.
+  intakeEdge.commit();
   await broker.stop();
   // Everything taken in (and acknowledged) goes over before the reply.
+  intakeEdge.close();
   handOver(true);
   sendStats();
   setImmediate(thread.close);
 });
 
-broker.start().then(
-  () => thread.ready({ port: broker.port } satisfies BrokerReady),
-  (err: unknown) => thread.fail(err),
-);
+// What was acknowledged before the last stop and not yet written goes first, before any client.
+intakeEdge
+  .replay(batch, data.highWaterBytes, endpoint, () => handOver())
+  .then(() => broker.start())
+  .then(
+    () => thread.ready({ port: broker.port } satisfies BrokerReady),
+    (err: unknown) => thread.fail(err),
+  );

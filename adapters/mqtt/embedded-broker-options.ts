@@ -24,8 +24,8 @@ export interface BrokerPersistenceOptions {
 export type ConnackRefusal = 1 | 2 | 3 | 4 | 5;
 
 export interface EmbeddedBrokerOptions extends IngressHooks {
-  /** As IngressHooks.onMessage, with the aedes client that published. */
-  onMessage(msg: InboundMessage, client?: Client): void;
+  /** As IngressHooks.onMessage, with the aedes client that published and the QoS it published at. */
+  onMessage(msg: InboundMessage, client?: Client, qos?: number): void;
   host: string;
   /** 0 picks a free port; read `port` after start(). */
   port: number;

@@ -2,9 +2,9 @@ import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { AddressLimit } from './address-limit.js';
-import { AedesHooks, SYS_PREFIX } from './aedes-hooks.js';
+import { AedesHooks } from './aedes-hooks.js';
 import { type BrokerPersistence, openBrokerPersistence } from './broker-persistence.js';
 import { callbackGuard } from './callback-guard.js';
 import {
@@ -29,9 +29,10 @@ export {
 } from './embedded-broker-options.js';
 
 /**
- * aedes in-process behind a net (or TLS) server. Device PUBLISHes are handed to `onMessage` straight
- * from the broker's publish event: no second hop over TCP. The gateway's own publishes (client null)
- * are delivered to subscribers but never to onMessage.
+ * aedes in-process behind a net (or TLS) server. Device PUBLISHes (and wills) are handed to
+ * `onMessage` once authorized, before aedes acknowledges them (AedesHooks' `accepted`): no second
+ * hop over TCP, and a QoS 1 message can be made durable before its PUBACK. The gateway's own
+ * publishes are delivered to subscribers but never to onMessage.
  */
 export class EmbeddedBroker implements MqttIngress {
   private aedes: Aedes | undefined;
@@ -51,7 +52,7 @@ export class EmbeddedBroker implements MqttIngress {
   constructor(private readonly opts: EmbeddedBrokerOptions) {
     this.now = opts.now ?? Date.now;
     this.safe = callbackGuard(this.stats, opts.logger);
-    this.hooks = new AedesHooks(opts, this.stats, this.safe);
+    this.hooks = new AedesHooks(opts, this.stats, this.safe, (client, packet) => this.ingest(packet, client));
     this.maxPacketBytes = opts.maxPacketBytes ?? opts.maxPayloadBytes + 65_536;
     this.fair =
       opts.reads ?? (opts.readBudgetMs ? new FairReads({ budgetMs: opts.readBudgetMs }) : undefined);
@@ -217,11 +218,6 @@ export class EmbeddedBroker implements MqttIngress {
   }
 
   private listen(aedes: Aedes): void {
-    aedes.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
-      // client null: the gateway's own publish, $SYS traffic, or a stale will from persistence.
-      if (client === null || packet.topic.startsWith(SYS_PREFIX)) return;
-      this.ingest(packet, client);
-    });
     aedes.on('client', (client: Client) => {
       this.opts.logger.debug({ clientId: client.id }, 'mqtt client connected');
       this.safe(() => this.opts.onConnectivity?.(client.id, true, this.now(), client));
@@ -246,7 +242,7 @@ export class EmbeddedBroker implements MqttIngress {
     (aedes as EventEmitter).on('error', (err: Error) => this.opts.logger.error({ err }, 'mqtt broker error'));
   }
 
-  private ingest(packet: AedesPublishPacket, client: Client): void {
+  private ingest(packet: PublishPacket, client: Client): void {
     const size = packet.payload.length;
     // Already reported in authorizePublish; acknowledged but not processed.
     if (size > this.opts.maxPayloadBytes) return;
@@ -259,7 +255,11 @@ export class EmbeddedBroker implements MqttIngress {
     this.stats.messages++;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     this.safe(() =>
-      this.opts.onMessage(inboundMqtt(routed, packet.topic, payload, this.now(), client.id), client),
+      this.opts.onMessage(
+        inboundMqtt(routed, packet.topic, payload, this.now(), client.id),
+        client,
+        packet.qos,
+      ),
     );
   }
 }

@@ -2,9 +2,10 @@ import { hostname } from 'node:os';
 import type { IClientOptions } from 'mqtt';
 import { redactUrl } from '../../config/redact.js';
 import { callbackGuard } from './callback-guard.js';
+import type { IntakeWiring } from './intake-checkpoint.js';
 import { OwnEchoFilter } from './own-echo.js';
 import { RouteMemo } from './route-memo.js';
-import { type BrokerConnection, type IntakeWiring, ThreadedMqttConnection } from './threaded-connection.js';
+import { type BrokerConnection, ThreadedMqttConnection } from './threaded-connection.js';
 import { type IngressHooks, inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
 
 /** `mqtt://user:pass@host` -> `mqtt://user:***@host`: credentials never reach a log line. */

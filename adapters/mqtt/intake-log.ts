@@ -3,7 +3,7 @@
  * broker no longer holds is never only in memory. A crash (SIGKILL, power cut as the fsync policy
  * allows) loses nothing acknowledged: the next start replays what the log holds past its checkpoint
  * through the pipeline before it connects. The gateway's thread moves the checkpoint once the
- * readings of a message are in the database or the spool (IntakeCheckpoint), and segments wholly
+ * readings of a message are in the database or the spool (intake-checkpoint.ts), and segments wholly
  * below it are deleted. Delivery is at least once: what was written but not yet checkpointed at a
  * crash is written again (at most the requests in flight).
  *
@@ -13,8 +13,9 @@
  *   offset 0  magic   4 bytes  F5 49 4E 54
  *          4  length  u32 LE   payload bytes
  *          8  count   u32 LE   messages in the payload
- *         12  crc     u32 LE   CRC-32 (zlib) of bytes 8..12 and the payload
- *         16  payload per message: u16 LE topic bytes, topic (UTF-8), u32 LE payload bytes, payload
+ *         12  at      f64 LE   when they were received (epoch ms): a replayed message keeps it
+ *         20  crc     u32 LE   CRC-32 (zlib) of bytes 8..20 and the payload
+ *         24  payload per message: u16 LE topic bytes, topic (UTF-8), u32 LE payload bytes, payload
  *
  * Sequence numbers count messages from the first segment's name on. A record cut short by a crash
  * ends the segment (it is truncated there); so does a damaged one, whose messages are counted and
@@ -38,9 +39,9 @@ import { type DirLock, lockDir } from '../fs/dir-lock.js';
 import type { FsyncPolicy } from '../tsdb/disk-spool-config.js';
 
 const MAGIC = 0x544e49f5; // F5 49 4E 54 read as u32 LE
-const HEADER_BYTES = 16;
+const HEADER_BYTES = 24;
 const SEGMENT_RE = /^seg-(\d{16})\.log$/;
-const CHECKPOINT_FILE = 'checkpoint';
+export const CHECKPOINT_FILE = 'checkpoint';
 const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 
 export interface IntakeLogConfig {
@@ -51,9 +52,10 @@ export interface IntakeLogConfig {
   segmentBytes?: number;
 }
 
-/** One commit read back: its messages and the sequence number after its last. */
+/** One commit read back: its messages, when they were received, and the sequence number after its last. */
 export interface IntakeRecord {
   messages: { topic: string; payload: Buffer }[];
+  at: number;
   end: number;
 }
 
@@ -134,6 +136,7 @@ export class IntakeLog {
         if (seq > this.#checkpoint)
           yield {
             messages: r.messages.slice(Math.max(0, r.messages.length - (seq - this.#checkpoint))),
+            at: r.at,
             end: seq,
           };
       }
@@ -167,7 +170,8 @@ export class IntakeLog {
     buf.writeUInt32LE(MAGIC, 0);
     buf.writeUInt32LE(end - HEADER_BYTES, 4);
     buf.writeUInt32LE(count, 8);
-    buf.writeUInt32LE(crc32(buf.subarray(HEADER_BYTES, end), crc32(buf.subarray(8, 12))), 12);
+    buf.writeDoubleLE(Date.now(), 12);
+    buf.writeUInt32LE(crc32(buf.subarray(HEADER_BYTES, end), crc32(buf.subarray(8, 20))), 20);
     this.#off = HEADER_BYTES;
     this.#committed = this.#next;
     writeSync(this.#fd, buf, 0, end);
@@ -243,11 +247,11 @@ export class IntakeLog {
 
 /** Whole records from the start of a segment, up to the first incomplete or damaged one. */
 function readSegment(bytes: Buffer): {
-  records: { messages: { topic: string; payload: Buffer }[] }[];
+  records: { messages: { topic: string; payload: Buffer }[]; at: number }[];
   validBytes: number;
   damaged: number;
 } {
-  const records: { messages: { topic: string; payload: Buffer }[] }[] = [];
+  const records: { messages: { topic: string; payload: Buffer }[]; at: number }[] = [];
   let off = 0;
   while (off + HEADER_BYTES <= bytes.length) {
     const length = bytes.readUInt32LE(off + 4);
@@ -256,8 +260,8 @@ function readSegment(bytes: Buffer): {
     const whole =
       bytes.readUInt32LE(off) === MAGIC &&
       end <= bytes.length &&
-      bytes.readUInt32LE(off + 12) ===
-        crc32(bytes.subarray(off + HEADER_BYTES, end), crc32(bytes.subarray(off + 8, off + 12)));
+      bytes.readUInt32LE(off + 20) ===
+        crc32(bytes.subarray(off + HEADER_BYTES, end), crc32(bytes.subarray(off + 8, off + 20)));
     if (!whole) return { records, validBytes: off, damaged: end <= bytes.length ? count : 0 };
     const messages: { topic: string; payload: Buffer }[] = [];
     let p = off + HEADER_BYTES;
@@ -269,7 +273,7 @@ function readSegment(bytes: Buffer): {
       messages.push({ topic, payload: bytes.subarray(p + 4, p + 4 + n) });
       p += 4 + n;
     }
-    records.push({ messages });
+    records.push({ messages, at: bytes.readDoubleLE(off + 12) });
     off = end;
   }
   return { records, validBytes: off, damaged: 0 };
@@ -284,28 +288,4 @@ function readCheckpoint(dir: string): number {
   }
   if (b.length < 12 || b.readUInt32LE(8) !== crc32(b.subarray(0, 8))) return 0;
   return b.readDoubleLE(0);
-}
-
-/**
- * The checkpoint, written by the gateway's thread (which learns when readings are durable) while
- * the connection thread owns the segments: 8 bytes of sequence number and a CRC, rewritten in
- * place. A lost or damaged checkpoint only replays more (duplicates), never less.
- */
-export class IntakeCheckpoint {
-  #fd: number | undefined;
-  readonly #buf = Buffer.alloc(12);
-
-  constructor(private readonly dir: string) {}
-
-  write(seq: number): void {
-    this.#fd ??= openSync(join(this.dir, CHECKPOINT_FILE), 'w', 0o600);
-    this.#buf.writeDoubleLE(seq, 0);
-    this.#buf.writeUInt32LE(crc32(this.#buf.subarray(0, 8)), 8);
-    writeSync(this.#fd, this.#buf, 0, 12, 0);
-  }
-
-  close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
-  }
 }

@@ -9,17 +9,14 @@
  * read and TCP slows the broker down — as when the client ran on the gateway's thread and that
  * thread was busy.
  *
- * Durability: with an intake log (intake-log.ts), each QoS 1 message is appended to it as it
- * arrives, and the socket is corked until the end of the turn, when the turn's messages are
- * written (one record, synced as the policy says) and the socket uncorked: the PUBACKs mqtt.js
- * queued meanwhile go out only then, after the messages are on disk, and parsing never waits.
- * What the log holds past its checkpoint is handed over before the connection is made.
+ * Durability: with an intake log, each QoS 1 message is on disk before mqtt.js's PUBACK leaves
+ * (intake-edge.ts), and what the log holds past its checkpoint is handed over before the connection
+ * is made.
  */
-import type { Writable } from 'node:stream';
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { toWire } from '../threads/endpoint.js';
 import { serveThread } from '../threads/serve.js';
-import { IntakeLog } from './intake-log.js';
+import { IntakeEdge } from './intake-edge.js';
 import type { IoAsks, IoCalls, IoThreadData } from './io-protocol.js';
 import { MessageBatchWriter, type MessagesBatch } from './message-batch.js';
 
@@ -32,46 +29,13 @@ let scheduled = false;
 let held: ((err?: Error) => void) | undefined;
 /** After `stop`: nothing more is taken in (or acknowledged), and what was taken in is handed over. */
 let ending = false;
-/** The log, unless there is none or it could not be opened or written (then acks go as they come). */
-let log = openLog();
-/** The socket corked until this turn's messages are in the log. */
-let corked: Writable | undefined;
-/** Every logged message below this number is in a batch handed over (or in `batch`). */
-let seq = log?.committed ?? 0;
-let credit: (() => void) | undefined;
+const intakeEdge = new IntakeEdge(intake, thread.logger);
 let client: MqttClient | undefined;
-
-function openLog(): IntakeLog | undefined {
-  if (!intake) return undefined;
-  try {
-    return new IntakeLog(intake, thread.logger);
-  } catch (err) {
-    thread.logger.error(
-      { err, dir: intake.dir },
-      'mqtt intake log could not be opened; QoS 1 messages are acknowledged before they are durable',
-    );
-    return undefined;
-  }
-}
 
 /** The turn's end: its messages to the log, then the PUBACKs, then the batch to the gateway's thread. */
 function turn(): void {
   scheduled = false;
-  if (log) {
-    try {
-      log.commit();
-      seq = log.committed;
-    } catch (err) {
-      thread.logger.error(
-        { err },
-        'mqtt intake log write failed; QoS 1 messages are acknowledged before they are durable from now on',
-      );
-      log = undefined;
-    }
-  }
-  const c = corked;
-  corked = undefined;
-  c?.uncork();
+  intakeEdge.commit();
   handOver();
 }
 
@@ -84,7 +48,7 @@ function schedule(): void {
 function handOver(): void {
   if (batch.count === 0 || (!endpoint.canSend && !ending)) return;
   const { buffer, byteLength } = batch.take();
-  endpoint.batch('msgs', { buffer, byteLength, seq } satisfies MessagesBatch, [buffer]);
+  endpoint.batch('msgs', { buffer, byteLength, seq: intakeEdge.seq } satisfies MessagesBatch, [buffer]);
 }
 
 function release(): void {
@@ -94,59 +58,26 @@ function release(): void {
 }
 
 endpoint.onCredit = () => {
-  if (credit) {
-    const go = credit;
-    credit = undefined;
-    go();
-    return;
-  }
+  if (intakeEdge.credit()) return;
   // Committed now rather than at the turn's end: a batch only ever claims messages in the log.
   turn();
   if (batch.bytes <= highWaterBytes / 2) release();
 };
-
-/** Hands over what the log holds past its checkpoint, in order, as the credit window allows. */
-async function replay(from: IntakeLog): Promise<void> {
-  let messages = 0;
-  for (const record of from.unsettled()) {
-    for (const m of record.messages) batch.add(m.topic, m.payload);
-    messages += record.messages.length;
-    seq = record.end;
-    while (batch.bytes >= highWaterBytes) {
-      if (endpoint.canSend) handOver();
-      else await new Promise<void>((resolve) => (credit = resolve));
-    }
-  }
-  if (messages > 0)
-    thread.logger.info(
-      { messages },
-      'handing over messages acknowledged before the last stop and not yet written',
-    );
-  seq = from.committed;
-  if (batch.count > 0) {
-    while (!endpoint.canSend) await new Promise<void>((resolve) => (credit = resolve));
-    handOver();
-  }
-}
 
 function connect(): MqttClient {
   // mqtt.js calls `log` several times per packet; it must be a no-op function (not cloneable, so set here).
   const c = mqtt.connect(url, { ...options, log: () => {} });
   c.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
     batch.add(topic, payload);
-    if (packet.qos > 0) log?.append(topic, payload);
+    intakeEdge.taken(topic, payload, packet.qos, c.stream);
     schedule();
   });
 
   // Called by mqtt.js after each 'message', before the next packet is parsed (and, for QoS 1, before
   // the PUBACK): holding the callback pauses the client.
-  c.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
+  c.handleMessage = (_packet: IPublishPacket, callback: (err?: Error) => void) => {
     // While ending, never: a QoS 1 message not acknowledged stays with the broker for the next session.
     if (ending) return;
-    if (packet.qos > 0 && log && corked === undefined) {
-      corked = c.stream;
-      corked.cork();
-    }
     if (batch.bytes <= highWaterBytes) callback();
     else held = callback;
   };
@@ -195,7 +126,7 @@ endpoint.handle(
 );
 endpoint.onItem = (name, v) => {
   if (name === 'reconnect') client?.reconnect();
-  else if (name === 'settled') log?.settled(v as number);
+  else if (name === 'settled') intakeEdge.settled(v as number);
 };
 endpoint.handle(
   'stop',
@@ -207,11 +138,7 @@ endpoint.handle(
       turn();
       const done = () => {
         turn();
-        try {
-          log?.close();
-        } catch (err) {
-          thread.logger.error({ err }, 'mqtt intake log close failed');
-        }
+        intakeEdge.close();
         resolve();
         setImmediate(thread.close);
       };
@@ -220,10 +147,6 @@ endpoint.handle(
     }),
 );
 thread.ready();
-void (log ? replay(log) : Promise.resolve())
-  .catch((err: unknown) =>
-    thread.logger.error({ err }, 'mqtt intake log could not be read back; connecting without it'),
-  )
-  .then(() => {
-    if (!ending) client = connect();
-  });
+void intakeEdge.replay(batch, highWaterBytes, endpoint, handOver).then(() => {
+  if (!ending) client = connect();
+});

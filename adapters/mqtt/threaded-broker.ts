@@ -13,6 +13,7 @@ import { brokerThreadData, type ThreadedEmbeddedBrokerOptions } from './broker-t
 import { callbackGuard } from './callback-guard.js';
 import { type EmbeddedBrokerStats, zeroBrokerStats } from './embedded-broker-options.js';
 import type { FairReadsStats } from './fair-reads.js';
+import { IntakeCheckpoint } from './intake-checkpoint.js';
 import { type MessagesBatch, readMessageBatch, TopicTable } from './message-batch.js';
 import { RouteMemo } from './route-memo.js';
 import { inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
@@ -53,6 +54,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   };
   private readonly counts = { messages: 0, unrouted: 0, callbackErrors: 0 };
   private readonly safe: (fn: () => void) => void;
+  private readonly checkpoint: IntakeCheckpoint | undefined;
   /** Reused for the per-message re-check (the hooks read its topic). */
   private readonly packet: PublishPacket = {
     cmd: 'publish',
@@ -65,6 +67,15 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
 
   constructor(private readonly opts: ThreadedEmbeddedBrokerOptions) {
     this.safe = callbackGuard(this.counts, opts.logger);
+    this.checkpoint =
+      opts.intake &&
+      new IntakeCheckpoint(
+        opts.intake,
+        (seq) => {
+          if (this.channel.running) this.channel.event('settled', seq);
+        },
+        (err) => opts.logger.error({ err }, 'mqtt intake checkpoint could not be written'),
+      );
     this.channel = new ThreadChannel<BrokerCalls, BrokerAsks, BrokerReady>(
       {
         callerUrl: import.meta.url,
@@ -134,6 +145,11 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     };
   }
 
+  /** Messages in the intake log whose readings are not yet in the database or the spool. */
+  get intakeUnsettled(): number {
+    return this.checkpoint?.unsettled ?? 0;
+  }
+
   get fairness(): Readonly<FairReadsStats> | undefined {
     return this.opts.readBudgetMs ? this.threadStats.fairness : undefined;
   }
@@ -187,6 +203,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
           (topic, payload, conn, at) => this.take(topic, payload, conn, at),
           (err) => this.opts.logger.error({ err }, 'mqtt ingress callback threw'),
         );
+        this.checkpoint?.afterBatch(b.seq);
         return;
       }
       case 'stats':

@@ -4,7 +4,7 @@ import type { IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import { ThreadChannel } from '../threads/channel.js';
 import { fromWire, type WireError } from '../threads/endpoint.js';
-import { IntakeCheckpoint, type IntakeLogConfig } from './intake-log.js';
+import { IntakeCheckpoint, type IntakeWiring } from './intake-checkpoint.js';
 import type { IoAsks, IoCalls, IoThreadData } from './io-protocol.js';
 import { type MessagesBatch, readMessageBatch, TopicTable } from './message-batch.js';
 
@@ -39,13 +39,6 @@ export interface BrokerConnection {
 const HIGH_WATER_BYTES = 1024 * 1024;
 const END_TIMEOUT_MS = 5000;
 
-/** The intake log (intake-log.ts), and what tells when readings handed on are durable downstream. */
-export interface IntakeWiring {
-  log: IntakeLogConfig;
-  /** Resolves once everything the pipeline wrote before the call is in the database or the spool. */
-  settled(): Promise<void>;
-}
-
 /**
  * An mqtt.js client on a worker thread (mqtt-io-thread.ts), through the thread channel, behind the
  * part of MqttClient's interface ExternalBrokerClient uses. Socket reads, MQTT parsing and acks run
@@ -66,19 +59,18 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
   /** The thread numbers the topics it sends; a new thread starts its numbering afresh. */
   private topics = new TopicTable();
   private readonly checkpoint: IntakeCheckpoint | undefined;
-  /** The highest sequence number asked about, and the highest known durable. */
-  private asked = 0;
-  private durable = 0;
-  private checkpointing = false;
 
-  constructor(
-    url: string,
-    options: IClientOptions,
-    logger: Logger,
-    private readonly intake?: IntakeWiring,
-  ) {
+  constructor(url: string, options: IClientOptions, logger: Logger, intake?: IntakeWiring) {
     super();
-    this.checkpoint = intake && new IntakeCheckpoint(intake.log.dir);
+    this.checkpoint =
+      intake &&
+      new IntakeCheckpoint(
+        intake,
+        (seq) => {
+          if (this.channel.running) this.channel.event('settled', seq);
+        },
+        (err) => this.emit('error', err),
+      );
     this.channel = new ThreadChannel<IoCalls, IoAsks>(
       {
         callerUrl: import.meta.url,
@@ -106,7 +98,7 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
   }
 
   get unsettled(): number {
-    return this.asked - this.durable;
+    return this.checkpoint?.unsettled ?? 0;
   }
 
   /** The thread (tests end it, as a crash would). */
@@ -182,7 +174,7 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
           // A listener that threw: reported, and the rest of the batch (and its topics) still read.
           (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
         );
-        if (b.seq !== undefined && b.seq > this.asked) this.afterBatch(b.seq);
+        this.checkpoint?.afterBatch(b.seq);
         return;
       }
       case 'connect':
@@ -198,35 +190,6 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
         return;
     }
   }
-
-  private afterBatch(seq: number): void {
-    this.asked = seq;
-    void this.intake?.settled().then(() => this.settledUpTo(seq));
-  }
-
-  /** Many batches settle at once (one database request): the checkpoint is written once for them all. */
-  private settledUpTo(seq: number): void {
-    if (seq <= this.durable) return;
-    this.durable = seq;
-    if (this.checkpointing) return;
-    this.checkpointing = true;
-    queueMicrotask(this.writeCheckpoint);
-  }
-
-  private readonly writeCheckpoint = (): void => {
-    this.checkpointing = false;
-    try {
-      this.checkpoint?.write(this.durable);
-    } catch (err) {
-      // Only costs duplicates after a crash: the log replays from the last checkpoint written.
-      this.emit(
-        'error',
-        new Error(`mqtt intake checkpoint could not be written: ${String(err)}`, { cause: err }),
-      );
-      return;
-    }
-    if (this.channel.running) this.channel.event('settled', this.durable);
-  };
 }
 
 function withoutFunctions(o: IClientOptions): IoThreadData['options'] {

@@ -119,6 +119,15 @@ export function buildIngress(deps: IngressDeps): { ingress: GatewayIngress; devi
     onUnrouted: (topic: string) => pipeline.unroutable('mqtt', topic, Buffer.alloc(0)),
     logger: logger.child({ component: 'mqtt' }),
   };
+  // Beside the spool, under its fsync policy: both hold readings the database does not have yet.
+  const intake = {
+    log: {
+      dir: join(cfg.tsdb.spool.dir, 'intake'),
+      fsync: cfg.tsdb.spool.fsync,
+      fsyncIntervalMs: cfg.tsdb.spool.fsyncIntervalMs,
+    },
+    settled: deps.settled,
+  };
   if (cfg.mqtt.url) {
     ingress = new ExternalBrokerClient({
       ...hooks,
@@ -128,15 +137,7 @@ export function buildIngress(deps: IngressDeps): { ingress: GatewayIngress; devi
       username: cfg.mqtt.username,
       password: cfg.mqtt.password,
       protocolVersion: cfg.mqtt.protocolVersion,
-      intake: {
-        // Beside the spool, under its fsync policy: both hold readings the database does not have yet.
-        log: {
-          dir: join(cfg.tsdb.spool.dir, 'intake'),
-          fsync: cfg.tsdb.spool.fsync,
-          fsyncIntervalMs: cfg.tsdb.spool.fsyncIntervalMs,
-        },
-        settled: deps.settled,
-      },
+      intake,
     });
     return { ingress };
   }
@@ -168,6 +169,7 @@ export function buildIngress(deps: IngressDeps): { ingress: GatewayIngress; devi
     readBudgetMs: embedded.readBudgetMs,
     // Persistent clients' QoS 1 sessions and retained messages survive a restart.
     persistence: { redisUrl: cfg.redis.url, keyPrefix: `${cfg.redis.prefix}mqtt:` },
+    intake,
     host: embedded.host,
     port: embedded.port,
     maxPayloadBytes: maxPayload,

@@ -19,9 +19,10 @@ import { type IncidentFilter, IncidentTable } from './incident-table.js';
 import { type Identity, type Observation, step } from './lifecycle.js';
 import type { RuleSet } from './parse.js';
 import { RuleIndex } from './rule-index.js';
-import { StateWriteBehind } from './write-behind.js';
+import { type ReleaseOptions, StateWriteBehind } from './write-behind.js';
 
 export type { EngineStats, RuleEngineOptions, RuleStatus } from './engine-types.js';
+export type { ReleaseOptions } from './write-behind.js';
 
 const REFIRE_COUNTS_AS_FLAP_MS = 3_600_000;
 
@@ -49,11 +50,10 @@ export class RuleEngine implements ReadingSink {
   private readonly clock: Clock;
   readonly stats: EngineStats = newStats();
 
-  constructor(private readonly opts: RuleEngineOptions) {
+  constructor(private readonly opts: RuleEngineOptions & ReleaseOptions) {
     this.index = new RuleIndex('rules' in opts.rules ? opts.rules.rules : opts.rules);
     this.clock = opts.clock ?? systemClock;
     this.devices = new DeviceTable(opts.directory);
-    this.delivery = new Delivery(opts, this.stats, (inc) => this.incidents.touch(inc.key));
     this.writeBehind = new StateWriteBehind(
       opts.store,
       this.incidents,
@@ -62,18 +62,33 @@ export class RuleEngine implements ReadingSink {
       this.stats,
       opts,
     );
+    const sink = this.writeBehind.outward(opts.sink, opts);
+    this.delivery = new Delivery({ ...opts, sink }, this.stats, (inc) => this.incidents.touch(inc.key));
   }
 
-  /** Restore incidents, last-seen times and windows, then start the write-behind timer. */
+  /**
+   * Restore incidents, last-seen times and windows, send again the events a crash left saved, then
+   * start the write-behind timer.
+   */
   async start(): Promise<void> {
     const snap = await this.opts.store.load();
     this.incidents.restore(snap.incidents);
     this.devices.restore(snap);
+    this.writeBehind.resend(snap.held ?? []);
     this.writeBehind.start(this.opts.flushIntervalMs ?? 500);
   }
 
+  /** Save the state and hand on every event saved with it (see flushSent for what comes after). */
   stop(): Promise<void> {
     return this.writeBehind.stop();
+  }
+
+  /**
+   * With `saveBeforeSend`: once the sink has taken every event handed on (or `ms` passed), forget
+   * their saved copies, so that the next start does not send them again. Call after the sink's stop.
+   */
+  flushSent(ms = 2000): Promise<void> {
+    return this.writeBehind.flushSent(ms);
   }
 
   /** Persist what changed since the last flush in one batch (window snapshots when due, or `withWindows`). */

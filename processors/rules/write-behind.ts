@@ -1,14 +1,51 @@
 import type { Logger } from 'pino';
+import type { AlertEvent, AlertSink } from '../alerts/event.js';
 import type { Clock } from '../types.js';
 import type { DeviceTable } from './device-table.js';
 import type { EngineStats } from './engine-types.js';
 import type { IncidentTable } from './incident-table.js';
-import type { IncidentChanges, IncidentStore } from './store.js';
+import type { HeldEvent, IncidentChanges, IncidentStore } from './store.js';
+
+/** The longest an event waits for the save of its state: a store that hangs must not hold alerts back. */
+const SEND_UNSAVED_AFTER_MS = 2000;
+
+/** How alert events leave the engine (beside RuleEngineOptions, engine-types.ts). */
+export interface ReleaseOptions {
+  /**
+   * Hand `sink` each event only once it is saved with the incident state it follows from, and send
+   * again at start() what a crash left saved (see StateWriteBehind). Off by default: `sink` then
+   * gets each event in the tick that raised it (unit tests, the replay tool).
+   */
+  saveBeforeSend?: boolean;
+  /** Sees every event the moment it is raised, before any save: for in-process views. */
+  onRaised?: (event: AlertEvent) => void;
+}
+
+interface Raised {
+  held: HeldEvent;
+  /** In the store (or maybe: its save ran late), so its copy is removed once the sink took it. */
+  kept?: boolean;
+  done: () => void;
+  failed: (err: unknown) => void;
+}
 
 /**
  * The engine's state goes to the store behind the hot path: what changed since the last flush, in
  * one save. A save that fails (Redis down) loses nothing: its changes go back into the tables, and
  * the next flush writes them as they are then.
+ *
+ * With `saveBeforeSend`, alert events wait for their state. An event sent before its incident is
+ * saved is the one a crash repeats: the restarted engine has no such incident, so the next reading
+ * over the line opens a new one (new id, not deduplicated) and fires it again, and the first is
+ * never resolved. Saving first alone would only swap that for the opposite (saved as notified,
+ * crash before the send: a firing never sent). So each event is saved *with* the state
+ * in the same store.save (one Redis MULTI), handed to its sink only after, and its saved copy
+ * removed once the sink has taken it (BullMQ: in Redis or in the disk outbox). What a crash leaves
+ * saved is sent again at start (`resend`); the event id is deterministic, so BullMQ drops the copy
+ * of one that had already been enqueued. A save that fails (Redis unreachable) still lets its events
+ * go once it has failed: held in memory they would be lost by a crash, while the dispatcher's disk
+ * outbox keeps them, and the store keeps the state (RedisIncidentStore's unsaved-state file). A save
+ * that neither succeeds nor fails holds them at most SEND_UNSAVED_AFTER_MS.
  */
 export class StateWriteBehind {
   private lastWindowSnapshot = Number.NEGATIVE_INFINITY;
@@ -16,6 +53,17 @@ export class StateWriteBehind {
   /** The last save failed: logged once until one succeeds. */
   private failing = false;
   private timer: NodeJS.Timeout | undefined;
+  private sink: AlertSink | undefined;
+  /** Raised since the last flush: saved by the next one, then handed on. */
+  private raised: Raised[] = [];
+  private raisedSeq = 0;
+  private flushSoon = false;
+  /** Handing events on, batch after batch: keeps the order they were raised in. */
+  private releasing: Promise<void> = Promise.resolve();
+  /** Handed on, and their sink has not settled yet. */
+  private readonly sending = new Set<Promise<void>>();
+  /** Ids of saved events their sink took: removed from the store by the next flush. */
+  private taken: string[] = [];
 
   constructor(
     private readonly store: IncidentStore,
@@ -32,10 +80,59 @@ export class StateWriteBehind {
     this.timer.unref();
   }
 
+  /** Save what changed and hand on every event saved with it. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.flush(true);
+    await this.releasing;
+  }
+
+  /**
+   * The sink the engine delivers to: `onRaised` sees each event at once; `sink` gets it then or,
+   * with `saveBeforeSend`, once it is saved with its state. Resolves when `sink` has taken it.
+   */
+  outward(sink: AlertSink, opts: ReleaseOptions): AlertSink {
+    const raised = opts.onRaised;
+    // Also without saveBeforeSend: events a run with it left saved are still sent at start.
+    this.sink = sink;
+    if (!opts.saveBeforeSend) {
+      return raised
+        ? {
+            emit: (event) => {
+              raised(event);
+              return sink.emit(event);
+            },
+          }
+        : sink;
+    }
+    return {
+      emit: (event) => {
+        raised?.(event);
+        return this.hold(event);
+      },
+    };
+  }
+
+  /** Hand on, in order, events a crash left saved (from the store's snapshot at start). */
+  resend(held: readonly HeldEvent[]): void {
+    if (!this.sink || held.length === 0) return;
+    this.opts.logger?.info({ events: held.length }, 'sending alert events saved before a crash again');
+    this.release(
+      held.map((h) => ({ held: h, done: () => {}, failed: () => {} })),
+      Promise.resolve(true),
+    );
+  }
+
+  /** Once every event handed on has been taken (or `ms` passed), remove their saved copies. */
+  async flushSent(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    });
+    await Promise.race([this.releasing.then(() => Promise.allSettled([...this.sending])), late]);
+    clearTimeout(timer);
+    await this.flush();
   }
 
   /** Persist what changed since the last flush in one batch (window snapshots when due, or `withWindows`). */
@@ -45,36 +142,112 @@ export class StateWriteBehind {
     const windows = due ? this.devices.windowChanges(this.incidents.activeDevices()) : undefined;
     if (due) this.lastWindowSnapshot = now;
     const windowsChanged = windows !== undefined && (windows.put.length > 0 || windows.remove.length > 0);
-    if (!this.incidents.hasChanges && !this.devices.hasSeenChanges && !windowsChanged) return this.flushing;
-    const changes = { ...this.incidents.takeChanges(), lastSeen: this.devices.takeSeen(), windows };
-    this.flushing = this.flushing
+    const raised = this.raised;
+    const taken = this.taken;
+    if (
+      !this.incidents.hasChanges &&
+      !this.devices.hasSeenChanges &&
+      !windowsChanged &&
+      raised.length === 0 &&
+      taken.length === 0
+    )
+      return this.flushing;
+    this.raised = [];
+    this.taken = [];
+    const changes: IncidentChanges = {
+      ...this.incidents.takeChanges(),
+      lastSeen: this.devices.takeSeen(),
+      windows,
+    };
+    if (raised.length > 0 || taken.length > 0)
+      changes.held = { put: raised.map((r) => r.held), remove: taken };
+    const outcome = this.flushing
       .then(() => this.store.save(changes))
       .then(
         () => this.saved(),
         (err: unknown) => this.unsaved(changes, err),
       );
+    this.flushing = outcome.then(() => {});
+    if (raised.length > 0) this.release(raised, outcome);
     return this.flushing;
   }
 
-  private unsaved(changes: IncidentChanges, err: unknown): void {
+  private hold(event: AlertEvent): Promise<void> {
+    return new Promise<void>((done, failed) => {
+      this.raised.push({ held: { at: this.clock.now(), n: ++this.raisedSeq, event }, done, failed });
+      // Events raised by one reading or tick share one save; it runs before the next I/O.
+      if (this.flushSoon) return;
+      this.flushSoon = true;
+      queueMicrotask(() => {
+        this.flushSoon = false;
+        void this.flush();
+      });
+    });
+  }
+
+  /**
+   * Hand `batch` on after every earlier batch, once `saved` tells whether the batch is in the store,
+   * or waiting became too long.
+   */
+  private release(batch: Raised[], saved: Promise<boolean>): void {
+    this.releasing = this.releasing.then(async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => {
+        timer = setTimeout(() => r('late'), SEND_UNSAVED_AFTER_MS);
+      });
+      const kept = (await Promise.race([saved, late])) !== false;
+      clearTimeout(timer);
+      for (const r of batch) {
+        r.kept = kept;
+        this.handOn(r);
+      }
+    });
+  }
+
+  private handOn(r: Raised): void {
+    const sink = this.sink;
+    if (!sink) return;
+    let sent: Promise<void>;
+    try {
+      sent = sink.emit(r.held.event);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    const tracked = sent.then(
+      () => {
+        if (r.kept) this.taken.push(r.held.event.id);
+        r.done();
+      },
+      // Kept in the store: the next start sends it again.
+      (err: unknown) => r.failed(err),
+    );
+    this.sending.add(tracked);
+    void tracked.finally(() => this.sending.delete(tracked));
+  }
+
+  private unsaved(changes: IncidentChanges, err: unknown): false {
     this.incidents.requeue(changes.put, changes.remove);
     this.devices.requeueSeen(changes.lastSeen);
     if (changes.windows) {
       this.devices.requeueWindowRemovals(changes.windows.remove);
       if (changes.windows.put.length > 0) this.lastWindowSnapshot = Number.NEGATIVE_INFINITY;
     }
+    // Events of this save were handed on regardless (release); only the removals are still owed.
+    if (changes.held) this.taken.push(...changes.held.remove);
     this.stats.saveFailures++;
-    if (this.failing) return;
+    if (this.failing) return false;
     this.failing = true;
     this.opts.logger?.error(
       { err },
       'incident state could not be saved; kept in memory and retried each flush',
     );
+    return false;
   }
 
-  private saved(): void {
-    if (!this.failing) return;
+  private saved(): boolean {
+    if (!this.failing) return true;
     this.failing = false;
     this.opts.logger?.info('incident state saved again');
+    return true;
   }
 }

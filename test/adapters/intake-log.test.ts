@@ -2,7 +2,8 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, trunc
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IntakeCheckpoint, IntakeLog, type IntakeLogConfig } from '../../adapters/mqtt/intake-log.js';
+import { IntakeCheckpoint } from '../../adapters/mqtt/intake-checkpoint.js';
+import { IntakeLog, type IntakeLogConfig } from '../../adapters/mqtt/intake-log.js';
 import { captureLogs } from './support.js';
 
 const opened: IntakeLog[] = [];
@@ -27,6 +28,22 @@ const config = (extra: Partial<IntakeLogConfig> = {}): IntakeLogConfig => ({
   ...extra,
 });
 
+/** The checkpoint as the gateway's side moves it: a batch up to `seq` emitted, its readings durable at once. */
+async function checkpointAt(cfg: IntakeLogConfig, seq: number): Promise<void> {
+  const told: number[] = [];
+  const c = new IntakeCheckpoint(
+    { log: cfg, settled: () => Promise.resolve() },
+    (n) => told.push(n),
+    (err) => {
+      throw err;
+    },
+  );
+  c.afterBatch(seq);
+  await new Promise((r) => setImmediate(r));
+  c.close();
+  expect(told).toEqual([seq]);
+}
+
 function unsettled(log: IntakeLog): { topic: string; payload: string; end: number }[] {
   return [...log.unsettled()].flatMap((r) =>
     r.messages.map((m) => ({ topic: m.topic, payload: m.payload.toString(), end: r.end })),
@@ -42,12 +59,12 @@ function appendCommitted(log: IntakeLog, from: number, to: number, perCommit = 1
 }
 
 describe('IntakeLog', () => {
-  it('gives back, after a restart, every committed message past the checkpoint, in order', () => {
+  it('gives back, after a restart, every committed message past the checkpoint, in order', async () => {
     const cfg = config();
     const log = open(cfg);
     appendCommitted(log, 0, 95);
     expect(log.committed).toBe(95);
-    new IntakeCheckpoint(cfg.dir).write(42);
+    await checkpointAt(cfg, 42);
     closeLast();
 
     const again = open(cfg);
@@ -60,7 +77,7 @@ describe('IntakeLog', () => {
     expect(again.next).toBe(95); // numbering goes on after what it holds
   });
 
-  it('deletes segments wholly below the checkpoint, at open and as readings settle', () => {
+  it('deletes segments wholly below the checkpoint, at open and as readings settle', async () => {
     const cfg = config({ segmentBytes: 1024 });
     const log = open(cfg);
     appendCommitted(log, 0, 300);
@@ -73,7 +90,7 @@ describe('IntakeLog', () => {
     // The segment holding 150 is kept: its first number is at or below 150, the next one's above.
     const firsts = after.map((f) => Number(f.slice(4, 20)));
     expect(Math.min(...firsts)).toBeLessThanOrEqual(150);
-    new IntakeCheckpoint(cfg.dir).write(290);
+    await checkpointAt(cfg, 290);
     closeLast();
     const again = open(cfg);
     expect(unsettled(again).map((m) => m.payload)).toEqual(
@@ -110,14 +127,41 @@ describe('IntakeLog', () => {
     ).toBe('{"wl":34,"név":"水位"}');
   });
 
-  it('a checkpoint with a bad checksum replays everything (duplicates, never a loss)', () => {
+  it('a checkpoint with a bad checksum replays everything (duplicates, never a loss)', async () => {
     const cfg = config();
     const log = open(cfg);
     appendCommitted(log, 0, 20);
-    new IntakeCheckpoint(cfg.dir).write(15);
+    await checkpointAt(cfg, 15);
     closeLast();
     truncateSync(join(cfg.dir, 'checkpoint'), 10);
     expect(unsettled(open(cfg))).toHaveLength(20);
+  });
+
+  it('moves the checkpoint only once the readings are durable, once for many batches', async () => {
+    const cfg = config();
+    open(cfg);
+    let durable: () => void = () => undefined;
+    const told: number[] = [];
+    const c = new IntakeCheckpoint(
+      { log: cfg, settled: () => new Promise<void>((r) => (durable = r)) },
+      (n) => told.push(n),
+      (err) => {
+        throw err;
+      },
+    );
+    c.afterBatch(10);
+    const first = durable;
+    c.afterBatch(25);
+    c.afterBatch(undefined); // a batch with nothing logged (QoS 0 only)
+    expect(c.unsettled).toBe(25);
+    await new Promise((r) => setImmediate(r));
+    expect(told).toEqual([]);
+    durable();
+    first();
+    await new Promise((r) => setImmediate(r));
+    expect(told).toEqual([25]);
+    expect(c.unsettled).toBe(0);
+    c.close();
   });
 
   it('refuses a folder another owner holds', () => {

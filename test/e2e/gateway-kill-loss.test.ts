@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startMosquitto } from '../../scripts/services.js';
+import { freePort, startMosquitto } from '../../scripts/services.js';
 import { LOCATION } from '../support/gateway.js';
 import { GatewayProcess, killGatewayProcesses } from '../support/gateway-process.js';
 import { lossReport, numberedDevices, startNumberedLoad, waitStored } from '../support/numbered-load.js';
@@ -25,7 +25,7 @@ async function unsettled(httpUrl: string): Promise<number> {
   return Number(/^gridgate_mqtt_intake_unsettled_messages (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
-describe('gateway killed under load, external broker', () => {
+describe('gateway killed under load', () => {
   const vmUrl = inject('vmUrl');
   const cleanups: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
@@ -33,12 +33,26 @@ describe('gateway killed under load, external broker', () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
   });
 
-  /** mosquitto, 20 numbered devices, and a gateway config of the run's own (folders, prefix, client id). */
-  async function setup(kind: string) {
+  /**
+   * 20 numbered devices and a gateway config of the run's own (folders, prefix, client id): behind
+   * mosquitto (external), or connected to the gateway's own broker on a port that stays the same
+   * across the restart (embedded; the devices reconnect and resend what was not acknowledged).
+   */
+  async function setup(kind: string, mode: 'external' | 'embedded') {
     const run = `${kind}-${randomUUID().slice(0, 8)}`;
     const dir = mkdtempSync(join(tmpdir(), `gg-${kind}-`));
-    const broker = await startMosquitto(join(dir, 'mosquitto'));
-    cleanups.push(() => broker.stop());
+    let mqtt: Record<string, unknown>;
+    let url: string;
+    if (mode === 'external') {
+      const broker = await startMosquitto(join(dir, 'mosquitto'));
+      cleanups.push(() => broker.stop());
+      url = broker.url;
+      mqtt = { url, clientId: `gridgate-${run}` };
+    } else {
+      const port = await freePort();
+      url = `mqtt://127.0.0.1:${port}`;
+      mqtt = { embedded: { host: '127.0.0.1', port } };
+    }
     const devicesFile = join(dir, 'devices.yaml');
     writeFileSync(
       devicesFile,
@@ -56,11 +70,7 @@ describe('gateway killed under load, external broker', () => {
         log: { level: 'info', pretty: false },
         http: { port: 0 },
         auth: { required: false },
-        mqtt: {
-          url: broker.url,
-          clientId: `gridgate-${run}`,
-          auth: { secretKeyFile: join(dir, 'mqtt-secret.key') },
-        },
+        mqtt: { ...mqtt, auth: { required: false, secretKeyFile: join(dir, 'mqtt-secret.key') } },
         redis: { url: inject('redisUrl'), prefix: `gg-test-${run}:` },
         tsdb: { url: vmUrl, spool: { dir: join(dir, 'spool') } },
         devices: { import: devicesFile },
@@ -72,7 +82,7 @@ describe('gateway killed under load, external broker', () => {
     const first = await GatewayProcess.start(configFile, dir);
     const t0 = Date.now() - 1_800_000;
     const load = await startNumberedLoad({
-      url: broker.url,
+      url,
       run,
       devices: DEVICES,
       rate: RATE,
@@ -98,36 +108,40 @@ describe('gateway killed under load, external broker', () => {
     };
   }
 
-  it('SIGKILL at full load, restarted: every reading the broker had acknowledged is stored', async () => {
-    const s = await setup('kill');
-    await sleep(6000);
-    // Killed while the gateway holds acknowledged messages not yet written (it nearly always does at
-    // this rate; the metric makes sure the kill is not between two writes).
-    const deadline = Date.now() + 5000;
-    let held = 0;
-    while (Date.now() < deadline && held === 0) {
-      held = await unsettled(s.first.httpUrl);
-      if (held === 0) await sleep(10);
-    }
-    await s.first.kill();
-    const atKill = s.load.acked.size;
-    const second = await GatewayProcess.start(s.configFile, s.dir);
-    const report = await outcome(s, second);
-    console.info(
-      `gateway SIGKILL at ${RATE}/s, external broker: sent ${s.load.sent}, acked at the kill ${atKill}`,
-      report,
-    );
-    expect(held).toBeGreaterThan(0); // the metric shows what the log holds for the database
-    expect(s.load.acked.size).toBe(s.load.sent);
-    expect(report.lost).toBe(0);
-    expect(report.stored).toBe(s.load.sent);
-    // At least once: what was written but not yet checkpointed at the kill is written again, no more.
-    expect(report.duplicated).toBeLessThan(RATE);
-    expect(await second.stop()).toBe(0);
-  }, 240_000);
+  it.each(['external', 'embedded'] as const)(
+    'SIGKILL at full load, %s broker, restarted: every acknowledged reading is stored',
+    async (mode) => {
+      const s = await setup('kill', mode);
+      await sleep(6000);
+      // Killed while the gateway holds acknowledged messages not yet written (it nearly always does at
+      // this rate; the metric makes sure the kill is not between two writes).
+      const deadline = Date.now() + 5000;
+      let held = 0;
+      while (Date.now() < deadline && held === 0) {
+        held = await unsettled(s.first.httpUrl);
+        if (held === 0) await sleep(10);
+      }
+      await s.first.kill();
+      const atKill = s.load.acked.size;
+      const second = await GatewayProcess.start(s.configFile, s.dir);
+      const report = await outcome(s, second);
+      console.info(
+        `gateway SIGKILL at ${RATE}/s, ${mode} broker: sent ${s.load.sent}, acked at the kill ${atKill}`,
+        report,
+      );
+      expect(held).toBeGreaterThan(0); // the metric shows what the log holds for the database
+      expect(s.load.acked.size).toBe(s.load.sent);
+      expect(report.lost).toBe(0);
+      expect(report.stored).toBe(s.load.sent);
+      // At least once: what was written but not yet checkpointed at the kill is written again, no more.
+      expect(report.duplicated).toBeLessThan(RATE);
+      expect(await second.stop()).toBe(0);
+    },
+    240_000,
+  );
 
   it('SIGTERM at full load, restarted: nothing to replay, nothing stored twice', async () => {
-    const s = await setup('term');
+    const s = await setup('term', 'external');
     await sleep(6000);
     expect(await s.first.stop()).toBe(0);
     const second = await GatewayProcess.start(s.configFile, s.dir);

@@ -1,7 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { RedisIncidentStore } from '../../adapters/redis/incident-store.js';
+import { describe, expect, it } from 'vitest';
 import { type AlertEvent, SEVERITIES } from '../../processors/alerts/event.js';
 import { RuleEngine } from '../../processors/rules/engine.js';
 import type { RuleSet } from '../../processors/rules/parse.js';
@@ -9,6 +6,7 @@ import { SilenceStore } from '../../processors/rules/silences.js';
 import type { Device, DeviceDirectory, InstallState } from '../../processors/types.js';
 import { createRng, type Rng } from '../../simulators/prng.js';
 import { device, MIN, RecordingSink, reading, rules, T0 } from './helpers.js';
+import { redisStores } from './redis-store.js';
 
 /**
  * The promise downstream systems rely on, checked over random histories: per incident, the events a
@@ -17,15 +15,7 @@ import { device, MIN, RecordingSink, reading, rules, T0 } from './helpers.js';
  * gone; and the API still knows every incident it was told about.
  */
 
-const redis = new Redis(inject('redisUrl'));
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
+const { store: redisStore } = redisStores('prop');
 
 const LEVELS = `
   - id: flood.level
@@ -128,9 +118,7 @@ interface Coverage {
 
 async function runSequence(seed: number, cov: Coverage): Promise<string[]> {
   const rng: Rng = createRng(seed);
-  const prefix = `test:prop:${randomUUID()}:`;
-  prefixes.push(prefix);
-  const store = new RedisIncidentStore(redis, { prefix });
+  const store = redisStore();
   const directory = new Directory();
   for (const id of DEVICE_IDS) {
     directory.devices.set(id, device({ id, state: rng.chance(0.5) ? 'commissioning' : 'active' }));

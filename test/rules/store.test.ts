@@ -1,28 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { RedisIncidentStore } from '../../adapters/redis/incident-store.js';
+import { describe, expect, it } from 'vitest';
 import { RedisSilencePersistence } from '../../adapters/redis/rule-silences.js';
 import type { Incident } from '../../processors/rules/incident.js';
 import { SilenceStore } from '../../processors/rules/silences.js';
 import { type IncidentStore, MemoryIncidentStore } from '../../processors/rules/store.js';
 import { device, engine, MIN, reading, rules, T0 } from './helpers.js';
+import { redisStores } from './redis-store.js';
 
-const redis = new Redis(inject('redisUrl'));
-const prefixes: string[] = [];
-afterAll(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
-
-function redisStore(): RedisIncidentStore {
-  const prefix = `test:${randomUUID()}:`;
-  prefixes.push(prefix);
-  return new RedisIncidentStore(redis, { prefix });
-}
+const { redis, prefix: freshPrefix, store: redisStore } = redisStores('store');
 
 const stores: [string, () => IncidentStore][] = [
   ['memory', () => new MemoryIncidentStore()],
@@ -145,8 +129,7 @@ describe.each(stores)('incident store contract: %s', (_name, make) => {
 
 describe('silences persisted in Redis', () => {
   it('survive a restart and expire', async () => {
-    const prefix = `test:${randomUUID()}:`;
-    prefixes.push(prefix);
+    const prefix = freshPrefix();
     const now = Date.now();
     const s1 = new SilenceStore(new RedisSilencePersistence(redis, { prefix }));
     await s1.start(now);

@@ -1,0 +1,134 @@
+import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import { IntakeLog, type IntakeLogConfig } from './intake-log.js';
+import type { MessageBatchWriter } from './message-batch.js';
+
+/**
+ * The intake log as an MQTT edge thread uses it (mqtt-io-thread.ts, broker-thread.ts): each QoS 1
+ * message is appended as it is taken in, and the socket it came on is corked until the end of the
+ * turn, when the turn's messages are written (one record, synced as the policy says) and the
+ * sockets uncorked. The PUBACKs queued meanwhile go out only then, after the messages are on disk,
+ * and parsing never waits. A log that cannot be opened or written is logged and given up: messages
+ * are then acknowledged as they are taken in, as without one.
+ */
+export class IntakeEdge {
+  #log: IntakeLog | undefined;
+  readonly #corked = new Set<Writable>();
+  /** Every logged message numbered below this is in a batch handed over, or in the one gathering. */
+  #seq = 0;
+  /** While the log is replayed: resolves when the channel gives credit. */
+  #credit: (() => void) | undefined;
+
+  constructor(
+    cfg: IntakeLogConfig | undefined,
+    private readonly logger: Logger,
+  ) {
+    if (!cfg) return;
+    try {
+      this.#log = new IntakeLog(cfg, logger);
+      this.#seq = this.#log.committed;
+    } catch (err) {
+      logger.error(
+        { err, dir: cfg.dir },
+        'mqtt intake log could not be opened; QoS 1 messages are acknowledged before they are durable',
+      );
+    }
+  }
+
+  /** What a batch handed over now claims (MessagesBatch.seq); undefined without a log. */
+  get seq(): number | undefined {
+    return this.#log ? this.#seq : undefined;
+  }
+
+  /** A message taken in on `socket`; only QoS 1 and 2 are logged (QoS 0 is at most once by definition). */
+  taken(topic: string, payload: Uint8Array, qos: number, socket: Writable): void {
+    const log = this.#log;
+    if (!log || qos === 0) return;
+    log.append(topic, payload);
+    if (!this.#corked.has(socket)) {
+      socket.cork();
+      this.#corked.add(socket);
+    }
+  }
+
+  /** The turn's end: its messages to the log, then the acknowledgements. */
+  commit(): void {
+    const log = this.#log;
+    if (log) {
+      try {
+        log.commit();
+        this.#seq = log.committed;
+      } catch (err) {
+        this.logger.error(
+          { err },
+          'mqtt intake log write failed; QoS 1 messages are acknowledged before they are durable from now on',
+        );
+        this.#log = undefined;
+      }
+    }
+    for (const s of this.#corked) s.uncork();
+    this.#corked.clear();
+  }
+
+  /** The gateway's side moved the checkpoint: what is wholly below goes. */
+  settled(seq: number): void {
+    this.#log?.settled(seq);
+  }
+
+  /** The channel gave credit: true when a replay was waiting for it (the thread then does nothing else). */
+  credit(): boolean {
+    const go = this.#credit;
+    if (!go) return false;
+    this.#credit = undefined;
+    go();
+    return true;
+  }
+
+  /**
+   * Hands over what the log holds past its checkpoint, oldest first, each message with its receive
+   * time, through `batch` and `send` as the channel's credit allows (the thread's onCredit calls
+   * credit()); before the edge takes anything new in.
+   */
+  async replay(
+    batch: MessageBatchWriter,
+    highWaterBytes: number,
+    channel: { readonly canSend: boolean },
+    send: () => void,
+  ): Promise<void> {
+    const log = this.#log;
+    if (!log) return;
+    const handOver = async () => {
+      while (!channel.canSend) await new Promise<void>((resolve) => (this.#credit = resolve));
+      send();
+    };
+    let messages = 0;
+    try {
+      for (const record of log.unsettled()) {
+        for (const m of record.messages) batch.add(m.topic, m.payload, 0, record.at);
+        messages += record.messages.length;
+        this.#seq = record.end;
+        if (batch.bytes >= highWaterBytes) await handOver();
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'mqtt intake log could not be read back to its end');
+    }
+    this.#seq = log.committed;
+    if (batch.count > 0) await handOver();
+    if (messages > 0)
+      this.logger.info(
+        { messages },
+        'handed over messages acknowledged before the last stop and not yet written',
+      );
+  }
+
+  /** Commits, syncs and closes; what is unsettled stays for the next start. */
+  close(): void {
+    try {
+      this.commit();
+      this.#log?.close();
+    } catch (err) {
+      this.logger.error({ err }, 'mqtt intake log close failed');
+    }
+    this.#log = undefined;
+  }
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import type { RedisIncidentStore } from '../../adapters/redis/incident-store.js';
+import type { AlertEvent, AlertSink } from '../../processors/alerts/event.js';
+import { RuleEngine } from '../../processors/rules/engine.js';
+import type { IncidentSnapshot } from '../../processors/rules/store.js';
+import { waitFor } from '../adapters/support.js';
+import { device, MIN, RecordingSink, reading, rules, T0 } from './helpers.js';
+import { redisStores } from './redis-store.js';
+
+const RULES = rules(`
+rules:
+  - id: flood.level
+    name: 水位超警戒
+    condition: "water_level_m >= device.attrs.warning_level_m"
+    severity: yellow
+`);
+
+const { redis, store } = redisStores('sbs');
+
+async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const got = await check();
+    if (got !== undefined) return got;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The engine as the gateway runs it (gateway/alerting.ts), without the write-behind timer. */
+async function engine(s: RedisIncidentStore, sink: AlertSink, onRaised?: (e: AlertEvent) => void) {
+  const e = new RuleEngine({
+    rules: RULES,
+    sink,
+    store: s,
+    flushIntervalMs: 0,
+    saveBeforeSend: true,
+    onRaised,
+  });
+  await e.start();
+  return e;
+}
+
+describe('alert events leave the engine only once saved with their incident (saveBeforeSend)', () => {
+  it('the sink gets an event only after the event and its incident are in the store', async () => {
+    const s = store();
+    const d = device();
+    const raised: AlertEvent[] = [];
+    const atEmit: { event: AlertEvent; snap: IncidentSnapshot }[] = [];
+    const e = await engine(
+      s,
+      { emit: async (event) => void atEmit.push({ event, snap: await s.load() }) },
+      (ev) => raised.push(ev),
+    );
+    e.write(reading(d, T0, { water_level_m: 2.7 }), d);
+    // Raised at once (the in-process views), held back from the sink until its save.
+    expect(raised.map((x) => x.type)).toEqual(['alert.firing']);
+    expect(atEmit).toHaveLength(0);
+    await waitFor('the firing at the sink', () => atEmit.length === 1);
+    const { event, snap } = atEmit[0]!;
+    expect(event.id).toBe(raised[0]!.id);
+    expect(snap.incidents).toHaveLength(1);
+    expect(snap.incidents[0]).toMatchObject({ id: event.incidentId, phase: 'firing', notified: true });
+    expect(snap.held?.map((h) => h.event.id)).toEqual([event.id]);
+  });
+
+  it('an event saved but not taken when the process died is sent again by the next start: the same event, once', async () => {
+    const s = store();
+    const d = device();
+    // The first engine's sink never takes the event: the process dies with it on the way.
+    const first = await engine(s, { emit: () => new Promise<void>(() => {}) });
+    first.write(reading(d, T0, { water_level_m: 2.7 }), d);
+    const held = await until('the firing saved', async () => (await s.load()).held);
+    expect(held.map((h) => h.event.type)).toEqual(['alert.firing']);
+
+    const sink = new RecordingSink();
+    const next = await engine(s, sink);
+    await waitFor('the saved firing sent again', () => sink.events.length === 1);
+    expect(sink.events[0]).toEqual(held[0]!.event);
+    // Taken: its saved copy goes, so a later start does not send it a third time.
+    await next.flushSent(2000);
+    expect((await s.load()).held).toBeUndefined();
+    // The restarted engine carries the incident on: no second firing, and it resolves.
+    next.write(reading(d, T0 + MIN, { water_level_m: 2.8 }), d);
+    next.write(reading(d, T0 + 2 * MIN, { water_level_m: 1.0 }), d);
+    await waitFor('the resolve', () => sink.events.length === 2);
+    expect(sink.types()).toEqual(['alert.firing:yellow', 'alert.resolved:yellow']);
+    expect(sink.events[1]!.incidentId).toBe(held[0]!.event.incidentId);
+  });
+});
