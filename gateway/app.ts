@@ -205,7 +205,7 @@ export class Gateway {
         health: {
           ...edgeHealth(ingress, () => this.ingressStarted, writer),
           alerts: alertDeliveryCheck(() => alerting.dispatcher.stats()),
-          spool: spoolHealthCheck(writer),
+          spool: spoolHealthCheck(writer, undefined, undefined, ingress),
         },
         deadLetters,
         latest,

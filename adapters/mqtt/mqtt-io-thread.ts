@@ -68,6 +68,9 @@ function connect(): MqttClient {
   // mqtt.js calls `log` several times per packet; it must be a no-op function (not cloneable, so set here).
   const c = mqtt.connect(url, { ...options, log: () => {} });
   c.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
+    // While ending, not taken in: handleMessage does not acknowledge it either, so the broker keeps
+    // it for the next session (taking it in as well would store it twice).
+    if (ending) return;
     batch.add(topic, payload);
     intakeEdge.taken(topic, payload, packet.qos, c.stream);
     schedule();
@@ -133,9 +136,11 @@ endpoint.handle(
   (force) =>
     new Promise<void>((resolve) => {
       ending = true;
-      held = undefined;
-      // Everything taken in (and so acknowledged) goes to the gateway's thread before the reply.
+      // Everything taken in goes to the gateway's thread before the reply, so it is acknowledged:
+      // the turn's PUBACKs, and a held one (its message is in the batch), or the broker would
+      // deliver it again next session.
       turn();
+      release();
       const done = () => {
         turn();
         intakeEdge.close();

@@ -196,7 +196,8 @@ describe('ExternalBrokerClient against a real mosquitto', () => {
   it('start() rejects with the URL and the cause when no broker answers', async () => {
     const port = await freePort();
     const url = `mqtt://127.0.0.1:${port}`;
-    const c = make({ url, connectTimeoutMs: 800 });
+    // Long enough for the client thread to start on a loaded machine: the refusal is what it reports.
+    const c = make({ url, connectTimeoutMs: 3000 });
     const err = await c.start().then(
       () => undefined,
       (e: Error) => e,

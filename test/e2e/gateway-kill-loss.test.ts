@@ -143,6 +143,9 @@ describe('gateway killed under load', () => {
   it('SIGTERM at full load, restarted: nothing to replay, nothing stored twice', async () => {
     const s = await setup('term', 'external');
     await sleep(6000);
+    // What an installer sees of it: the spool check carries the intake log's count.
+    const health = await (await fetch(`${s.first.httpUrl}/healthz`)).text();
+    expect(health).toMatch(/"intakeUnsettled":\d+/);
     expect(await s.first.stop()).toBe(0);
     const second = await GatewayProcess.start(s.configFile, s.dir);
     const report = await outcome(s, second);

@@ -15,7 +15,7 @@ rules:
     severity: yellow
 `);
 
-const { redis, store } = redisStores('sbs');
+const { store } = redisStores('sbs');
 
 async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
   const end = Date.now() + 10_000;

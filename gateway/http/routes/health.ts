@@ -89,6 +89,8 @@ export interface SpoolHealth extends HealthResult {
   oldestAgeSeconds: number;
   /** Readings dropped since start, oldest first, because the spool was full (tsdb.spool.maxMB). */
   droppedLines: number;
+  /** MQTT messages acknowledged (in the intake log) whose readings are not yet in the database or the spool. */
+  intakeUnsettled?: number;
 }
 
 /**
@@ -102,6 +104,8 @@ export function spoolHealthCheck(
   writer: Pick<TsdbWriter, 'stats' | 'spoolStats'>,
   failingMs = 30_000,
   now: () => number = Date.now,
+  /** The MQTT edge: messages acknowledged from its intake log whose readings are not yet durable. */
+  intake?: { readonly intakeUnsettled?: number },
 ): () => SpoolHealth {
   return () => {
     const s = writer.spoolStats;
@@ -113,6 +117,7 @@ export function spoolHealthCheck(
       bytes: s.bytes,
       oldestAgeSeconds: ageS,
       droppedLines: s.droppedLines,
+      ...(intake?.intakeUnsettled === undefined ? {} : { intakeUnsettled: intake.intakeUnsettled }),
     };
     const dropped =
       s.droppedLines > 0
