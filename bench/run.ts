@@ -126,7 +126,7 @@ try {
       soakScenario(ctx, {
         seconds: Number(args.get('soak-seconds') ?? 240),
         rate: Number(args.get('soak-rate') ?? 5000),
-        // Down long enough that the writer's retry buffer (tsdb.maxBufferLines) overflows into the spool.
+        // Down long enough that tens of thousands of lines wait in the spool each time.
         everyS: 45,
         downS: 25,
       }),

@@ -5,15 +5,21 @@ import type { MessageBatchWriter } from './message-batch.js';
 
 /**
  * The intake log as an MQTT edge thread uses it (mqtt-io-thread.ts, broker-thread.ts): each QoS 1
- * message is appended as it is taken in, and the socket it came on is corked until the end of the
- * turn, when the turn's messages are written (one record, synced as the policy says) and the
- * sockets uncorked. The PUBACKs queued meanwhile go out only then, after the messages are on disk,
- * and parsing never waits. A log that cannot be opened or written is logged and given up: messages
- * are then acknowledged as they are taken in, as without one.
+ * message is appended as it is taken in, and the socket it came on is corked, so the PUBACK the
+ * broker or client library writes for it waits in the socket. At the end of the turn the turn's
+ * messages are written as one record. With fsync `always` the sockets stay corked until a sync
+ * that covers the record completes; that sync runs off the thread, which goes on parsing, and
+ * what arrives meanwhile waits for the next sync (one in flight at a time, so a sync covers every
+ * turn since the last). A socket corked for two syncs is uncorked twice (cork counts), so no
+ * PUBACK leaves before its message is on the disk. With `interval` or `never` they leave at the
+ * end of the turn, once the record is written. A log that cannot be opened or written is logged
+ * and given up: messages are then acknowledged as they are taken in, as without one.
  */
 export class IntakeEdge {
   #log: IntakeLog | undefined;
-  readonly #corked = new Set<Writable>();
+  /** Sockets corked for messages the next sync covers. */
+  #corked = new Set<Writable>();
+  #syncing = false;
   /** Every logged message numbered below this is in a batch handed over, or in the one gathering. */
   #seq = 0;
   /** While the log is replayed: resolves when the channel gives credit. */
@@ -51,7 +57,7 @@ export class IntakeEdge {
     }
   }
 
-  /** The turn's end: its messages to the log, then the acknowledgements. */
+  /** The turn's end: its messages to the log, then (once they are on disk) their acknowledgements. */
   commit(): void {
     const log = this.#log;
     if (log) {
@@ -59,15 +65,39 @@ export class IntakeEdge {
         log.commit();
         this.#seq = log.committed;
       } catch (err) {
-        this.logger.error(
-          { err },
-          'mqtt intake log write failed; QoS 1 messages are acknowledged before they are durable from now on',
-        );
-        this.#log = undefined;
+        this.#giveUp(err, 'write');
       }
     }
+    if (this.#log?.syncEach) this.#syncNext();
+    else this.#release();
+  }
+
+  #syncNext(): void {
+    const log = this.#log;
+    if (!log || this.#syncing || this.#corked.size === 0) return;
+    const waiting = this.#corked;
+    this.#corked = new Set();
+    this.#syncing = true;
+    log.sync((err) => {
+      this.#syncing = false;
+      if (err) this.#giveUp(err, 'sync');
+      for (const s of waiting) s.uncork();
+      // What was taken in meanwhile: written now, then the next sync.
+      this.commit();
+    });
+  }
+
+  #release(): void {
     for (const s of this.#corked) s.uncork();
     this.#corked.clear();
+  }
+
+  #giveUp(err: unknown, what: string): void {
+    this.logger.error(
+      { err },
+      `mqtt intake log ${what} failed; QoS 1 messages are acknowledged before they are durable from now on`,
+    );
+    this.#log = undefined;
   }
 
   /** The gateway's side moved the checkpoint: what is wholly below goes. */
@@ -121,14 +151,16 @@ export class IntakeEdge {
       );
   }
 
-  /** Commits, syncs and closes; what is unsettled stays for the next start. */
+  /** Commits, syncs and closes (a sync in flight then uncorks its sockets as it ends); what is unsettled stays for the next start. */
   close(): void {
+    const log = this.#log;
+    this.#log = undefined;
     try {
-      this.commit();
-      this.#log?.close();
+      log?.commit();
+      log?.close();
     } catch (err) {
       this.logger.error({ err }, 'mqtt intake log close failed');
     }
-    this.#log = undefined;
+    this.#release();
   }
 }

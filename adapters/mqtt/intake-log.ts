@@ -23,6 +23,7 @@
  */
 import {
   closeSync,
+  fdatasync,
   fdatasyncSync,
   ftruncateSync,
   mkdirSync,
@@ -83,6 +84,9 @@ export class IntakeLog {
   #off = HEADER_BYTES;
   #lastSync = Date.now();
   #closed = false;
+  /** An asynchronous sync is in flight: the segment is not closed under it. */
+  #syncing = false;
+  #rotateDue = false;
 
   /** Takes the folder (throws GG_ERR_CONFLICT if another gateway holds it), finds where the log ends. */
   constructor(cfg: IntakeLogConfig, logger: Logger) {
@@ -161,7 +165,15 @@ export class IntakeLog {
     this.#next++;
   }
 
-  /** Writes what was appended as one record, synced as the policy says. Throws what the disk throws. */
+  /** With fsync `always` the caller syncs each commit (sync()); otherwise commit() syncs as the policy says. */
+  get syncEach(): boolean {
+    return this.#cfg.fsync === 'always';
+  }
+
+  /**
+   * Writes what was appended as one record (synced when `interval` says so; with `always` the
+   * caller calls sync()). Throws what the disk throws.
+   */
   commit(): void {
     const count = this.#next - this.#committed;
     if (count === 0 || this.#closed) return;
@@ -176,17 +188,36 @@ export class IntakeLog {
     this.#committed = this.#next;
     writeSync(this.#fd, buf, 0, end);
     this.#segmentSize += end;
-    const policy = this.#cfg.fsync;
     const now = Date.now();
-    if (policy === 'always' || (policy === 'interval' && now - this.#lastSync >= this.#cfg.fsyncIntervalMs)) {
+    if (this.#cfg.fsync === 'interval' && now - this.#lastSync >= this.#cfg.fsyncIntervalMs) {
       fdatasyncSync(this.#fd);
       this.#lastSync = now;
     }
     if (this.#segmentSize >= (this.#cfg.segmentBytes ?? DEFAULT_SEGMENT_BYTES)) {
-      if (policy !== 'never') fdatasyncSync(this.#fd);
-      closeSync(this.#fd);
-      this.#fd = this.#openSegment();
+      if (this.#syncing) this.#rotateDue = true;
+      else this.#rotate();
     }
+  }
+
+  /**
+   * Forces everything committed so far to the disk, off this thread (the thread goes on taking
+   * messages in meanwhile); one at a time.
+   */
+  sync(done: (err: Error | null) => void): void {
+    this.#syncing = true;
+    fdatasync(this.#fd, (err) => {
+      this.#syncing = false;
+      if (this.#closed) return done(null); // close() synced and closed the file itself
+      if (!err && this.#rotateDue) this.#rotate();
+      done(err);
+    });
+  }
+
+  #rotate(): void {
+    this.#rotateDue = false;
+    if (this.#cfg.fsync !== 'never') fdatasyncSync(this.#fd);
+    closeSync(this.#fd);
+    this.#fd = this.#openSegment();
   }
 
   /** Every message below `seq` is durable downstream: segments wholly below it go. */

@@ -5,21 +5,15 @@ import type { Device, Reading } from '../../processors/types.js';
 import { routeInfluxClientLogs } from './client-log.js';
 import { DiskSpool } from './disk-spool.js';
 import { LineBuffer } from './line-buffer.js';
-import { type RetryTuning, retryDelay, retryTuning } from './retry-delay.js';
 import { SettledLines } from './settled-lines.js';
 import type { LineBatch, Spool, SpoolStats } from './spool.js';
 import { describeWriteError } from './write-error.js';
 import { postLines } from './write-request.js';
 import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './writer-types.js';
 
-export type { RetryTuning } from './retry-delay.js';
 export type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './writer-types.js';
 
 interface Attempt extends LineBatch {
-  /** Failed attempts so far. */
-  failures: number;
-  /** No retry after this (epoch ms): maxRetryTime from the first attempt. */
-  expires: number;
   /** Its lines in SettledLines. */
   readonly run: { readonly from: number };
 }
@@ -31,17 +25,18 @@ interface Attempt extends LineBatch {
  * answers, at batchSize lines, or after flushIntervalMs, whichever comes first. So batches are as
  * large as the database's own speed makes them: small and immediate when it keeps up, large under
  * load, and a burst's last readings wait one request, not a timer. While the database fails, the
- * timer alone paces batches (no burst of small failing requests into the spool). Transient failures
- * (network, 429, 5xx) are retried with the client's backoff (retry-delay.ts); a batch whose
- * retries run out, or that finds the retry buffer full, goes to a Spool and is re-sent once a
- * write succeeds again (or on the spool timer). A 4xx other than 429 means the data itself was
- * refused: counted as failed, never retried. Never throws into the pipeline.
+ * timer alone paces batches (no burst of small failing requests into the spool), or the server's
+ * Retry-After when it sent one. A batch that fails for a reason a retry may mend (network, 429,
+ * 5xx) goes to the disk spool at once and is re-sent from there, oldest first, once a write
+ * succeeds again (or on the spool timer): it is durable as soon as it failed, so nothing waits in
+ * memory through an outage, and whoever waits on settled() (the MQTT intake log, an HJ 212 9014)
+ * is answered within one request. A 4xx other than 429 means the data itself was refused: counted
+ * as failed, never retried. Never throws into the pipeline.
  */
 export class InfluxWriter implements TsdbWriter {
   private readonly transport: Transport;
   private readonly path: string;
   private readonly sendOptions: SendOptions;
-  private readonly retry: Required<RetryTuning>;
   private readonly spool: Spool;
   private readonly log: Logger;
   /** Lines from write(), encoded here; chunks from writeBytes() wait beside them. */
@@ -54,17 +49,14 @@ export class InfluxWriter implements TsdbWriter {
   private requests = 0;
   /** The last request was written: batches go as soon as none is in flight. */
   private healthy = true;
-  /** Batches waiting for their retry, and how many lines they hold. */
-  private readonly waiting = new Map<Attempt, NodeJS.Timeout>();
-  private waitingLines = 0;
+  /** No batch goes before this (epoch ms): the database's Retry-After. */
+  private pausedUntil = 0;
   private spoolTimer: NodeJS.Timeout | undefined;
   /** The spool drain under way, if any. */
   private drainRun: Promise<void> | undefined;
   /** The last push to the spool (the spool writes in order); never rejects. */
   private lastPush: Promise<void> = Promise.resolve();
   private stopped = false;
-  /** flush() calls under way: failures then skip the backoff and go to the spool. */
-  private flushing = 0;
   /** Lines sent, and those finished with (written, spooled or dropped). */
   private submitted = 0;
   private finished = 0;
@@ -92,7 +84,6 @@ export class InfluxWriter implements TsdbWriter {
         opts.onChange?.();
       },
     );
-    this.retry = retryTuning(opts.retry);
     // The client checks the URL and options here: a bad one throws before anything is sent.
     this.transport = new InfluxDB({
       url: opts.url,
@@ -154,25 +145,17 @@ export class InfluxWriter implements TsdbWriter {
   }
 
   /**
-   * Send what is buffered and what waits for a retry, and wait for the answers (bounded by one
-   * request timeout). A batch that fails meanwhile is not given another backoff: it goes to the
-   * spool at once, so a flush (and stop) against a dead database returns quickly and loses nothing.
-   * Failures are counted, never thrown.
+   * Send what is buffered and wait for the answers (bounded by one request timeout); what fails
+   * meanwhile is in the spool when this returns. Failures are counted, never thrown.
    */
   async flush(): Promise<void> {
-    this.flushing++;
-    try {
-      this.cut();
-      for (const attempt of this.takeWaiting()) void this.send(attempt);
-      const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
-      while (this.finished < this.submitted && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      // What failed is on disk (as the fsync policy says) before flush returns.
-      await this.lastPush;
-    } finally {
-      this.flushing--;
+    this.cut();
+    const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
+    while (this.finished < this.submitted && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    // What failed is on disk (as the fsync policy says) before flush returns.
+    await this.lastPush;
   }
 
   /** Flush, then stop. What the spool still holds stays on disk for the next start. */
@@ -183,11 +166,6 @@ export class InfluxWriter implements TsdbWriter {
     await this.flush();
     this.stopped = true;
     this.lines.releaseAll();
-    // Only a retry scheduled after the flush gave up waiting (a request slower than the timeout).
-    for (const attempt of this.takeWaiting()) {
-      this.finished += attempt.lines;
-      this.toSpool(attempt);
-    }
     // A spooled batch being re-sent finishes (bounded by the request timeout) before the files close.
     await this.drainRun;
     await this.spool.close().catch((err: unknown) => this.log.error({ err }, 'spool close failed'));
@@ -204,7 +182,8 @@ export class InfluxWriter implements TsdbWriter {
     if (this.pendingLines >= this.opts.batchSize) this.cut();
     else if (this.requests === 0 && this.healthy) this.cutSoon ??= setImmediate(this.cutNow);
     else if (this.batchTimer === undefined) {
-      this.batchTimer = setTimeout(this.cutNow, this.opts.flushIntervalMs);
+      const wait = Math.max(this.opts.flushIntervalMs, this.pausedUntil - Date.now());
+      this.batchTimer = setTimeout(this.cutNow, wait);
     }
   }
 
@@ -231,7 +210,7 @@ export class InfluxWriter implements TsdbWriter {
     this.pendingLines = 0;
     this.submitted += lines;
     const run = this.lines.cut(lines);
-    void this.send({ body, lines, failures: 0, expires: Date.now() + this.retry.maxRetryTime, run });
+    void this.send({ body, lines, run });
   }
 
   /** One attempt; true when it was written. A failure has already been retried, spooled or dropped. */
@@ -267,40 +246,20 @@ export class InfluxWriter implements TsdbWriter {
     queueMicrotask(this.changed);
     const info = describeWriteError(error);
     this.counters.lastError = info;
-    attempt.failures++;
     // Same rule as the client: an HTTP status below 429 means the data itself was refused.
     const retriable = !(error instanceof HttpError) || error.statusCode >= 429;
-    // The retry must also start before maxRetryTime runs out, as with the client's own write API.
-    const delay = retryDelay(error, attempt.failures, this.retry);
-    const retry =
-      retriable &&
-      !this.stopped &&
-      this.flushing === 0 &&
-      attempt.failures <= this.opts.maxRetries &&
-      Date.now() + delay < attempt.expires &&
-      this.waitingLines + attempt.lines <= this.opts.maxBufferLines;
+    this.pauseFor(error);
     this.log.warn(
       {
         err: new GridgateError('GG_ERR_TSDB_WRITE', `write to ${this.opts.url} failed`, [], { cause: error }),
         statusCode: info.statusCode,
         body: info.body,
         cause: info.message,
-        attempt: attempt.failures,
         lines: attempt.lines,
-        next: retry ? 'retry' : retriable ? 'spool' : 'drop',
+        next: retriable ? 'spool' : 'drop',
       },
       'time-series write failed',
     );
-    if (retry) {
-      this.waitingLines += attempt.lines;
-      const timer = setTimeout(() => {
-        this.unwait(attempt);
-        void this.send(attempt);
-      }, delay);
-      timer.unref();
-      this.waiting.set(attempt, timer);
-      return;
-    }
     this.finished += attempt.lines;
     if (retriable) this.toSpool(attempt);
     else {
@@ -309,17 +268,14 @@ export class InfluxWriter implements TsdbWriter {
     }
   }
 
-  /** Every batch waiting for a retry, its timer cancelled. */
-  private takeWaiting(): Attempt[] {
-    for (const timer of this.waiting.values()) clearTimeout(timer);
-    const all = [...this.waiting.keys()];
-    this.waiting.clear();
-    this.waitingLines = 0;
-    return all;
-  }
-
-  private unwait(attempt: Attempt): void {
-    if (this.waiting.delete(attempt)) this.waitingLines -= attempt.lines;
+  /**
+   * The database's Retry-After, when it sent one, holds new batches and the spool's re-sending. It
+   * is read in seconds (RFC 9110 §10.2.3; InfluxDB sends seconds), which the client's HttpError
+   * parses but reports as if it were milliseconds.
+   */
+  private pauseFor(error: Error): void {
+    const seconds = error instanceof HttpError ? error.retryAfter() : 0;
+    if (seconds > 0) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + seconds * 1000);
   }
 
   /** After the callbacks above have done their counting. */
@@ -345,7 +301,7 @@ export class InfluxWriter implements TsdbWriter {
    * the spool's head (on disk) for the next try, on the spool timer or after the next good write.
    */
   private drainSpool(): void {
-    if (this.drainRun || this.stopped || this.spool.lines === 0) return;
+    if (this.drainRun || this.stopped || this.spool.lines === 0 || Date.now() < this.pausedUntil) return;
     const run = async () => {
       this.log.info({ lines: this.spool.lines }, 're-sending spooled lines');
       for await (const batch of this.spool.drain()) {
@@ -376,6 +332,7 @@ export class InfluxWriter implements TsdbWriter {
         const info = describeWriteError(error);
         this.counters.lastError = info;
         const refused = error instanceof HttpError && error.statusCode < 429;
+        this.pauseFor(error);
         if (refused) this.counters.linesFailed += batch.lines;
         queueMicrotask(this.changed);
         this.log.warn(

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Device, Reading, ReadingSink } from '../../processors/types.js';
 import type { DiskSpoolConfig } from './disk-spool-config.js';
-import type { RetryTuning } from './retry-delay.js';
 import type { SpoolStats } from './spool.js';
 
 export interface InfluxWriterOptions {
@@ -14,10 +13,6 @@ export interface InfluxWriterOptions {
   flushIntervalMs: number;
   /** gzip request bodies over 1 kB; default true. */
   gzip?: boolean;
-  /** Retries after the first failed attempt, before a batch goes to the spool. */
-  maxRetries: number;
-  /** Lines that may wait for a retry at once; a failed batch beyond that goes to the spool. */
-  maxBufferLines: number;
   logger: Logger;
   /** The disk spool batches go to once retries are exhausted (disk-spool.ts). */
   spool: DiskSpoolConfig;
@@ -25,7 +20,6 @@ export interface InfluxWriterOptions {
   spoolRetryMs?: number;
   /** HTTP timeout per write; default 10 s. */
   timeoutMs?: number;
-  retry?: RetryTuning;
   /** Called after the counters change (a batch written, failed, spooled or dropped). */
   onChange?: () => void;
 }

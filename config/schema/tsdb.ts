@@ -15,8 +15,6 @@ export const tsdbSchema = z
     batchSize: z.number().int().min(1).max(100_000).default(5000),
     flushIntervalMs: z.number().int().min(10).max(600_000).default(1000),
     gzip: z.boolean().default(true),
-    maxRetries: z.number().int().min(0).default(5),
-    maxBufferLines: z.number().int().min(1000).default(100_000),
     spool: z
       .strictObject({
         dir: z

@@ -46,8 +46,6 @@ const options = (url: string, extra: Partial<InfluxWriterOptions>): InfluxWriter
   bucket: 'test',
   batchSize: 100,
   flushIntervalMs: 200,
-  maxRetries: 2,
-  maxBufferLines: 1000,
   logger: captureLogs().logger,
   spool: testSpool(),
   ...extra,
@@ -119,18 +117,16 @@ describe.each(WRITERS)('$name', ({ create }) => {
     const logs = captureLogs();
     writer = make(url, {
       logger: logs.logger,
-      maxRetries: 1,
-      retry: { minRetryDelay: 50, maxRetryDelay: 100, retryJitter: 0 },
       spoolRetryMs: 200,
     });
     const device = `fg-${randomUUID()}`;
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 3 * 60_000;
     for (const r of readings(device, t0)) expect(() => writer!.write(r)).not.toThrow();
-    // Sent by the batch timer (flushIntervalMs), retried once after its backoff, then spooled.
+    // Sent at once, failed, spooled at once: durable on disk, re-sent from there.
     await waitFor('the batch to reach the spool', () => writer!.stats.linesSpooled >= 3);
 
     const s = writer.stats;
-    expect(s.batchesFailed).toBeGreaterThanOrEqual(2); // first attempt + one retry
+    expect(s.batchesFailed).toBeGreaterThanOrEqual(1);
     expect(s.linesWritten).toBe(0);
     expect(s.lastError?.message).toMatch(/ECONNREFUSED/);
     const failure = logs.entries.find((e) => e.msg === 'time-series write failed');
@@ -162,7 +158,7 @@ describe.each(WRITERS)('$name', ({ create }) => {
 /** A real HTTP server standing in for the database: answers each write with the next status. */
 async function scriptedServer(statuses: number[], headers: Record<string, string> = {}, gated = false) {
   const bodies: string[] = [];
-  /** Gated: no answer until open() is called. */
+  /** Gated: the first request gets no answer until open() is called. */
   let opened: () => void = () => undefined;
   const gate = gated ? new Promise<void>((resolve) => (opened = resolve)) : Promise.resolve();
   const server = createServer((req, res) => {
@@ -170,7 +166,7 @@ async function scriptedServer(statuses: number[], headers: Record<string, string
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', async () => {
       bodies.push(Buffer.concat(parts).toString());
-      await gate;
+      if (bodies.length === 1) await gate;
       const status = statuses.shift() ?? 204;
       res.writeHead(status, status === 204 ? {} : { 'content-type': 'application/json', ...headers });
       res.end(
@@ -201,7 +197,6 @@ describe.each(WRITERS)('$name against a scripted server', ({ create }) => {
       options(url, {
         flushIntervalMs: 100,
         gzip: false,
-        retry: { minRetryDelay: 20, maxRetryDelay: 50, retryJitter: 0 },
         ...extra,
       }),
     );
@@ -227,51 +222,51 @@ describe.each(WRITERS)('$name against a scripted server', ({ create }) => {
     expect(server.bodies).toHaveLength(1);
   });
 
-  it('retries a 503 after the Retry-After it names (seconds) and sends the same lines again', async () => {
+  it('spools a 503 at once and sends the same lines again from the spool, not before the Retry-After it names (seconds)', async () => {
     const server = await scriptedServer([503], { 'retry-after': '1' });
     close = server.close;
-    writer = make(server.url);
+    writer = make(server.url, { spoolRetryMs: 100 });
     const t0 = Date.now();
     for (const r of readings('retry-1', t0)) writer.write(r);
     await waitFor('the first attempt to fail', () => writer!.stats.batchesFailed === 1);
     const failedAt = Date.now();
-    await waitFor('the retry to succeed', () => writer!.stats.linesWritten === 3);
+    await waitFor('the lines to be in the spool', () => writer!.spooledLines === 3);
+    await waitFor('the re-send to succeed', () => writer!.stats.linesWritten === 3);
     expect(Date.now() - failedAt).toBeGreaterThanOrEqual(900);
-    expect(writer.stats).toMatchObject({ batchesFailed: 1, linesFailed: 0, linesSpooled: 0 });
+    expect(writer.stats).toMatchObject({ batchesFailed: 1, linesFailed: 0, linesSpooled: 3 });
     expect(server.bodies).toHaveLength(2);
     expect(server.bodies[1]).toBe(server.bodies[0]);
     expect(server.bodies[0]?.trimEnd().split('\n')).toHaveLength(3);
     expect(server.bodies[0]).toContain(`water_level_m=1.25,rain_mm=0.5 ${t0}\n`);
   });
 
-  it('spools a failing batch during flush and stop instead of waiting out its backoff', async () => {
-    const server = await scriptedServer([503, 503, 503]);
+  it('has a failed batch in the spool when flush returns', async () => {
+    const server = await scriptedServer([503]);
     close = server.close;
-    writer = make(server.url, { maxRetries: 5, retry: { minRetryDelay: 60_000, maxRetryDelay: 60_000 } });
+    writer = make(server.url);
     for (const r of readings('flush-1', Date.now())) writer.write(r);
     await writer.flush();
     expect(writer.stats).toMatchObject({ linesWritten: 0, linesSpooled: 3, linesFailed: 0 });
     expect(writer.spooledLines).toBe(3);
   });
 
-  it('settled() waits for an unanswered request, and for a retry even after a later batch is written', async () => {
-    const gate = await scriptedServer([503], { 'retry-after': '1' }, true);
+  it('settled() waits for an unanswered request, even after a later batch is written', async () => {
+    const gate = await scriptedServer([], {}, true);
     close = gate.close;
-    writer = make(gate.url, { maxRetries: 3 });
+    writer = make(gate.url, { batchSize: 3 });
     const t0 = Date.now();
     for (const r of readings('settle-1', t0)) writer.write(r);
     let first = false;
     void writer.settled().then(() => (first = true));
     await waitFor('the request to reach the database', () => gate.bodies.length === 1);
-    expect(first).toBe(false); // the database has not answered yet
-    gate.open();
-    await waitFor('the first attempt to fail', () => writer!.stats.batchesFailed === 1);
+    // A full batch goes while the first is in flight, and is answered first.
     for (const r of readings('settle-2', t0)) writer.write(r);
     let both = false;
     const settled = writer.settled().then(() => (both = true));
     await waitFor('the second batch to be written', () => writer!.stats.linesWritten === 3);
-    expect(first).toBe(false); // its retry is still waiting
+    expect(first).toBe(false); // the database has not answered the first yet
     expect(both).toBe(false);
+    gate.open();
     await settled;
     expect(first).toBe(true);
     expect(writer.stats).toMatchObject({ linesWritten: 6, linesFailed: 0, linesSpooled: 0 });
@@ -280,7 +275,7 @@ describe.each(WRITERS)('$name against a scripted server', ({ create }) => {
   it('settled() resolves once failing lines are held by the spool, or refused', async () => {
     const server = await scriptedServer([503, 400]);
     close = server.close;
-    writer = make(server.url, { maxRetries: 0 });
+    writer = make(server.url);
     for (const r of readings('settle-3', Date.now())) writer.write(r);
     await writer.settled();
     expect(writer.stats).toMatchObject({ linesWritten: 0, linesSpooled: 3, linesFailed: 0 });

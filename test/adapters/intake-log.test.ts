@@ -1,10 +1,12 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IntakeCheckpoint } from '../../adapters/mqtt/intake-checkpoint.js';
+import { IntakeEdge } from '../../adapters/mqtt/intake-edge.js';
 import { IntakeLog, type IntakeLogConfig } from '../../adapters/mqtt/intake-log.js';
-import { captureLogs } from './support.js';
+import { captureLogs, waitFor } from './support.js';
 
 const opened: IntakeLog[] = [];
 afterEach(() => {
@@ -168,5 +170,67 @@ describe('IntakeLog', () => {
     const cfg = config();
     open(cfg);
     expect(() => new IntakeLog(cfg, captureLogs().logger)).toThrow(/mqtt intake log/);
+  });
+});
+
+describe('IntakeEdge', () => {
+  /** A real TCP connection: what is written on `out` arrives on the other side, `received`. */
+  async function connection() {
+    let received = '';
+    const server = createServer((s) => s.on('data', (d) => (received += d.toString())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const out = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await new Promise<void>((r) => out.once('connect', r));
+    return {
+      out,
+      received: () => received,
+      close: () => {
+        out.destroy();
+        server.close();
+      },
+    };
+  }
+
+  it('with fsync always, holds what is written after a QoS 1 message until the log is synced', async () => {
+    const cfg = config();
+    const edge = new IntakeEdge(cfg, captureLogs().logger);
+    const c = await connection();
+    try {
+      edge.taken('devices/a/telemetry', Buffer.from('{"wl":1}'), 1, c.out);
+      c.out.write('PUBACK-1'); // what the broker writes for it
+      edge.commit(); // written; the sync runs off the thread
+      expect(c.out.writableCorked).toBe(1);
+      edge.taken('devices/a/telemetry', Buffer.from('{"wl":2}'), 1, c.out);
+      c.out.write('PUBACK-2');
+      edge.commit(); // the first sync is still in flight: this one waits for the next
+      await waitFor('both acknowledgements', () => c.received() === 'PUBACK-1PUBACK-2');
+      expect(c.out.writableCorked).toBe(0);
+      expect(edge.seq).toBe(2);
+      // QoS 0 is not logged and never held.
+      edge.taken('devices/a/telemetry', Buffer.from('{"wl":3}'), 0, c.out);
+      c.out.write('-');
+      expect(c.out.writableCorked).toBe(0);
+    } finally {
+      edge.close();
+      c.close();
+    }
+    expect(unsettled(open(cfg)).map((m) => m.payload)).toEqual(['{"wl":1}', '{"wl":2}']);
+  });
+
+  it('with fsync interval, releases at the end of the turn, once the record is written', async () => {
+    const cfg = config({ fsync: 'interval' });
+    const edge = new IntakeEdge(cfg, captureLogs().logger);
+    const c = await connection();
+    try {
+      edge.taken('devices/b/telemetry', Buffer.from('{"wl":1}'), 1, c.out);
+      c.out.write('PUBACK');
+      expect(c.out.writableCorked).toBe(1);
+      edge.commit();
+      expect(c.out.writableCorked).toBe(0);
+      await waitFor('the acknowledgement', () => c.received() === 'PUBACK');
+    } finally {
+      edge.close();
+      c.close();
+    }
   });
 });

@@ -35,8 +35,6 @@ describe('ThreadedInfluxWriter', () => {
       bucket: 'test',
       batchSize: 100,
       flushIntervalMs: 100,
-      maxRetries: 1,
-      maxBufferLines: 1000,
       logger: logs.logger,
       spool: testSpool(),
     });

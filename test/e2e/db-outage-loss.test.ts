@@ -33,7 +33,6 @@ describe('numbered readings across database outages', () => {
     const { gw } = await startGateway(numberedDevices(run, DEVICES), {
       GRIDGATE_TSDB__URL: vmUrl,
       GRIDGATE_TSDB__SPOOL__DIR: spoolDir,
-      GRIDGATE_TSDB__MAX_RETRIES: '1',
       GRIDGATE_LIMITS__DEVICE_RATE_PER_S: '100000',
       GRIDGATE_LIMITS__DEVICE_BURST: '100000',
     });

@@ -23,7 +23,6 @@ describe('time-series database down, then back', () => {
     const url = `http://127.0.0.1:${port}`;
     const started = await startGateway([{ id, model: 'hydrotek-wl300' }], {
       GRIDGATE_TSDB__URL: url,
-      GRIDGATE_TSDB__MAX_RETRIES: '0',
     });
     gw = started.gw;
     const t0 = Math.floor(Date.now() / 1000) - 30;

@@ -62,8 +62,6 @@ describe.each([
       bucket: 'test',
       batchSize: 50,
       flushIntervalMs: 100,
-      maxRetries: 0,
-      maxBufferLines: 1000,
       spoolRetryMs: 200,
       logger: captureLogs().logger,
       spool,
@@ -180,7 +178,7 @@ describe('gateway stopped while the database is down', () => {
   it('shows the spool in /metrics, keeps it through the stop, and the next start writes it', async () => {
     const device = `spool-gw-${randomUUID()}`;
     const spoolDir = join(mkdtempSync(join(tmpdir(), 'gg-spool-gw-')), 'spool');
-    const env = { GRIDGATE_TSDB__MAX_RETRIES: '0', GRIDGATE_TSDB__SPOOL__DIR: spoolDir };
+    const env = { GRIDGATE_TSDB__SPOOL__DIR: spoolDir };
     const down = await startGateway([{ id: device, model: 'hydrotek-wl300' }], {
       ...env,
       GRIDGATE_TSDB__URL: `http://127.0.0.1:${await freePort()}`,

@@ -88,8 +88,6 @@ describe('/healthz spool', () => {
       bucket: 'test',
       batchSize: 100,
       flushIntervalMs: 100,
-      maxRetries: 0,
-      maxBufferLines: 1000,
       spoolRetryMs: 200,
       logger: captureLogs().logger,
       spool: testSpool(),
