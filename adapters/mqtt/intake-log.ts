@@ -68,8 +68,6 @@ interface Segment {
 const segmentName = (first: number) => `seg-${String(first).padStart(16, '0')}.log`;
 
 export class IntakeLog {
-  /** Messages of damaged records found at open, lost. */
-  lostAtOpen = 0;
   readonly #cfg: IntakeLogConfig;
   readonly #log: Logger;
   readonly #lock: DirLock;
@@ -266,7 +264,6 @@ export class IntakeLog {
       } finally {
         closeSync(fd);
       }
-      this.lostAtOpen += damaged;
       this.#log.warn(
         { file: seg.path, bytes: bytes.length - validBytes, messages: damaged },
         'intake log ended in an incomplete or damaged record (a crash mid-write); cut off',

@@ -121,6 +121,8 @@ export class Endpoint<Out extends Calls, In extends Calls> {
   receive(msg: Envelope): boolean {
     switch (msg.k) {
       case 'call':
+        // After everything the other side sent before it (a flush or stop must see those batches).
+        this.drainAll();
         this.answer(msg.id, msg.m, msg.a);
         return true;
       case 'reply': {

@@ -54,13 +54,8 @@ export class InfluxWriter implements TsdbWriter {
   private spoolTimer: NodeJS.Timeout | undefined;
   /** The spool drain under way, if any. */
   private drainRun: Promise<void> | undefined;
-  /** The last push to the spool (the spool writes in order); never rejects. */
-  private lastPush: Promise<void> = Promise.resolve();
   private stopped = false;
-  /** Lines sent, and those finished with (written, spooled or dropped). */
-  private submitted = 0;
-  private finished = 0;
-  /** The same, in order: what settled() waits on. */
+  /** Which lines are finished with (written, spooled or dropped): what settled() and flush() wait on. */
   private readonly lines = new SettledLines();
   private readonly counters = {
     linesWritten: 0,
@@ -150,12 +145,13 @@ export class InfluxWriter implements TsdbWriter {
    */
   async flush(): Promise<void> {
     this.cut();
-    const deadline = Date.now() + (this.opts.timeoutMs ?? 10_000);
-    while (this.finished < this.submitted && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    // What failed is on disk (as the fsync policy says) before flush returns.
-    await this.lastPush;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.opts.timeoutMs ?? 10_000);
+    });
+    // Spooled lines are finished once on disk (as the fsync policy says).
+    await Promise.race([this.lines.after(), late]);
+    clearTimeout(timer);
   }
 
   /** Flush, then stop. What the spool still holds stays on disk for the next start. */
@@ -208,7 +204,6 @@ export class InfluxWriter implements TsdbWriter {
     const lines = this.pendingLines;
     this.chunks = [];
     this.pendingLines = 0;
-    this.submitted += lines;
     const run = this.lines.cut(lines);
     void this.send({ body, lines, run });
   }
@@ -219,7 +214,6 @@ export class InfluxWriter implements TsdbWriter {
     return postLines(this.transport, this.path, this.sendOptions, attempt.body).then(
       () => {
         this.answered(true);
-        this.finished += attempt.lines;
         this.lines.finished(attempt.run);
         this.counters.linesWritten += attempt.lines;
         queueMicrotask(this.changed);
@@ -260,7 +254,6 @@ export class InfluxWriter implements TsdbWriter {
       },
       'time-series write failed',
     );
-    this.finished += attempt.lines;
     if (retriable) this.toSpool(attempt);
     else {
       this.counters.linesFailed += attempt.lines;
@@ -283,7 +276,7 @@ export class InfluxWriter implements TsdbWriter {
 
   private toSpool(batch: Attempt): void {
     this.counters.linesSpooled += batch.lines;
-    this.lastPush = this.spool.push({ body: batch.body, lines: batch.lines }).then(
+    void this.spool.push({ body: batch.body, lines: batch.lines }).then(
       () => {
         this.lines.finished(batch.run);
         queueMicrotask(this.changed);

@@ -80,6 +80,16 @@ describe('ThreadChannel', () => {
     expect(sums).toEqual([2, 6, 12]);
   });
 
+  it('answers a call after every batch sent before it (a flush sees what came first)', async () => {
+    const { channel } = open();
+    await channel.start();
+    for (let i = 1; i <= 20; i++) {
+      const buf = new Float64Array([i]).buffer;
+      channel.batch('nums', buf, [buf]); // past the credit window: queued on the thread's side
+    }
+    expect(await channel.call('summed', undefined)).toBe(210);
+  });
+
   it("writes the thread's log lines to this side's destination, redacted, with this side's bindings", async () => {
     const { channel, logs } = open();
     await channel.start();

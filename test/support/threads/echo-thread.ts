@@ -9,6 +9,8 @@ export type EchoCalls = {
   /** Sends `n` batches, each as credit allows; answers with the most it ever had unprocessed. */
   produce: [number, number];
   log: [undefined, undefined];
+  /** The sum of every number in the `nums` batches taken so far. */
+  summed: [undefined, number];
   stop: [undefined, string];
 };
 export type EchoAsks = { double: [number, number] };
@@ -54,6 +56,7 @@ if (thread.data.failStart) {
         more();
       }),
   );
+  endpoint.handle('summed', () => summed);
   endpoint.handle('log', () => {
     logger.warn({ password: 'hunter2', thing: 42 }, 'hello from the thread');
   });
