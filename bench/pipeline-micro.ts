@@ -10,12 +10,9 @@
  *
  *   node dist/bench/pipeline-micro.js [--seconds 3] [--devices 1000]
  *
- * --devices sets the fleet size, and with it the per-device state the hot path walks: 100 devices
- * measured 3.8 µs per message here, 1,000 5.2 and 10,000 8.5 (2026-11-29, load values), which is
- * why the gateway inside a busy box costs more than this shows. Most of that growth is the rule
- * engine's per-device state: with no sinks at all 100 and 1,000 devices cost 2.1 and 2.2 µs, and
- * the rule engine alone added 1.3 and 2.2 µs (the readings handed to the writer 0.4 and 0.7, the
- * latest values 0.15 and 0.3).
+ * --devices sets the fleet size, and with it the per-device state the hot path walks (mostly the
+ * rule engine's): the cost per message grows with it, which is why the gateway inside a busy box
+ * costs more than this shows.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -128,10 +128,6 @@ export class Alerting {
         ],
         logger,
       ),
-      // A firing sent before its incident is saved is fired again by the restart after a crash (a
-      // new incident: the old one is gone); one saved as sent but never sent is lost. So the state
-      // and the event are saved together, and the event goes out only after (write-behind.ts).
-      saveBeforeSend: true,
       // The recent list shows events as they are raised, whatever the save does.
       onRaised: (e) => void this.recent.emit(e),
       installerSink: this.installerAlerts,
@@ -170,7 +166,7 @@ export class Alerting {
     await this.dispatcher.stop();
     // Every event the engine handed on is in Redis or in the outbox now: their saved copies go, or
     // the next start would send them again (BullMQ drops the copies; MQTT subscribers would not).
-    await settlesWithin(this.engine.flushSent(FORGET_SENT_MS), FORGET_SENT_MS + 500);
+    await settlesWithin(this.engine.drain(FORGET_SENT_MS), FORGET_SENT_MS + 500);
   }
 
   /** The incident's current state as an event (what supervision escalates from). */

@@ -8,6 +8,11 @@ import type { EmbeddedBrokerOptions, EmbeddedBrokerStats } from './embedded-brok
 
 export const SYS_PREFIX = '$SYS/';
 
+/** The part of aedes' persistence (in memory or on Redis) that holds inbound QoS 2 messages until PUBREL. */
+interface IncomingPackets {
+  incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown>;
+}
+
 export class AedesHooks {
   constructor(
     private readonly opts: EmbeddedBrokerOptions,
@@ -70,12 +75,16 @@ export class AedesHooks {
       if (client) this.accepted(client, packet);
       done(null);
     };
+    const admit = () =>
+      client && packet.qos === 2 && packet.dup
+        ? this.unlessHeld(client, packet, sizeCheck, done)
+        : sizeCheck();
     if (!hook || !client) {
-      sizeCheck();
+      admit();
       return;
     }
     const verdict = (ok: boolean) =>
-      ok ? sizeCheck() : done(new Error(`publish to ${packet.topic} not authorized`));
+      ok ? admit() : done(new Error(`publish to ${packet.topic} not authorized`));
     const failed = (err: unknown) => done(err instanceof Error ? err : new Error(String(err)));
     let answer: boolean | Promise<boolean>;
     try {
@@ -86,6 +95,22 @@ export class AedesHooks {
     }
     if (typeof answer === 'boolean') verdict(answer);
     else answer.then(verdict, failed);
+  }
+
+  /**
+   * A QoS 2 PUBLISH sent again (DUP) before its PUBREC arrived: aedes answers a copy it already
+   * holds with another PUBREC and publishes nothing (MQTT-4.3.3-2), so it must not be taken in
+   * twice either. Authorization runs before that check, hence this lookup of aedes' store of
+   * incoming QoS 2 packets. A lookup that fails takes it in: a duplicate, never a loss.
+   */
+  private unlessHeld(
+    client: Client,
+    packet: PublishPacket,
+    take: () => void,
+    done: (error?: Error | null) => void,
+  ): void {
+    const store = (client as unknown as { broker: { persistence: IncomingPackets } }).broker.persistence;
+    store.incomingGetPacket(client, packet).then(() => done(null), take);
   }
 
   authorizeSubscribe(

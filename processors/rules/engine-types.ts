@@ -8,11 +8,18 @@ import type { IncidentStore } from './store.js';
 
 export interface RuleEngineOptions {
   rules: RuleSet | readonly CompiledRule[];
-  /** Dispatch (BullMQ, MQTT). */
-  sink: AlertSink;
   /**
-   * Alerts of devices in `commissioning` go here instead of `sink` (the installer view), and are
-   * dropped when absent: a device being installed must not page the command centre.
+   * Dispatch (BullMQ, MQTT). Gets each event once it is saved with the incident state it follows
+   * from, and again at start() what a crash left saved (write-behind.ts): await `drain()` to know
+   * it has every event raised so far.
+   */
+  sink: AlertSink;
+  /** Sees every event for `sink` the moment it is raised, before any save: for in-process views. */
+  onRaised?: (event: AlertEvent) => void;
+  /**
+   * Alerts of devices in `commissioning` go here instead of `sink` (the installer view, in process:
+   * each event at once, never saved), and are dropped when absent: a device being installed must not
+   * page the command centre.
    */
   installerSink?: AlertSink;
   store: IncidentStore;

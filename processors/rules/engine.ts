@@ -19,10 +19,9 @@ import { type IncidentFilter, IncidentTable } from './incident-table.js';
 import { type Identity, type Observation, step } from './lifecycle.js';
 import type { RuleSet } from './parse.js';
 import { RuleIndex } from './rule-index.js';
-import { type ReleaseOptions, StateWriteBehind } from './write-behind.js';
+import { StateWriteBehind } from './write-behind.js';
 
 export type { EngineStats, RuleEngineOptions, RuleStatus } from './engine-types.js';
-export type { ReleaseOptions } from './write-behind.js';
 
 const REFIRE_COUNTS_AS_FLAP_MS = 3_600_000;
 
@@ -50,7 +49,7 @@ export class RuleEngine implements ReadingSink {
   private readonly clock: Clock;
   readonly stats: EngineStats = newStats();
 
-  constructor(private readonly opts: RuleEngineOptions & ReleaseOptions) {
+  constructor(private readonly opts: RuleEngineOptions) {
     this.index = new RuleIndex('rules' in opts.rules ? opts.rules.rules : opts.rules);
     this.clock = opts.clock ?? systemClock;
     this.devices = new DeviceTable(opts.directory);
@@ -62,7 +61,8 @@ export class RuleEngine implements ReadingSink {
       this.stats,
       opts,
     );
-    const sink = this.writeBehind.outward(opts.sink, opts);
+    // Dispatch events leave through the write-behind only: saved with their state, then sent.
+    const sink = this.writeBehind.outward;
     this.delivery = new Delivery({ ...opts, sink }, this.stats, (inc) => this.incidents.touch(inc.key));
   }
 
@@ -78,17 +78,18 @@ export class RuleEngine implements ReadingSink {
     this.writeBehind.start(this.opts.flushIntervalMs ?? 500);
   }
 
-  /** Save the state and hand on every event saved with it (see flushSent for what comes after). */
+  /** Save the state and hand on every event saved with it (see drain for what comes after). */
   stop(): Promise<void> {
     return this.writeBehind.stop();
   }
 
   /**
-   * With `saveBeforeSend`: once the sink has taken every event handed on (or `ms` passed), forget
-   * their saved copies, so that the next start does not send them again. Call after the sink's stop.
+   * Save every event raised so far with its state and hand it on; once the sink has settled each (or
+   * `ms` passed, when given), forget the saved copies of those it took, so that the next start does
+   * not send them again. Await it before reading what the sink got; at shutdown, after the sink's stop.
    */
-  flushSent(ms = 2000): Promise<void> {
-    return this.writeBehind.flushSent(ms);
+  drain(ms?: number): Promise<void> {
+    return this.writeBehind.drain(ms);
   }
 
   /** Persist what changed since the last flush in one batch (window snapshots when due, or `withWindows`). */

@@ -1,4 +1,4 @@
-import type { AlertEvent, AlertSink } from '../alerts/event.js';
+import type { AlertEvent } from '../alerts/event.js';
 import type { Device } from '../types.js';
 import { CaptureParser } from './capture-format.js';
 import { RuleEngine } from './engine.js';
@@ -47,21 +47,22 @@ export class Replay {
   private from: number | undefined;
 
   private constructor(private readonly set: RuleSet) {
-    const sink: AlertSink = {
-      emit: async (e) => {
-        this.events.push(e);
-      },
+    const record = (e: AlertEvent) => {
+      this.events.push(e);
     };
     this.engine = new RuleEngine({
       rules: set,
-      sink,
-      installerSink: sink,
+      // Every event is counted the moment it is raised, so in the order raised: dispatch's through
+      // onRaised (its sink gets each only once saved), the installer's and shadow events as they come.
+      sink: { emit: async () => {} },
+      onRaised: record,
+      installerSink: { emit: async (e) => record(e) },
       store: new MemoryIncidentStore(),
       clock: { now: () => this.now },
       directory: { get: (id) => this.devices.get(id) },
       flushIntervalMs: 0,
       shadowLimit: 0,
-      onShadow: (e) => this.events.push(e),
+      onShadow: record,
       recentMs: Number.POSITIVE_INFINITY,
     });
   }

@@ -9,18 +9,6 @@ import type { HeldEvent, IncidentChanges, IncidentStore } from './store.js';
 /** The longest an event waits for the save of its state: a store that hangs must not hold alerts back. */
 const SEND_UNSAVED_AFTER_MS = 2000;
 
-/** How alert events leave the engine (beside RuleEngineOptions, engine-types.ts). */
-export interface ReleaseOptions {
-  /**
-   * Hand `sink` each event only once it is saved with the incident state it follows from, and send
-   * again at start() what a crash left saved (see StateWriteBehind). Off by default: `sink` then
-   * gets each event in the tick that raised it (unit tests, the replay tool).
-   */
-  saveBeforeSend?: boolean;
-  /** Sees every event the moment it is raised, before any save: for in-process views. */
-  onRaised?: (event: AlertEvent) => void;
-}
-
 interface Raised {
   held: HeldEvent;
   /** In the store (or maybe: its save ran late), so its copy is removed once the sink took it. */
@@ -34,18 +22,19 @@ interface Raised {
  * one save. A save that fails (Redis down) loses nothing: its changes go back into the tables, and
  * the next flush writes them as they are then.
  *
- * With `saveBeforeSend`, alert events wait for their state. An event sent before its incident is
- * saved is the one a crash repeats: the restarted engine has no such incident, so the next reading
- * over the line opens a new one (new id, not deduplicated) and fires it again, and the first is
- * never resolved. Saving first alone would only swap that for the opposite (saved as notified,
- * crash before the send: a firing never sent). So each event is saved *with* the state
- * in the same store.save (one Redis MULTI), handed to its sink only after, and its saved copy
- * removed once the sink has taken it (BullMQ: in Redis or in the disk outbox). What a crash leaves
- * saved is sent again at start (`resend`); the event id is deterministic, so BullMQ drops the copy
- * of one that had already been enqueued. A save that fails (Redis unreachable) still lets its events
- * go once it has failed: held in memory they would be lost by a crash, while the dispatcher's disk
- * outbox keeps them, and the store keeps the state (RedisIncidentStore's unsaved-state file). A save
- * that neither succeeds nor fails holds them at most SEND_UNSAVED_AFTER_MS.
+ * Alert events wait for their state: this is the only way they leave the engine. An event sent
+ * before its incident is saved is the one a crash repeats: the restarted engine has no such
+ * incident, so the next reading over the line opens a new one (new id, not deduplicated) and fires
+ * it again, and the first is never resolved. Saving first alone would only swap that for the
+ * opposite (saved as notified, crash before the send: a firing never sent). So each event is saved
+ * *with* the state in the same store.save (one Redis MULTI), handed to its sink only after, and its
+ * saved copy removed once the sink has taken it (BullMQ: in Redis or in the disk outbox). What a
+ * crash leaves saved is sent again at start (`resend`); the event id is deterministic, so BullMQ
+ * drops the copy of one that had already been enqueued. A save that fails (Redis unreachable) still
+ * lets its events go once it has failed: held in memory they would be lost by a crash, while the
+ * dispatcher's disk outbox keeps them, and the store keeps the state (RedisIncidentStore's
+ * unsaved-state file). A save that neither succeeds nor fails holds them at most
+ * SEND_UNSAVED_AFTER_MS. `drain` waits until the sink has every event raised so far.
  */
 export class StateWriteBehind {
   private lastWindowSnapshot = Number.NEGATIVE_INFINITY;
@@ -53,7 +42,6 @@ export class StateWriteBehind {
   /** The last save failed: logged once until one succeeds. */
   private failing = false;
   private timer: NodeJS.Timeout | undefined;
-  private sink: AlertSink | undefined;
   /** Raised since the last flush: saved by the next one, then handed on. */
   private raised: Raised[] = [];
   private raisedSeq = 0;
@@ -71,8 +59,24 @@ export class StateWriteBehind {
     private readonly devices: DeviceTable,
     private readonly clock: Clock,
     private readonly stats: EngineStats,
-    private readonly opts: { windowSnapshotMs?: number; logger?: Logger },
+    private readonly opts: {
+      sink: AlertSink;
+      onRaised?: (event: AlertEvent) => void;
+      windowSnapshotMs?: number;
+      logger?: Logger;
+    },
   ) {}
+
+  /**
+   * What the engine delivers dispatch events to: `onRaised` sees each event at once, `sink` gets it
+   * once it is saved with its state. Resolves when `sink` has taken it.
+   */
+  readonly outward: AlertSink = {
+    emit: (event) => {
+      this.opts.onRaised?.(event);
+      return this.hold(event);
+    },
+  };
 
   start(everyMs: number): void {
     if (everyMs <= 0) return;
@@ -88,35 +92,9 @@ export class StateWriteBehind {
     await this.releasing;
   }
 
-  /**
-   * The sink the engine delivers to: `onRaised` sees each event at once; `sink` gets it then or,
-   * with `saveBeforeSend`, once it is saved with its state. Resolves when `sink` has taken it.
-   */
-  outward(sink: AlertSink, opts: ReleaseOptions): AlertSink {
-    const raised = opts.onRaised;
-    // Also without saveBeforeSend: events a run with it left saved are still sent at start.
-    this.sink = sink;
-    if (!opts.saveBeforeSend) {
-      return raised
-        ? {
-            emit: (event) => {
-              raised(event);
-              return sink.emit(event);
-            },
-          }
-        : sink;
-    }
-    return {
-      emit: (event) => {
-        raised?.(event);
-        return this.hold(event);
-      },
-    };
-  }
-
   /** Hand on, in order, events a crash left saved (from the store's snapshot at start). */
   resend(held: readonly HeldEvent[]): void {
-    if (!this.sink || held.length === 0) return;
+    if (held.length === 0) return;
     this.opts.logger?.info({ events: held.length }, 'sending alert events saved before a crash again');
     this.release(
       held.map((h) => ({ held: h, done: () => {}, failed: () => {} })),
@@ -124,14 +102,22 @@ export class StateWriteBehind {
     );
   }
 
-  /** Once every event handed on has been taken (or `ms` passed), remove their saved copies. */
-  async flushSent(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((r) => {
-      timer = setTimeout(r, ms);
-    });
-    await Promise.race([this.releasing.then(() => Promise.allSettled([...this.sending])), late]);
-    clearTimeout(timer);
+  /**
+   * Save what was raised and hand it on; once the sink has settled every event handed on (or `ms`
+   * passed), remove the saved copies of those it took, so that the next start does not send them again.
+   */
+  async drain(ms?: number): Promise<void> {
+    void this.flush();
+    const taken = this.releasing.then(() => Promise.allSettled([...this.sending]));
+    if (ms === undefined) await taken;
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((r) => {
+        timer = setTimeout(r, ms);
+      });
+      await Promise.race([taken, late]);
+      clearTimeout(timer);
+    }
     await this.flush();
   }
 
@@ -205,11 +191,9 @@ export class StateWriteBehind {
   }
 
   private handOn(r: Raised): void {
-    const sink = this.sink;
-    if (!sink) return;
     let sent: Promise<void>;
     try {
-      sent = sink.emit(r.held.event);
+      sent = this.opts.sink.emit(r.held.event);
     } catch (err) {
       sent = Promise.reject(err);
     }

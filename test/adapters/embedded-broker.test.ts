@@ -188,6 +188,44 @@ describe('EmbeddedBroker', () => {
     expect(broker!.stats.clientErrors).toBe(0);
   });
 
+  it('takes a QoS 2 message in once when the device sends it again (DUP) before PUBREL [MQTT-4.3.3-2]', async () => {
+    await startBroker();
+    const s: Socket = connect(broker!.port, '127.0.0.1');
+    s.on('error', () => {});
+    let got = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+    });
+    // Packets as bytes: mqtt.js would never resend before the PUBREC it already has.
+    const utf = (t: string) => Buffer.concat([Buffer.from([0, Buffer.byteLength(t)]), Buffer.from(t)]);
+    const packet = (first: number, body: Buffer) => Buffer.concat([Buffer.from([first, body.length]), body]);
+    const publish = (first: number, payload: string) =>
+      packet(first, Buffer.concat([utf('devices/q2/telemetry'), Buffer.from([0, 7]), Buffer.from(payload)]));
+    const answered = (bytes: number[], count: number) =>
+      waitFor(`${count} x ${bytes}`, () => {
+        let n = 0;
+        for (let i = got.indexOf(Buffer.from(bytes)); i >= 0; i = got.indexOf(Buffer.from(bytes), i + 1)) n++;
+        return n >= count;
+      });
+    const connack = [0x20, 2, 0, 0];
+    const pubrec = [0x50, 2, 0, 7];
+    const pubcomp = [0x70, 2, 0, 7];
+    s.write(packet(0x10, Buffer.concat([utf('MQTT'), Buffer.from([4, 2, 0, 60]), utf('q2')])));
+    await answered(connack, 1);
+    s.write(publish(0x34, '{"level":1}'));
+    await answered(pubrec, 1);
+    s.write(publish(0x3c, '{"level":1}')); // DUP flag set, same packet id
+    await answered(pubrec, 2);
+    s.write(packet(0x62, Buffer.from([0, 7]))); // PUBREL
+    await answered(pubcomp, 1);
+    // The id is free again: a new message under it is a new message.
+    s.write(publish(0x34, '{"level":2}'));
+    await answered(pubrec, 3);
+    await waitFor('the second message', () => messages.length >= 2);
+    s.destroy();
+    expect(messages.map((m) => m.payload.toString())).toEqual(['{"level":1}', '{"level":2}']);
+  });
+
   it('survives garbage bytes and an HTTP request on the MQTT port, and counts them', async () => {
     await startBroker();
     const junk = [

@@ -98,11 +98,18 @@ function setup(redisUrl: string, deviceIds: readonly string[]) {
     configFile,
     outbox,
     redis,
-    /** Every job of the queue in the order a consumer takes them: nothing consumes it, so all wait. */
+    /**
+     * Every job of the queue in the order a consumer takes them: nothing consumes it, so all wait.
+     * The list and the count are two reads, so a job added between them is read again.
+     */
     async queued(): Promise<Queued[]> {
-      const [jobs, count] = await Promise.all([queue.getJobs(['waiting'], 0, -1, true), queue.count()]);
-      expect(jobs).toHaveLength(count);
-      return jobs.map((j) => ({ event: j.data, at: j.timestamp }));
+      for (let tries = 0; ; tries++) {
+        const before = await queue.count();
+        const jobs = await queue.getJobs(['waiting'], 0, -1, true);
+        if (jobs.length === before && (await queue.count()) === before)
+          return jobs.map((j) => ({ event: j.data, at: j.timestamp }));
+        if (tries === 50) expect(jobs).toHaveLength(before);
+      }
     },
     /** The incident state the gateway saved in Redis, by device. */
     async saved(): Promise<Map<string, { id: string; phase: string }>> {

@@ -26,10 +26,12 @@ rules:
     const d = device({ id: 'WL-9' });
     e.write(health(d.id, T0, { battery_v: 3.2, rssi_dbm: -80 }), d);
     e.write(level(d.id, T0 + MIN, { water_level_m: 3.5, rain_mm: 0 }), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:orange']);
     // The battery recovers: the next level reading is judged with the new battery value.
     e.write(health(d.id, T0 + 2 * MIN, { battery_v: 3.9, rssi_dbm: -80 }), d);
     e.write(level(d.id, T0 + 3 * MIN, { water_level_m: 3.6, rain_mm: 0 }), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:orange', 'alert.resolved:orange']);
   });
 
@@ -56,6 +58,7 @@ rules:
 `),
     );
     e.write(health(d.id, T0 + 2 * MIN, { battery_v: 3.9, rssi_dbm: -101 }), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:blue']);
   });
 });

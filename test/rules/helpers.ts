@@ -4,7 +4,10 @@ import { parseRuleFiles, type RuleSet } from '../../processors/rules/parse.js';
 import { MemoryIncidentStore } from '../../processors/rules/store.js';
 import type { Device, Reading } from '../../processors/types.js';
 
-/** The sink interface, recording: the engine's output under test (D2 tests the BullMQ side). */
+/**
+ * The sink interface, recording: the engine's output under test (D2 tests the BullMQ side). Events
+ * reach it once saved with their incident state: `await e.drain()` before reading it.
+ */
 export class RecordingSink implements AlertSink {
   readonly events: AlertEvent[] = [];
   async emit(e: AlertEvent): Promise<void> {

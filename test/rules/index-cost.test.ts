@@ -17,7 +17,7 @@ describe('rule evaluation is scoped to the rules whose selector matches the devi
     expect(e.stats.evaluations).toBe(PER_DISTRICT);
     e.write(reading(d, T0 + MIN, { water_level_m: 20 }), d);
     expect(e.stats.evaluations).toBe(2 * PER_DISTRICT);
-    await new Promise((r) => setImmediate(r));
+    await e.drain();
     expect(new Set(sink.events.map((ev) => ev.rule.id))).toEqual(
       new Set(Array.from({ length: PER_DISTRICT }, (_, k) => `r${7 + k * DISTRICTS}`)),
     );
@@ -50,7 +50,7 @@ describe('the per-measurement trigger plan follows the fields each reading carri
     expect(e.stats.evaluations).toBe(10);
     e.write(reading(d, T0 + 4 * MIN, { water_level_m: 4 }), d); // fewer: level, both
     expect(e.stats.evaluations).toBe(12);
-    await new Promise((r) => setImmediate(r));
+    await e.drain();
     expect(new Set(sink.events.map((ev) => ev.rule.id))).toEqual(new Set(['rain', 'level', 'both']));
   });
 
@@ -65,7 +65,7 @@ describe('the per-measurement trigger plan follows the fields each reading carri
     expect(e.stats.evaluations).toBe(0);
     e.write(reading(d, T0 + MIN, { battery_v: 3.9 }, { event: 'door_forced', door: '1' }), d);
     expect(e.stats.evaluations).toBe(1);
-    await new Promise((r) => setImmediate(r));
+    await e.drain();
     expect(sink.events.map((ev) => ev.rule.id)).toEqual(['forced']);
   });
 });
@@ -110,7 +110,7 @@ describe('the context keeps the latest value of each metric across measurements'
     e.write(at('dust', T0, { pm10_ugm3: 150, temp_c: 20 }), d);
     e.write(at('noise', T0 + MIN, { noise_dba: 60 }), d);
     e.write(at('noise', T0 + 2 * MIN, { noise_dba: 80 }), d);
-    await new Promise((r) => setImmediate(r));
+    await e.drain();
     expect(sink.events.map((ev) => `${ev.rule.id}:${ev.type}`)).toEqual(['loud-dust:alert.firing']);
     expect(e.stats.evaluations).toBe(3);
   });

@@ -20,8 +20,10 @@ describe('incident lifecycle', () => {
     const d = device();
     // 2.45..2.55 noise around 2.5 for an hour, then a clear drop.
     for (let i = 0; i < 60; i++) e.write(reading(d, T0 + i * MIN, { water_level_m: i % 2 ? 2.45 : 2.55 }), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow']);
     e.write(reading(d, T0 + 61 * MIN, { water_level_m: 2.3 }), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow', 'alert.resolved:yellow']);
     const [f, r] = sink.events;
     expect(f!.incidentId).toBe(r!.incidentId);
@@ -36,6 +38,7 @@ describe('incident lifecycle', () => {
     levels.forEach((v, i) => {
       e.write(reading(d, T0 + i * MIN, { water_level_m: v }), d);
     });
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow', 'alert.escalated:orange', 'alert.escalated:red']);
     const esc = sink.events[1]!;
     expect(esc.previousSeverity).toBe('yellow');
@@ -63,8 +66,10 @@ rules:
     const d = device({ id: 'D-1', family: 'dust' });
     for (let i = 0; i < 4; i++) e.write(reading(d, T0 + i * MIN, { pm10_ugm3: 200 }), d);
     e.write(reading(d, T0 + 4 * MIN, { pm10_ugm3: 100 }), d);
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     for (let i = 10; i <= 15; i++) e.write(reading(d, T0 + i * MIN, { pm10_ugm3: 200 }), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:orange']);
     expect(sink.events[0]!.startedAt).toBe(new Date(T0 + 10 * MIN).toISOString());
     expect(sink.events[0]!.at).toBe(new Date(T0 + 15 * MIN).toISOString());
@@ -84,12 +89,14 @@ rules:
     const d = device({ id: 'D-1', family: 'dust' });
     // on/off every minute for 20 minutes
     for (let i = 0; i < 20; i++) e.write(reading(d, T0 + i * MIN, { pm10_ugm3: i % 2 ? 100 : 200 }), d);
+    await e.drain();
     const firings = sink.events.filter((x) => x.type === 'alert.firing').length;
     expect(firings).toBeLessThanOrEqual(3);
     expect(e.listIncidents({ open: true })).toHaveLength(1);
     e.tick(T0 + 40 * MIN); // last clear at 19m: not yet quiet for the 30m flap window
     expect(e.listIncidents({ open: true })).toHaveLength(1);
     e.tick(T0 + 50 * MIN);
+    await e.drain();
     expect(sink.events.at(-1)!.type).toBe('alert.resolved');
     expect(e.listIncidents({ open: true })).toHaveLength(0);
   });
@@ -109,11 +116,14 @@ rules:
     const d = device({ id: 'A-1', family: 'air' });
     e.write(reading(d, T0, { aqi: 250 }), d);
     e.tick(T0 + 31 * MIN);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:red', 'alert.reminder:red']);
     e.write(reading(d, T0 + 32 * MIN, { aqi: 100 }), d);
     e.tick(T0 + 35 * MIN);
+    await e.drain();
     expect(sink.events).toHaveLength(2);
     e.tick(T0 + 42 * MIN);
+    await e.drain();
     expect(sink.types().at(-1)).toBe('alert.resolved:red');
     const ids = sink.events.map((x) => x.id);
     expect(new Set(ids).size).toBe(ids.length);
@@ -125,6 +135,7 @@ rules:
     e.write(reading(d, T0, { water_level_m: 9 }, { quality: 'M' }), d);
     const m = device({ state: 'maintenance' });
     e.write(reading(m, T0, { water_level_m: 9 }), m);
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     expect(e.stats.skippedQuality).toBe(1);
     expect(e.stats.skippedMaintenance).toBe(1);
@@ -135,6 +146,7 @@ rules:
     const { e, sink } = await engine(rules(LEVELS), { installerSink: installer });
     const d = device({ state: 'commissioning' });
     e.write(reading(d, T0, { water_level_m: 2.7 }), d);
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     expect(installer.types()).toEqual(['alert.firing:yellow']);
   });
@@ -146,6 +158,7 @@ rules:
       [2.6, 3.1, 2.0].forEach((v, i) => {
         e.write(reading(d, T0 + i * MIN, { water_level_m: v }), d);
       });
+      await e.drain();
       return sink.events.map((x) => x.id);
     };
     const a = await run();

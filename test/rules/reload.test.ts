@@ -28,8 +28,10 @@ describe('hot reload', () => {
     });
     const d = device({ id: 'A-1', family: 'air' });
     e.write(reading(d, T0, { aqi: 250 }), d);
+    await e.drain();
     expect(sink.types().sort()).toEqual(['alert.firing:red', 'alert.firing:yellow']);
     e.replaceRules(rules(B));
+    await e.drain();
     expect(sink.events.at(-1)).toMatchObject({
       type: 'alert.resolved',
       rule: { id: 'a' },
@@ -37,6 +39,7 @@ describe('hot reload', () => {
     expect(sink.events.at(-1)!.summary.en).toContain('Resolved (rule deleted)');
     expect(e.listIncidents({ open: true }).map((i) => i.ruleId)).toEqual(['b']);
     e.write(reading(d, T0 + 1000, { aqi: 250 }), d);
+    await e.drain();
     expect(sink.events).toHaveLength(3);
   });
 
@@ -57,6 +60,7 @@ describe('hot reload', () => {
       expect(e.rules.map((r) => r.id)).toEqual(['a']);
       const d = device({ id: 'A-1', family: 'air' });
       e.write(reading(d, T0, { aqi: 250 }), d);
+      await e.drain();
       expect(sink.types()).toEqual(['alert.firing:red']);
 
       await writeFile(join(dir, 'a.yaml'), B);

@@ -34,14 +34,13 @@ async function engine(s: RedisIncidentStore, sink: AlertSink, onRaised?: (e: Ale
     sink,
     store: s,
     flushIntervalMs: 0,
-    saveBeforeSend: true,
     onRaised,
   });
   await e.start();
   return e;
 }
 
-describe('alert events leave the engine only once saved with their incident (saveBeforeSend)', () => {
+describe('alert events leave the engine only once saved with their incident', () => {
   it('the sink gets an event only after the event and its incident are in the store', async () => {
     const s = store();
     const d = device();
@@ -78,7 +77,7 @@ describe('alert events leave the engine only once saved with their incident (sav
     await waitFor('the saved firing sent again', () => sink.events.length === 1);
     expect(sink.events[0]).toEqual(held[0]!.event);
     // Taken: its saved copy goes, so a later start does not send it a third time.
-    await next.flushSent(2000);
+    await next.drain();
     expect((await s.load()).held).toBeUndefined();
     // The restarted engine carries the incident on: no second firing, and it resolves.
     next.write(reading(d, T0 + MIN, { water_level_m: 2.8 }), d);

@@ -40,6 +40,7 @@ rules:
     e.tick(T0 + 16 * MIN);
     e.write(reading(wl, T0 + 17 * MIN, { water_level_m: 1, rain_mm: 0 }), wl);
     e.write(reading(dust, T0 + 18 * MIN, { pm10_ugm3: 50 }), dust);
+    await e.drain();
     const types = new Set(sink.events.map((x) => x.type));
     expect([...types].sort()).toEqual([
       'alert.escalated',

@@ -35,6 +35,7 @@ describe('silences over incidents', () => {
     e.write(reading(d, T0, { water_level_m: 2.7 }), d);
     await silences.add({ deviceId: d.id, startsAt: T0 + MIN, endsAt: T0 + 60 * MIN, reason: '汛前检修' });
     e.write(reading(d, T0 + 2 * MIN, { water_level_m: 2.0 }), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow', 'alert.resolved:yellow']);
     expect(sink.events[1]!.incidentId).toBe(sink.events[0]!.incidentId);
   });
@@ -43,6 +44,7 @@ describe('silences over incidents', () => {
     const { e, sink } = await engine(LEVELS, { silences: await silenced(T0 + MIN, T0 + 60 * MIN) });
     const d = device();
     e.write(reading(d, T0, { water_level_m: 2.7 }), d);
+    await e.drain();
     const id = sink.events[0]!.incidentId;
     e.write(reading(d, T0 + 2 * MIN, { water_level_m: 2.0 }), d);
     // Same rule, same device, red again: a new incident under the same key.
@@ -50,6 +52,7 @@ describe('silences over incidents', () => {
     expect(e.getIncident(id)).toMatchObject({ id, phase: 'resolved', ruleId: 'flood.level' });
     expect(e.listIncidents().map((i) => i.id)).toContain(id);
     // The new one started and is still inside the silence: nobody was told of it.
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow', 'alert.resolved:yellow']);
   });
 
@@ -59,8 +62,10 @@ describe('silences over incidents', () => {
     e.write(reading(d, T0, { water_level_m: 2.7 }), d);
     e.write(reading(d, T0 + 5 * MIN, { water_level_m: 3.6 }), d);
     e.tick(T0 + 20 * MIN); // a reminder would be due
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow']);
     e.tick(T0 + 31 * MIN);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow', 'alert.escalated:red']);
     expect(sink.events[1]).toMatchObject({ previousSeverity: 'yellow', reason: 'severity_rose' });
   });
@@ -71,6 +76,7 @@ describe('silences over incidents', () => {
     e.write(reading(d, T0 + MIN, { water_level_m: 3.7 }), d);
     e.write(reading(d, T0 + 2 * MIN, { water_level_m: 2.0 }), d);
     e.tick(T0 + 31 * MIN);
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     expect(e.stats.silenced).toBe(1);
   });
@@ -85,12 +91,15 @@ describe('commissioning devices', () => {
     const commissioning = device({ state: 'commissioning' });
     registry.set(commissioning.id, commissioning);
     e.write(reading(commissioning, T0, { water_level_m: 2.7 }), commissioning);
+    await e.drain();
+    expect(sink.events).toHaveLength(0);
     expect(installer.types()).toEqual(['alert.firing:yellow']);
     // The installer confirms it: the command centre now owns a red device.
     const active = { ...commissioning, state: 'active' as const };
     registry.set(active.id, active);
     e.tick(T0 + MIN);
     e.write(reading(active, T0 + 2 * MIN, { water_level_m: 2.0 }), active);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow', 'alert.resolved:yellow']);
     // The installer, who saw it fire, sees it resolve too.
     expect(installer.types()).toEqual(['alert.firing:yellow', 'alert.resolved:yellow']);
@@ -108,6 +117,7 @@ rules:
     e.write(reading(commissioning, T0 + MIN, { water_level_m: 2.0 }), commissioning);
     const active = { ...commissioning, state: 'active' as const };
     e.write(reading(active, T0 + 10 * MIN, { water_level_m: 2.0 }), active);
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     expect(installer.types()).toEqual(['alert.firing:yellow', 'alert.resolved:yellow']);
   });

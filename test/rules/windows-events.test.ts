@@ -32,8 +32,10 @@ rules:
     const d = device({ id: 'D-1', family: 'dust' });
     e.write(reading(d, T0, { pm10_ugm3: 1000 }), d); // a lone spike on a fresh window: no verdict
     for (let i = 1; i <= 15; i++) e.write(reading(d, T0 + i * MIN, { pm10_ugm3: 100 }), d);
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     for (let i = 16; i <= 30; i++) e.write(reading(d, T0 + i * MIN, { pm10_ugm3: 200 }), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:orange']);
     const ev = sink.events[0]!;
     expect(ev.metric).toBe('pm10_ugm3');
@@ -55,9 +57,11 @@ rules:
     );
     const d = device();
     for (let i = 0; i <= 30; i++) e.write(reading(d, T0 + i * MIN, { water_level_m: 1 + i * 0.004 }), d); // 0.24 m/h
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     for (let i = 31; i <= 60; i++)
       e.write(reading(d, T0 + i * MIN, { water_level_m: 1.12 + (i - 30) * 0.01 }), d); // 0.6 m/h
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow']);
     expect(sink.events[0]!.unit).toBe('m/h');
   });
@@ -94,9 +98,11 @@ describe('event rules', () => {
     e.write(ev(T0, 'door_forced'), d);
     e.write(ev(T0 + 1000, 'door_forced'), d);
     e.write(ev(T0 + 2000, 'door_forced', 'D2'), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:red', 'alert.firing:red']);
     expect(sink.events[0]!.incidentId).not.toBe(sink.events[1]!.incidentId);
     e.tick(T0 + 6 * MIN);
+    await e.drain();
     expect(sink.types().filter((t) => t.startsWith('alert.resolved'))).toHaveLength(2);
   });
 
@@ -104,8 +110,10 @@ describe('event rules', () => {
     const { e, sink } = await engine(rules(ACCESS));
     e.write(ev(T0, 'door_held'), d);
     e.write(ev(T0 + 1000, 'granted'), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow']);
     e.write(ev(T0 + 2000, 'door_closed'), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:yellow', 'alert.resolved:yellow']);
   });
 
@@ -113,8 +121,10 @@ describe('event rules', () => {
     const { e, sink } = await engine(rules(ACCESS));
     for (let i = 0; i < 4; i++) e.write(ev(T0 + i * 30_000, 'denied'), d);
     e.write(ev(T0 + 130_000, 'denied', 'D2'), d);
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     e.write(ev(T0 + 140_000, 'denied'), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:orange']);
     expect(sink.events[0]!.value).toBe(5);
   });
@@ -137,12 +147,15 @@ rules:
     e.write(reading(d, T0, { water_level_m: 1 }), d);
     now = T0 + 14 * MIN;
     e.tick();
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     now = T0 + 15 * MIN;
     e.tick();
     e.tick(now + 5000);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:blue']);
     e.write(reading(d, T0 + 20 * MIN, { water_level_m: 1 }), d);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:blue', 'alert.resolved:blue']);
   });
 
@@ -174,6 +187,7 @@ rules:
       e.write(reading(elsewhere, t, { water_level_m: 1 + i * 0.02 }), elsewhere);
       e.write(reading(level, t, { water_level_m: i < 30 ? 1 : 1 + (i - 30) * 0.02 }), level);
     }
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:orange']);
     const ev = sink.events[0]!;
     expect(ev.device).toBeUndefined();
@@ -194,9 +208,11 @@ rules:
     });
     const d = device({ id: 'A-1', family: 'air' });
     e.write(reading(d, T0, { aqi: 250 }), d);
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     expect(e.stats.silenced).toBe(1);
     e.tick(T0 + 11 * MIN);
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:red']);
     expect(silences.list(T0 + 11 * MIN)).toHaveLength(0);
   });
@@ -207,6 +223,7 @@ rules:
     );
     const d = device({ id: 'A-1', family: 'air' });
     e.write(reading(d, T0, { aqi: 250 }), d);
+    await e.drain();
     expect(sink.events).toHaveLength(0);
     expect(e.shadowEvents.map((x) => [x.type, x.shadow])).toEqual([['alert.firing', true]]);
   });
@@ -231,12 +248,15 @@ rules:
     const a = await engine(CORR, { store });
     a.e.write(reading(rain, T0, { rain_mm: 15 }), rain);
     a.e.write(reading(level, T0, { water_level_m: 2.5 }), level);
+    await a.e.drain();
     expect(a.sink.types()).toEqual(['alert.firing:orange']);
     await a.e.stop();
     const b = await engine(CORR, { store });
     b.e.write(reading(level, T0 + MIN, { water_level_m: 2.5 }), level); // rain gauge not heard from yet
+    await b.e.drain();
     expect(b.sink.events).toHaveLength(0);
     for (let i = 2; i <= 12; i++) b.e.write(reading(rain, T0 + i * MIN, { rain_mm: 0 }), rain);
+    await b.e.drain();
     expect(b.sink.types()).toEqual(['alert.resolved:orange']);
   });
 });
