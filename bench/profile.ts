@@ -76,14 +76,15 @@ try {
     `gateway took ${Math.round(r.msgsPerS)} msg/s at ${r.cpuPct.toFixed(0)}% CPU, peak RSS ${r.peakRssMb.toFixed(0)} MB`,
   );
   console.log(
-    `\nCPU per thread over the ${seconds.toFixed(0)} s of load and tail (% of one core; threads above 1%), and per second:`,
+    `\nCPU per thread over the ${seconds.toFixed(0)} s of load and tail (% of one core; threads above 1%; µs of CPU per message taken in), and per second:`,
   );
   for (const [tid, t] of threads1) {
     const pct = ((t.cpu - (threads0.get(tid)?.cpu ?? 0)) / seconds) * 100;
     if (pct < 1) continue;
     const row = (perSecond.get(tid) ?? []).join(' ');
+    const perMsg = ((t.cpu - (threads0.get(tid)?.cpu ?? 0)) / Math.max(1, r.received)) * 1e6;
     console.log(
-      `  ${String(tid).padStart(7)} ${t.name.padEnd(16)} ${pct.toFixed(1).padStart(5)}%   per second: ${row}`,
+      `  ${String(tid).padStart(7)} ${t.name.padEnd(16)} ${pct.toFixed(1).padStart(5)}% ${perMsg.toFixed(2).padStart(6)} µs/msg   per second: ${row}`,
     );
   }
   if (prof) {

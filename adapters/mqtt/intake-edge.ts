@@ -4,14 +4,21 @@ import { IntakeLog, type IntakeLogConfig } from './intake-log.js';
 import type { MessageBatchWriter } from './message-batch.js';
 
 /**
+ * The least time between the starts of two syncs. Each sync costs CPU (the pool thread's wake-up,
+ * the file system's journal commit) on the cores that parse; under load, syncing back to back
+ * spends that for a handful of messages each time. Messages further apart than this are not delayed.
+ */
+const SYNC_GAP_MS = 2;
+
+/**
  * The intake log as an MQTT edge thread uses it (mqtt-io-thread.ts, broker-thread.ts): each QoS 1
  * message is appended as it is taken in, and the socket it came on is corked, so the PUBACK the
  * broker or client library writes for it waits in the socket. At the end of the turn the turn's
  * messages are written as one record. With fsync `always` the sockets stay corked until a sync
  * that covers the record completes; that sync runs off the thread, which goes on parsing, and
- * what arrives meanwhile waits for the next sync (one in flight at a time, so a sync covers every
- * turn since the last). A socket corked for two syncs is uncorked twice (cork counts), so no
- * PUBACK leaves before its message is on the disk. With `interval` or `never` they leave at the
+ * what arrives meanwhile waits for the next sync (one in flight at a time, starting at least
+ * SYNC_GAP_MS after the last, so a sync covers every turn since the last). A socket corked for two
+ * syncs is uncorked twice (cork counts), so no PUBACK leaves before its message is on the disk. With `interval` or `never` they leave at the
  * end of the turn, once the record is written. A log that cannot be opened or written is logged
  * and given up: messages are then acknowledged as they are taken in, as without one.
  */
@@ -20,6 +27,9 @@ export class IntakeEdge {
   /** Sockets corked for messages the next sync covers. */
   #corked = new Set<Writable>();
   #syncing = false;
+  /** Set while the next sync waits for SYNC_GAP_MS to pass. */
+  #gapTimer: NodeJS.Timeout | undefined;
+  #lastSyncAt = Number.NEGATIVE_INFINITY;
   /** Every logged message numbered below this is in a batch handed over, or in the one gathering. */
   #seq = 0;
   /** While the log is replayed: resolves when the channel gives credit. */
@@ -74,7 +84,16 @@ export class IntakeEdge {
 
   #syncNext(): void {
     const log = this.#log;
-    if (!log || this.#syncing || this.#corked.size === 0) return;
+    if (!log || this.#syncing || this.#corked.size === 0 || this.#gapTimer) return;
+    const wait = this.#lastSyncAt + SYNC_GAP_MS - performance.now();
+    if (wait > 0) {
+      this.#gapTimer = setTimeout(() => {
+        this.#gapTimer = undefined;
+        this.#syncNext();
+      }, wait);
+      return;
+    }
+    this.#lastSyncAt = performance.now();
     const waiting = this.#corked;
     this.#corked = new Set();
     this.#syncing = true;
@@ -153,6 +172,8 @@ export class IntakeEdge {
 
   /** Commits, syncs and closes (a sync in flight then uncorks its sockets as it ends); what is unsettled stays for the next start. */
   close(): void {
+    clearTimeout(this.#gapTimer);
+    this.#gapTimer = undefined;
     const log = this.#log;
     this.#log = undefined;
     try {
