@@ -161,3 +161,8 @@ if (record && !args.has('only')) {
   await recordResults(ROOT, block);
   console.log('recorded in bench/RESULTS.md and README.md');
 }
+// Every scenario closes what it opened; anything left would keep `make bench` from returning, so
+// name it and end here rather than hang.
+const left = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+if (left.length > 0) console.error(`bench: still open at the end: ${left.join(', ')}`);
+process.exit(0);
