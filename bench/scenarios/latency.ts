@@ -48,6 +48,34 @@ async function client(url: string, id: string): Promise<MqttClient> {
   return c;
 }
 
+/**
+ * prom-client samples the loop with a timer of this period, and Node's histogram records the whole
+ * period between two runs of that timer, so an idle loop reads this much.
+ */
+const LAG_RESOLUTION_MS = 10;
+
+/**
+ * The gateway thread's event-loop delay since the last scrape (prom-client resets its histogram at
+ * each collect) and its GC pauses so far: what an alert waits behind besides its own work.
+ */
+async function loopStats(httpUrl: string) {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const one = (name: string) =>
+    Number(new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const sum = (name: string) => {
+    let total = 0;
+    for (const m of text.matchAll(new RegExp(`^${name}\\{[^}]*\\} ([0-9.eE+-]+)$`, 'gm')))
+      total += Number(m[1]);
+    return total;
+  };
+  return {
+    lagP99Ms: one('gridgate_process_nodejs_eventloop_lag_p99_seconds') * 1000 - LAG_RESOLUTION_MS,
+    lagMaxMs: one('gridgate_process_nodejs_eventloop_lag_max_seconds') * 1000 - LAG_RESOLUTION_MS,
+    gcS: sum('gridgate_process_nodejs_gc_duration_seconds_sum'),
+    gcCount: sum('gridgate_process_nodejs_gc_duration_seconds_count'),
+  };
+}
+
 export async function latencyScenario(ctx: BenchContext, maxRate: number): Promise<Row[]> {
   const proxy = new ProbeProxy(ctx.vmUrl, PROBE_DUST, 'dust');
   const tsdbUrl = await proxy.listen(await freePort());
@@ -92,6 +120,7 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
       });
       await sleep(3000); // connections up, steady state
       proxy.latencies.length = 0;
+      const loop0 = await loopStats(gw.httpUrl);
       const alertLat: number[] = [];
       const ackLat: number[] = [];
       let alertMissed = 0;
@@ -142,6 +171,7 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
       await Promise.all([dustLoop, alertLoop]);
       await sleep(1500); // the last batch holding a probe line
       await loader.exited;
+      const loop = await loopStats(gw.httpUrl);
       const db = percentiles(proxy.latencies);
       const al = percentiles(alertLat);
       const ack = percentiles(ackLat);
@@ -169,8 +199,11 @@ export async function latencyScenario(ctx: BenchContext, maxRate: number): Promi
         p50Ms: al.p50,
         p99Ms: al.p99,
         maxMs: al.max,
-        note: `${al.n} probes${alertMissed ? `, ${alertMissed} without a job in 2 s` : ''}`,
-        detail: { rate, ...al, missed: alertMissed },
+        note:
+          `${al.n} probes${alertMissed ? `, ${alertMissed} without a job in 2 s` : ''}; gateway thread's ` +
+          `event-loop delay p99 ${loop.lagP99Ms.toFixed(1)} ms, max ${loop.lagMaxMs.toFixed(1)} ms; ` +
+          `GC ${(loop.gcS - loop0.gcS).toFixed(2)} s in ${Math.round(loop.gcCount - loop0.gcCount)} pauses`,
+        detail: { rate, ...al, missed: alertMissed, loop, gcS: loop.gcS - loop0.gcS },
       });
     }
   } finally {
