@@ -156,6 +156,7 @@ describe('config/rules/camera.yaml', () => {
     const cam = device({ id: 'cam-1', family: 'camera', model: 'rtsp-camera', attrs: {} });
     for (let i = 0; i < 1800; i++) e.write(reading(cam, T0 + i * STEP, normal(i)), cam);
     e.tick(T0 + 1800 * STEP);
+    await e.drain();
     expect(sink.events).toEqual([]);
   });
 
@@ -173,6 +174,7 @@ describe('config/rules/camera.yaml', () => {
       feed(30, () => fields);
       feed(30, normal);
       e.tick(T0 + i * STEP);
+      await e.drain();
 
       expect(sink.types()).toEqual([
         `alert.firing:${sink.events[0]?.severity}`,
@@ -192,6 +194,7 @@ describe('config/rules/camera.yaml', () => {
       const odd = i % 10 === 5;
       e.write(reading(cam, T0 + i * STEP, odd ? FAULTS.bright!.fields : normal(i)), cam);
     }
+    await e.drain();
     expect(sink.events).toEqual([]);
   });
 
@@ -202,6 +205,7 @@ describe('config/rules/camera.yaml', () => {
     casts.forEach((c, i) => {
       e.write(reading(cam, T0 + i * STEP, { ...NORMAL, cast_level: c }), cam);
     });
+    await e.drain();
     expect(sink.types()).toEqual(['alert.firing:blue', 'alert.resolved:blue']);
     expect(Date.parse(sink.events[1]!.at)).toBeGreaterThanOrEqual(T0 + 14 * STEP);
   });
@@ -213,6 +217,7 @@ describe('config/rules/camera.yaml', () => {
     for (let i = 0; i < 10; i++, t += STEP) e.write(reading(cam, t, NORMAL), cam);
     for (let i = 0; i < 10; i++, t += STEP) e.write(reading(cam, t, FAULTS.black!.fields), cam);
     for (let i = 0; i < 10; i++, t += STEP) e.write(reading(cam, t, { online: 0 }), cam);
+    await e.drain();
     expect(new Set(sink.events.map((x) => x.rule.id))).toEqual(new Set(['camera.black', 'camera.offline']));
   });
 });
