@@ -115,6 +115,9 @@ class Camera:
     def unmount(self):
         for stream in ("main", "sub"):
             self.sim.mounts.remove_factory(f"/{self.name}/{stream}")
+            # A shared factory keeps its media until that media has unprepared; a client of the
+            # camera back online must not be handed the one still shutting down from before.
+            self.factories.pop(stream, None)
 
     def set_fault(self, fault):
         prev = self.fault

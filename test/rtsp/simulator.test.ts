@@ -243,7 +243,8 @@ describe('camera simulator (real RTSP, real ffmpeg)', () => {
     expect(refused.frames.length).toBe(0);
     expect(refused.stderr).toMatch(/404/);
     await sim.fault('off', 'ok');
-    expect((await grab(sim.url('off', 'sub', true), 1)).frames.length).toBe(1);
+    const back = await grab(sim.url('off', 'sub', true), 1);
+    expect(back.frames.length, back.stderr).toBe(1);
   });
 
   it('stall: the session stays open but no more frames arrive', async () => {
