@@ -14,7 +14,8 @@ export const ANALYSIS_MAX_WIDTH = 640;
  * The analysis process of one camera: two outputs from one input.
  * 1. The video stream copied (no decoding) into /dev/null through the `rawvideo` muxer, which
  *    takes any codec (H.264 or H.265). As the first output it is what `-progress` counts: `frame`
- *    = frames received, `total_size` = bytes received (the `null` muxer would report N/A).
+ *    = frames received, `total_size` = bytes received (the `null` muxer would report N/A), each
+ *    packet written through so that the count is current.
  *    Progress goes to fd 3 every statsIntervalS.
  * 2. The decoded keyframes, scaled down to ≤ 640 wide (area averaging: cheap and alias-free),
  *    as self-delimiting pgmyuv images on stdout; `-fps_mode passthrough` so that nothing is
@@ -38,6 +39,11 @@ export function analysisArgs(input: RtspInput, statsIntervalS: number): string[]
     // flood stderr and bury the real error. This output is only counted, so its timing is moot.
     '-bsf:v',
     'setts=ts=N',
+    // Written through at once: ffmpeg otherwise buffers this output in blocks of up to 256 KiB, and
+    // `total_size` then stands still for many periods of a low-rate stream and jumps after (a bit
+    // rate of 0, then many times the real one).
+    '-flush_packets',
+    '1',
     '-f',
     'rawvideo',
     '-y',
