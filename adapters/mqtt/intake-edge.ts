@@ -18,9 +18,10 @@ const SYNC_GAP_MS = 2;
  * that covers the record completes; that sync runs off the thread, which goes on parsing, and
  * what arrives meanwhile waits for the next sync (one in flight at a time, starting at least
  * SYNC_GAP_MS after the last, so a sync covers every turn since the last). A socket corked for two
- * syncs is uncorked twice (cork counts), so no PUBACK leaves before its message is on the disk. With `interval` or `never` they leave at the
- * end of the turn, once the record is written. A log that cannot be opened or written is logged
- * and given up: messages are then acknowledged as they are taken in, as without one.
+ * syncs is uncorked twice (cork counts), so no PUBACK leaves before its message is on the disk.
+ * With `interval` or `never` they leave at the end of the turn, once the record is written. A log
+ * that cannot be opened or written is logged and given up: messages are then acknowledged as they
+ * are taken in, as without one.
  */
 export class IntakeEdge {
   #log: IntakeLog | undefined;
@@ -170,7 +171,10 @@ export class IntakeEdge {
       );
   }
 
-  /** Commits, syncs and closes (a sync in flight then uncorks its sockets as it ends); what is unsettled stays for the next start. */
+  /**
+   * Commits, syncs and closes (a sync in flight then uncorks its sockets as it ends); what is
+   * unsettled stays for the next start.
+   */
   close(): void {
     clearTimeout(this.#gapTimer);
     this.#gapTimer = undefined;
