@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { readdir } from '../fs/file.js';
 
 /**
  * Keeps the embedded broker from running the process out of file descriptors. Every MQTT

@@ -81,7 +81,9 @@ function connect(): MqttClient {
   c.handleMessage = (_packet: IPublishPacket, callback: (err?: Error) => void) => {
     // While ending, never: a QoS 1 message not acknowledged stays with the broker for the next session.
     if (ending) return;
-    if (batch.bytes <= highWaterBytes) callback();
+    // Held only without credit: the credit that comes back releases it. Holding with credit in hand
+    // would wait for credit the gateway's thread owes for no batch (it returns it in groups).
+    if (endpoint.canSend || batch.bytes <= highWaterBytes) callback();
     else held = callback;
   };
 

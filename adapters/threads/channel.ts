@@ -17,8 +17,6 @@ export interface ChannelOptions {
   /** "mqtt broker thread": names it in logs and errors. */
   name: string;
   logger: Logger;
-  /** Batches either side may have in flight unprocessed; default 2. */
-  credits?: number;
   /** Restart after an unexpected exit; without it a dead thread stays dead (the owner decides). */
   restart?: { firstMs: number; maxMs: number; calmMs: number };
   /** How long stop() waits for the thread's own stop before terminating it. */
@@ -41,8 +39,8 @@ export class ThreadChannel<Out extends Calls, In extends Calls, Ready = void> {
   private readonly logStream: { write(line: string): unknown };
   /** Takes the thread's stream items in order (see Endpoint). */
   onItem: (name: string, v: unknown, batch: boolean) => void = () => {};
-  /** Credit came back: a batch sent to the thread was processed. */
-  onCredit: () => void = () => {};
+  /** Credit came back: `n` batches sent to the thread were processed. */
+  onCredit: (n: number) => void = () => {};
   /** The thread exited without being asked to (after it was ready), before any restart; what it returns joins the log line. */
   onExit: (code: number) => Record<string, unknown> | undefined = () => undefined;
   /** A restarted thread is ready. */
@@ -140,12 +138,12 @@ export class ThreadChannel<Out extends Calls, In extends Calls, Ready = void> {
       log: { level: logger.level, bindings: logger.bindings() },
     };
     const worker = spawnSibling(this.opts.callerUrl, this.opts.module, boot);
-    const endpoint = new Endpoint<Out, In>(worker, { credits: this.opts.credits ?? 2, peer: this.opts.name });
+    const endpoint = new Endpoint<Out, In>(worker, { peer: this.opts.name });
     for (const [m, fn] of this.handlers) endpoint.handle(m as keyof In & string, fn as never);
     endpoint.onItem = (name, v, batch) => this.onItem(name, v, batch);
     endpoint.onItemError = (err) =>
       logger.error({ err }, `${this.opts.name}: a message from it could not be handled`);
-    endpoint.onCredit = () => this.onCredit();
+    endpoint.onCredit = (n) => this.onCredit(n);
     this.startedAt = Date.now();
     this.current = { worker, endpoint };
     // Never what keeps the process alive: stop() is what ends it.

@@ -8,9 +8,15 @@
  *   in order, at most one batch per event-loop turn once a backlog forms, so its other I/O (the HTTP
  *   API, timers) never waits behind a stream of batches; an event keeps its place after the batches
  *   sent before it (a client going offline after its last messages).
- * - `credit`: a batch was processed. A sender holds at most `credits` batches unprocessed, and
- *   says so when asked (`canSend`), so it can push back on its own source (stop reading sockets).
+ * - `credit`: batches were processed. A sender holds at most CREDIT_WINDOW batches unprocessed,
+ *   and says so when asked (`canSend`), so it can push back on its own source (stop reading
+ *   sockets). Credit goes back in groups (each message wakes the sender's thread): once per
+ *   CREDIT_GROUP batches, and at once for a batch marked `last`, the one that used the sender's
+ *   last credit, so a sender never waits for credit the receiver holds back.
  */
+
+export const CREDIT_WINDOW = 8;
+const CREDIT_GROUP = 4;
 
 export interface WireError {
   message: string;
@@ -37,8 +43,8 @@ export interface PortLike {
 export type Envelope =
   | { k: 'call'; id: number; m: string; a: unknown }
   | { k: 'reply'; id: number; r?: unknown; e?: WireError }
-  | { k: 'item'; batch: boolean; name: string; v: unknown }
-  | { k: 'credit' }
+  | { k: 'item'; batch: boolean; name: string; v: unknown; last?: true }
+  | { k: 'credit'; n: number }
   | { k: 'log'; line: string }
   | { k: 'ready'; info: unknown }
   | { k: 'failed'; e: WireError };
@@ -53,8 +59,6 @@ export type Calls = Record<string, [unknown, unknown]>;
 export type Answer<R> = undefined extends R ? R | void : R;
 
 export interface EndpointOptions {
-  /** Batches this side may have sent and not yet seen processed. */
-  credits: number;
   /** Names the other side in errors: "mqtt broker thread". */
   peer: string;
 }
@@ -63,12 +67,14 @@ export class Endpoint<Out extends Calls, In extends Calls> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private readonly handlers = new Map<string, Handler>();
-  private readonly stream: { batch: boolean; name: string; v: unknown }[] = [];
+  private readonly stream: { batch: boolean; name: string; v: unknown; last?: true }[] = [];
   private draining = false;
-  private credits: number;
+  private credits = CREDIT_WINDOW;
+  /** Batches processed here whose credit has not gone back yet. */
+  private owed = 0;
   private closed = false;
-  /** Called when credit comes back (a batch was processed on the other side). */
-  onCredit: () => void = () => {};
+  /** Called when credit comes back (`n` batches were processed on the other side). */
+  onCredit: (n: number) => void = () => {};
   /** Takes an item of the ordered stream; a batch's credit goes back once it returns (or throws). */
   onItem: (name: string, v: unknown, batch: boolean) => void = () => {};
   /** An item's handler threw: reported here, and the stream goes on. */
@@ -77,9 +83,7 @@ export class Endpoint<Out extends Calls, In extends Calls> {
   constructor(
     private readonly port: PortLike,
     private readonly opts: EndpointOptions,
-  ) {
-    this.credits = opts.credits;
-  }
+  ) {}
 
   /** Whether a batch sent now stays within the credit window. */
   get canSend(): boolean {
@@ -109,7 +113,9 @@ export class Endpoint<Out extends Calls, In extends Calls> {
   /** A batch in the ordered stream, counted against the credit window (the caller checks canSend first). */
   batch(name: string, v: unknown, transfer?: readonly ArrayBuffer[]): void {
     this.credits--;
-    this.port.postMessage({ k: 'item', batch: true, name, v } satisfies Envelope, transfer);
+    const item: Envelope = { k: 'item', batch: true, name, v };
+    if (this.credits <= 0) item.last = true;
+    this.port.postMessage(item, transfer);
   }
 
   /** An event in the ordered stream: taken after every batch sent before it. */
@@ -143,8 +149,8 @@ export class Endpoint<Out extends Calls, In extends Calls> {
         }
         return true;
       case 'credit':
-        this.credits++;
-        this.onCredit();
+        this.credits += msg.n;
+        this.onCredit(msg.n);
         return true;
       default:
         return false;
@@ -161,7 +167,7 @@ export class Endpoint<Out extends Calls, In extends Calls> {
     this.closed = true;
     for (const p of this.pending.values()) p.reject(new Error(reason));
     this.pending.clear();
-    this.credits = this.opts.credits;
+    this.credits = CREDIT_WINDOW;
   }
 
   private answer(id: number, method: string, arg: unknown): void {
@@ -206,11 +212,15 @@ export class Endpoint<Out extends Calls, In extends Calls> {
     }
     if (!item) return;
     this.deliver(item);
-    if (!this.closed) this.port.postMessage({ k: 'credit' } satisfies Envelope);
+    this.owed++;
+    if (!this.closed && (item.last || this.owed >= CREDIT_GROUP)) {
+      this.port.postMessage({ k: 'credit', n: this.owed } satisfies Envelope);
+      this.owed = 0;
+    }
     while (this.stream.length > 0 && !this.stream[0]!.batch) this.deliver(this.stream.shift()!);
   }
 
-  private deliver(item: { batch: boolean; name: string; v: unknown }): void {
+  private deliver(item: { name: string; v: unknown; batch: boolean }): void {
     try {
       this.onItem(item.name, item.v, item.batch);
     } catch (err) {

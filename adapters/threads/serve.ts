@@ -21,13 +21,11 @@ export interface ServedThread<Out extends Calls, In extends Calls, Data> {
   close(): void;
 }
 
-export function serveThread<Out extends Calls, In extends Calls, Data>(
-  opts: { credits?: number } = {},
-): ServedThread<Out, In, Data> {
+export function serveThread<Out extends Calls, In extends Calls, Data>(): ServedThread<Out, In, Data> {
   const port = parentPort;
   if (!port) throw new Error('this module runs as a worker thread of a ThreadChannel');
   const boot = workerData as ThreadBoot;
-  const endpoint = new Endpoint<Out, In>(port, { credits: opts.credits ?? 2, peer: "the gateway's thread" });
+  const endpoint = new Endpoint<Out, In>(port, { peer: "the gateway's thread" });
   port.on('message', (msg: Envelope) => endpoint.receive(msg));
   const logger = pino(
     { level: boot.log.level, base: undefined, ...LOG_OPTIONS },

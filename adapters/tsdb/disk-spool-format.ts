@@ -1,5 +1,5 @@
-import { type FileHandle, open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
+import { type File, openFile } from '../fs/file.js';
 
 /**
  * The disk spool's record format. A segment file is a run of records, each:
@@ -63,7 +63,7 @@ export class SegmentReader {
   private filled = 0;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: File,
     private readonly limit: () => number,
   ) {}
 
@@ -136,13 +136,13 @@ export const CURSOR_BYTES = 20;
 const PRIVATE_FILE_MODE = 0o600;
 
 /** Opens with mode 0600, and sets it on the descriptor too (a file left 0644 must not stay so). */
-export async function openPrivate(path: string, flags: 'r' | 'r+' | 'wx'): Promise<FileHandle> {
-  let fh: FileHandle;
+export async function openPrivate(path: string, flags: 'r' | 'r+' | 'wx'): Promise<File> {
+  let fh: File;
   try {
-    fh = await open(path, flags, PRIVATE_FILE_MODE);
+    fh = await openFile(path, flags, PRIVATE_FILE_MODE);
   } catch (err) {
     if (flags !== 'r+' || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    fh = await open(path, 'w+', PRIVATE_FILE_MODE);
+    fh = await openFile(path, 'w+', PRIVATE_FILE_MODE);
   }
   if (flags !== 'r')
     await fh.chmod(PRIVATE_FILE_MODE).catch(async (err) => {
@@ -152,14 +152,14 @@ export async function openPrivate(path: string, flags: 'r' | 'r+' | 'wx'): Promi
   return fh;
 }
 
-export async function readCursor(fh: FileHandle): Promise<{ seq: number; offset: number } | undefined> {
+export async function readCursor(fh: File): Promise<{ seq: number; offset: number } | undefined> {
   const b = Buffer.alloc(CURSOR_BYTES);
   const { bytesRead } = await fh.read(b, 0, CURSOR_BYTES, 0);
   if (bytesRead < CURSOR_BYTES || b.readUInt32LE(16) !== crc32(b.subarray(0, 16))) return undefined;
   return { seq: b.readDoubleLE(0), offset: b.readDoubleLE(8) };
 }
 
-export async function writeAll(fh: FileHandle, parts: Uint8Array[], position: number): Promise<void> {
+export async function writeAll(fh: File, parts: Uint8Array[], position: number): Promise<void> {
   let pos = position;
   for (const part of parts) {
     let done = 0;

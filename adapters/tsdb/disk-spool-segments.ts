@@ -2,10 +2,11 @@
  * The disk spool's files: segment naming and listing, the cursor record, and the read-through of a
  * segment at open that counts what it holds, skips damaged records and cuts off a torn tail.
  */
-import { readdir } from 'node:fs/promises';
+
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
+import { readdir } from '../fs/file.js';
 import { CURSOR_BYTES, openPrivate, SegmentReader } from './disk-spool-format.js';
 
 export interface Segment {

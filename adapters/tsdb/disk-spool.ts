@@ -1,7 +1,7 @@
-import { chmod, type FileHandle, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type DirLock, lockDir } from '../fs/dir-lock.js';
+import { chmod, type File, mkdir, rm } from '../fs/file.js';
 import type { DiskSpoolOptions } from './disk-spool-config.js';
 import {
   CURSOR_BYTES,
@@ -40,10 +40,10 @@ export class DiskSpool implements Spool {
   private segments: Segment[] = [];
   private nextSeq = 1;
   /** The segment being appended to, if open. */
-  private active: { seg: Segment; fh: FileHandle } | undefined;
+  private active: { seg: Segment; fh: File } | undefined;
   /** The drain's reader, on the oldest segment. */
-  private reader: { seq: number; fh: FileHandle; r: SegmentReader } | undefined;
-  private cursorFile: FileHandle | undefined;
+  private reader: { seq: number; fh: File; r: SegmentReader } | undefined;
+  private cursorFile: File | undefined;
   /** Read position in the oldest segment. */
   private cursor = { seq: 0, offset: 0 };
   private dirty = false;
@@ -232,7 +232,7 @@ export class DiskSpool implements Spool {
     await this.enforceBound();
   }
 
-  private async openActive(): Promise<{ seg: Segment; fh: FileHandle }> {
+  private async openActive(): Promise<{ seg: Segment; fh: File }> {
     const seq = this.nextSeq++;
     const path = this.pathOf(seq);
     const fh = await openPrivate(path, 'wx');

@@ -37,7 +37,11 @@ export interface IncidentChanges {
 
 export interface IncidentStore {
   load(): Promise<IncidentSnapshot>;
-  /** All of `changes` or none of them: an event is never kept without its incident's state, nor the reverse. */
+  /**
+   * All of `changes` or none of them: an event is never kept without its incident's state, nor the
+   * reverse. Saves may overlap: called before the last one is answered, they are applied in the
+   * order they were called.
+   */
   save(changes: IncidentChanges): Promise<void>;
 }
 

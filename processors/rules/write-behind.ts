@@ -147,13 +147,13 @@ export class StateWriteBehind {
     };
     if (raised.length > 0 || taken.length > 0)
       changes.held = { put: raised.map((r) => r.held), remove: taken };
-    const outcome = this.flushing
-      .then(() => this.store.save(changes))
-      .then(
-        () => this.saved(),
-        (err: unknown) => this.unsaved(changes, err),
-      );
-    this.flushing = outcome.then(() => {});
+    // Not queued behind the save before it: the store applies saves in the order they are called
+    // (IncidentStore), so an alert's save does not wait one more round trip behind the periodic one.
+    const outcome = this.store.save(changes).then(
+      () => this.saved(),
+      (err: unknown) => this.unsaved(changes, err),
+    );
+    this.flushing = Promise.all([this.flushing, outcome]).then(() => {});
     if (raised.length > 0) this.release(raised, outcome);
     return this.flushing;
   }

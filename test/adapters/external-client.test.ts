@@ -66,6 +66,28 @@ describe('ExternalBrokerClient against a real mosquitto', () => {
     expect(gw.stats.resubscribes).toBe(1); // the broker kept the session: no second SUBSCRIBE
   });
 
+  it('takes a queued backlog bigger than the hand-over high-water mark, in order', async () => {
+    // The session's backlog arrives at once, past the client thread's 1 MiB high-water mark while
+    // the channel still has credit: the thread must go on reading, not wait for credit it holds.
+    const n = 2500;
+    gw = make({ clientId: `gridgate-backlog-${process.pid}` });
+    await gw.start();
+    await gw.stop();
+    const dev = await mqtt.connectAsync(mosquitto.url, { clientId: 'backlog-dev' });
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        dev.publishAsync('devices/backlog/telemetry', JSON.stringify({ i, pad: 'x'.repeat(1000) }), {
+          qos: 1,
+        }),
+      ),
+    );
+    await dev.endAsync();
+    await gw.start();
+    await waitFor('the whole backlog', () => messages.length === n, 20_000);
+    const order = messages.map((m) => (JSON.parse(m.payload.toString()) as { i: number }).i);
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
   it('reconnects after the broker restarts and subscribes again when the session was lost', async () => {
     gw = make();
     await gw.start();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ThreadChannel } from '../../adapters/threads/channel.js';
+import { CREDIT_WINDOW } from '../../adapters/threads/endpoint.js';
 import type { EchoAsks, EchoCalls } from '../support/threads/echo-thread.js';
 import { captureLogs, waitFor } from './support.js';
 
@@ -48,7 +49,7 @@ describe('ThreadChannel', () => {
     await expect(channel.call('echo', 'x')).rejects.toThrow(/not running/);
   });
 
-  it('keeps at most the credit window of batches unprocessed, and delivers them in order', async () => {
+  it('keeps at most the credit window of batches unprocessed, returns credit in groups, and delivers them in order', async () => {
     const { channel } = open();
     const seen: number[] = [];
     channel.onItem = (name, v) => {
@@ -58,9 +59,11 @@ describe('ThreadChannel', () => {
       while (Date.now() < until);
     };
     await channel.start();
-    const most = await channel.call('produce', 50);
+    const { most, creditMessages } = await channel.call('produce', 50);
     await waitFor('every batch', () => seen.length === 50);
-    expect(most).toBeLessThanOrEqual(2);
+    expect(most).toBeLessThanOrEqual(CREDIT_WINDOW);
+    // Credit goes back in groups: a full window first, then one message per group of 4 at most.
+    expect(creditMessages).toBeLessThanOrEqual(Math.ceil((50 - CREDIT_WINDOW) / 4));
     expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 

@@ -91,15 +91,20 @@ describe('ThreadedEmbeddedBroker', () => {
     const b = await start({
       highWaterBytes: 16 * 1024,
       onMessage: (m) => {
-        // A slow pipeline: ~20 µs per message.
-        const until = performance.now() + 0.02;
+        // A slow pipeline: ~100 µs per message.
+        const until = performance.now() + 0.1;
         while (performance.now() < until);
         got.push(Number(m.payload.toString()));
       },
     });
     const c = await device(b, 'fast');
     const n = 30_000;
-    for (let i = 0; i < n; i++) c.publish('devices/fast/telemetry', String(i), { qos: 0 });
+    // In spells, so that the broker's thread reads many batches, more than the credit window;
+    // one burst is read in a few large ones.
+    for (let i = 0; i < n; i++) {
+      c.publish('devices/fast/telemetry', String(i), { qos: 0 });
+      if (i % 500 === 499) await new Promise((r) => setTimeout(r, 5));
+    }
     await waitFor('every message', () => got.length === n, 30_000);
     expect(got.every((v, i) => v === i)).toBe(true);
     await waitFor('holds reported', () => b.holds > 0, 5_000);

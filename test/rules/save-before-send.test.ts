@@ -86,4 +86,31 @@ describe('alert events leave the engine only once saved with their incident', ()
     expect(sink.types()).toEqual(['alert.firing:yellow', 'alert.resolved:yellow']);
     expect(sink.events[1]!.incidentId).toBe(held[0]!.event.incidentId);
   });
+
+  it('a save goes out while the one before it is still unanswered: a firing is not queued behind it', async () => {
+    const s = store();
+    // The real store, with the answer to its first save held back (as a slow periodic save would be).
+    let release = () => {};
+    let saves = 0;
+    const slow: RedisIncidentStore = Object.create(s);
+    slow.save = (c) => {
+      const done = s.save(c);
+      if (++saves > 1) return done;
+      return new Promise((resolve, reject) => {
+        release = () => void done.then(resolve, reject);
+      });
+    };
+    const sink = new RecordingSink();
+    const e = await engine(slow, sink);
+    const calm = device({ id: 'WL-CALM' });
+    e.write(reading(calm, T0, { water_level_m: 1.0 }), calm);
+    void e.flush(); // the first save: its answer is held
+    const d = device();
+    e.write(reading(d, T0, { water_level_m: 2.7 }), d);
+    await waitFor('the firing at the sink', () => sink.events.length === 1);
+    expect(saves).toBe(2);
+    expect((await s.load()).incidents).toMatchObject([{ phase: 'firing', notified: true }]);
+    release();
+    await e.drain();
+  });
 });

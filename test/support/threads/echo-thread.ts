@@ -7,7 +7,7 @@ export type EchoCalls = {
   hang: [undefined, undefined];
   exit: [number, undefined];
   /** Sends `n` batches, each as credit allows; answers with the most it ever had unprocessed. */
-  produce: [number, number];
+  produce: [number, { most: number; creditMessages: number }];
   log: [undefined, undefined];
   /** The sum of every number in the `nums` batches taken so far. */
   summed: [undefined, number];
@@ -38,19 +38,21 @@ if (thread.data.failStart) {
   endpoint.handle(
     'produce',
     (n) =>
-      new Promise<number>((resolve) => {
+      new Promise<{ most: number; creditMessages: number }>((resolve) => {
         let sent = 0;
         let credited = 0;
         let most = 0;
+        let creditMessages = 0;
         const more = () => {
           while (sent < n && endpoint.canSend) {
             endpoint.batch('n', sent++);
             most = Math.max(most, sent - credited);
           }
-          if (sent === n) resolve(most);
+          if (sent === n) resolve({ most, creditMessages });
         };
-        endpoint.onCredit = () => {
-          credited++;
+        endpoint.onCredit = (k) => {
+          credited += k;
+          creditMessages++;
           more();
         };
         more();
