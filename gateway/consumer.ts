@@ -13,8 +13,8 @@
  * and BullMQ retries it with the attempts/backoff the gateway set.
  */
 import { type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { closeConnection, openConnection, type RedisConnectionInput } from '../adapters/bullmq/connection.js';
 import type { AlertEvent } from '../processors/alerts/event.js';
 import { validateAlertEvent } from '../processors/alerts/validate.js';
 
@@ -24,7 +24,7 @@ export { alertSchema, validateAlertEvent } from '../processors/alerts/validate.j
 
 export interface AlertConsumerOptions {
   /** A Redis URL, ioredis options, or a client (duplicated: a worker needs its own blocking connection). */
-  connection: string | RedisOptions | Redis;
+  connection: RedisConnectionInput;
   /** Queue name; the gateway's default is `gridgate-alerts`. */
   queue: string;
   /** Jobs handled in parallel (default 1, which keeps per-queue order). */
@@ -47,13 +47,7 @@ export interface AlertConsumer {
 }
 
 export function createAlertConsumer(opts: AlertConsumerOptions): AlertConsumer {
-  // BullMQ workers block on Redis and require maxRetriesPerRequest: null.
-  const client =
-    opts.connection instanceof Redis
-      ? opts.connection.duplicate({ maxRetriesPerRequest: null })
-      : typeof opts.connection === 'string'
-        ? new Redis(opts.connection, { maxRetriesPerRequest: null })
-        : new Redis({ ...opts.connection, maxRetriesPerRequest: null });
+  const conn = openConnection(opts.connection, 'worker', opts.logger);
   const worker = new Worker<AlertEvent>(
     opts.queue,
     async (job) => {
@@ -67,22 +61,21 @@ export function createAlertConsumer(opts: AlertConsumerOptions): AlertConsumer {
     },
     {
       ...opts.worker,
-      connection: client,
+      connection: conn.client,
       concurrency: opts.concurrency ?? 1,
-      ...(opts.prefix ? { prefix: opts.prefix } : {}),
+      prefix: opts.prefix ?? 'bull',
     },
   );
-  // An 'error' without a listener would crash the consumer's process.
+  // Without a listener the worker's errors go to stderr.
   worker.on('error', (err) =>
     opts.logger?.warn({ err: err.message, queue: opts.queue }, 'alert consumer error'),
   );
-  client.on('error', (err: Error) => opts.logger?.debug({ err: err.message }, 'alert consumer redis error'));
   return {
     worker,
     ready: () => worker.waitUntilReady().then(() => undefined),
     async close() {
       await worker.close();
-      await client.quit().catch(() => client.disconnect());
+      await closeConnection(conn);
     },
   };
 }

@@ -3,6 +3,8 @@
  * caller can buffer instead of hanging; blocking consumers (workers) retry forever, as BullMQ requires.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { within } from './deadline.js';
 
 /** A Redis URL (`redis://host:port/db`), ioredis options, or an existing client (shared, never closed by us). */
 export type RedisConnectionInput = string | RedisOptions | Redis;
@@ -13,19 +15,31 @@ export interface OwnedConnection {
   owned: boolean;
 }
 
-export function openConnection(input: RedisConnectionInput, kind: 'producer' | 'worker'): OwnedConnection {
+/**
+ * A client we create gets the one 'error' listener of its connection: ioredis reports every failed
+ * reconnect as an 'error' and prints it to stderr when nobody listens. A shared client is left to
+ * its owner, listeners included (BullMQ passes its errors on to queues and workers that listen).
+ */
+export function openConnection(
+  input: RedisConnectionInput,
+  kind: 'producer' | 'worker',
+  log: Logger | undefined,
+): OwnedConnection {
+  let client: Redis;
   if (input instanceof Redis) {
+    if (kind === 'producer') return { client: input, owned: false };
     // A shared client cannot serve a blocking worker (its maxRetriesPerRequest is not null): use a copy.
-    if (kind === 'worker') return { client: input.duplicate({ maxRetriesPerRequest: null }), owned: true };
-    return { client: input, owned: false };
+    client = input.duplicate({ maxRetriesPerRequest: null });
+  } else {
+    const opts: RedisOptions =
+      kind === 'worker'
+        ? // BullMQ workers block on BZPOPMIN and must never give up a command (bullmq docs, "Connections").
+          { maxRetriesPerRequest: null }
+        : // A producer must not queue commands while disconnected: emit() would hang instead of buffering.
+          { maxRetriesPerRequest: 1, enableOfflineQueue: false };
+    client = typeof input === 'string' ? new Redis(input, opts) : new Redis({ ...input, ...opts });
   }
-  const opts: RedisOptions =
-    kind === 'worker'
-      ? // BullMQ workers block on BZPOPMIN and must never give up a command (bullmq docs, "Connections").
-        { maxRetriesPerRequest: null }
-      : // A producer must not queue commands while disconnected: emit() would hang instead of buffering.
-        { maxRetriesPerRequest: 1, enableOfflineQueue: false };
-  const client = typeof input === 'string' ? new Redis(input, opts) : new Redis({ ...input, ...opts });
+  client.on('error', (err: Error) => log?.debug({ err: err.message }, 'redis connection error'));
   return { client, owned: true };
 }
 
@@ -36,18 +50,9 @@ export function openConnection(input: RedisConnectionInput, kind: 'producer' | '
  * own commands await this once per call (it is settled after the first connection, so an outage
  * later still fails at once).
  */
-export function firstReady(client: Redis, timeoutMs = 5000): Promise<void> {
+export function firstReady(client: Redis, timeoutMs = 5000): Promise<unknown> {
   if (client.status === 'ready') return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      client.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    timer.unref();
-    client.once('ready', done);
-  });
+  return within(new Promise((ready) => client.once('ready', ready)), timeoutMs);
 }
 
 export async function closeConnection(c: OwnedConnection): Promise<void> {

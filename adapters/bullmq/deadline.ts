@@ -1,36 +1,14 @@
-/** True if `p` settled within `ms`. */
-export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+/** True if `p` settled (resolved or rejected) within `ms`; false when the time ran out first. */
+export function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((r) => {
-    timer = setTimeout(() => r(false), ms);
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+    // A wait alone does not keep the process running.
+    timer.unref();
   });
-  try {
-    return await Promise.race([
-      p.then(
-        () => true,
-        () => true,
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** `p`, or a rejection saying Redis did not answer when it takes longer than `ms`. */
-export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  p.catch(() => {});
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(t);
-        reject(err);
-      },
-    );
-  });
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,22 @@
 import type { Logger } from 'pino';
 import type { AlertRoute } from '../../processors/alerts/routing.js';
-import type { AlertRetention } from './alert-queues.js';
 import type { RedisConnectionInput } from './connection.js';
+
+export interface AlertRetention {
+  /** Seconds a completed job is kept. */
+  completedAgeS: number;
+  completedCount: number;
+  /** Seconds a failed job is kept (longer: someone has to look at it). */
+  failedAgeS: number;
+  failedCount: number;
+}
+
+export const DEFAULT_RETENTION: AlertRetention = {
+  completedAgeS: 24 * 3600,
+  completedCount: 10_000,
+  failedAgeS: 7 * 24 * 3600,
+  failedCount: 50_000,
+};
 
 export interface AlertDispatcherOptions {
   connection: RedisConnectionInput;
@@ -11,8 +26,6 @@ export interface AlertDispatcherOptions {
   /** Default `gridgate-alerts`. */
   defaultQueue?: string;
   routes?: readonly AlertRoute[];
-  /** Also send every event to the default queue, not only unmatched ones (default false). */
-  copyToDefault?: boolean;
   retention?: Partial<AlertRetention>;
   /** Attempts a consumer gets per job (default 5), with exponential backoff from `backoffMs` (default 2 s). */
   attempts?: number;

@@ -1,7 +1,15 @@
 /**
  * AlertDispatcher: the AlertSink that puts alert events on BullMQ queues.
  *
- * - Queues, job ids, deduplication and retention: alert-queues.ts.
+ * - One Queue per queue name, on one producer connection. Job name = event type, jobId = event id.
+ *   BullMQ ignores an add whose jobId already exists, but only while that job is retained; so each
+ *   add also carries BullMQ's native `deduplication` {id: event.id, ttl} (checked atomically in the
+ *   same Lua script as the add). The dedup key outlives job retention: a replayed event is never
+ *   enqueued twice within `dedupTtlMs` (default 7 days), even after its job was completed and
+ *   removed. This is what makes re-sending safe: an event sent again after a crash between its add
+ *   and the outbox moving past it reaches consumers once.
+ * - Retention is bounded by age and count (DEFAULT_RETENTION); consumers get `attempts` with
+ *   exponential backoff.
  * - Every event is validated against gridgate.alert/v1 before it is enqueued (`validate`, default on;
  *   it is a compiled ajv function). An invalid event is logged and counted, never enqueued.
  * - emit() never throws into the engine. Events go out one at a time, in the order emitted. When an
@@ -15,6 +23,7 @@
  * - stop() first puts everything still in memory into the outbox, then delivers what it can within
  *   `stopFlushMs`; what is left is sent by the next start, before anything new.
  */
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AlertEvent, AlertSink } from '../../processors/alerts/event.js';
 import {
@@ -24,15 +33,15 @@ import {
   routeEvent,
 } from '../../processors/alerts/routing.js';
 import { validateAlertEvent } from '../../processors/alerts/validate.js';
-import { AlertQueues } from './alert-queues.js';
 import { closeConnection, type OwnedConnection, openConnection } from './connection.js';
 import { within } from './deadline.js';
-import type { AlertDispatcherOptions, DispatcherStats } from './dispatcher-options.js';
+import {
+  type AlertDispatcherOptions,
+  DEFAULT_RETENTION,
+  type DispatcherStats,
+} from './dispatcher-options.js';
 import { FileOutbox, type OutboxEntry } from './outbox-file.js';
 import { RetryBackoff } from './retry-backoff.js';
-
-export { type AlertRetention, DEFAULT_RETENTION } from './alert-queues.js';
-export type { AlertDispatcherOptions, DispatcherStats } from './dispatcher-options.js';
 
 interface Pending extends OutboxEntry {
   /** Resolves the emit() that made it: once in Redis, on disk, or (no outbox) held in memory. */
@@ -43,7 +52,11 @@ export class AlertDispatcher implements AlertSink {
   private readonly conn: OwnedConnection;
   private readonly log: Logger;
   private readonly routing: AlertRouting;
-  private readonly queues: AlertQueues;
+  private readonly queues = new Map<string, Queue>();
+  private readonly prefix: string;
+  private readonly jobOpts: JobsOptions;
+  private readonly dedupTtlMs: number;
+  private readonly addTimeoutMs: number;
   private readonly validate: boolean;
   private readonly bufferLimit: number;
   private readonly stopFlushMs: number;
@@ -64,39 +77,36 @@ export class AlertDispatcher implements AlertSink {
     this.routing = {
       defaultQueue: opts.defaultQueue ?? DEFAULT_ALERT_QUEUE,
       routes: opts.routes ?? [],
-      copyToDefault: opts.copyToDefault ?? false,
     };
+    this.prefix = opts.prefix ?? 'bull';
+    const r = { ...DEFAULT_RETENTION, ...opts.retention };
+    this.jobOpts = {
+      removeOnComplete: { age: r.completedAgeS, count: r.completedCount },
+      removeOnFail: { age: r.failedAgeS, count: r.failedCount },
+      attempts: opts.attempts ?? 5,
+      backoff: { type: 'exponential', delay: opts.backoffMs ?? 2000 },
+    };
+    this.dedupTtlMs = opts.dedupTtlMs ?? 7 * 24 * 3600 * 1000;
+    this.addTimeoutMs = opts.addTimeoutMs ?? 5000;
     this.validate = opts.validate ?? true;
     this.bufferLimit = opts.bufferLimit ?? 10_000;
     this.retry = new RetryBackoff(opts.retryMinMs ?? 250, opts.retryMaxMs ?? 10_000);
     this.stopFlushMs = opts.stopFlushMs ?? 3000;
     // Opened before the connection: a folder another gateway holds stops the start here.
     this.outbox = opts.outbox ? new FileOutbox({ ...opts.outbox, logger: opts.logger }) : undefined;
-    this.conn = openConnection(opts.connection, 'producer');
-    this.queues = new AlertQueues({
-      client: this.conn.client,
-      log: this.log,
-      prefix: opts.prefix,
-      retention: opts.retention,
-      attempts: opts.attempts,
-      backoffMs: opts.backoffMs,
-      dedupTtlMs: opts.dedupTtlMs,
-      addTimeoutMs: opts.addTimeoutMs,
-    });
-    // ioredis emits 'error' on every failed reconnect; unhandled it would crash the process.
-    this.conn.client.on('error', (err: Error) =>
-      this.log.debug({ err: err.message }, 'redis connection error'),
-    );
-    // Redis is back: deliver now rather than at the end of the current backoff.
-    this.conn.client.on('ready', () => {
-      if (!this.failing || this.stopped) return;
-      this.retry.cancel();
-      this.kick();
-    });
-    for (const q of allQueues(this.routing)) this.queues.queue(q);
+    this.conn = openConnection(opts.connection, 'producer', this.log);
+    this.conn.client.on('ready', this.onReady);
+    for (const q of allQueues(this.routing)) this.queue(q);
     // What the last run left in the outbox goes first.
     if ((this.outbox?.depth ?? 0) > 0) this.kick();
   }
+
+  /** Redis is back: deliver now rather than at the end of the current backoff. */
+  private readonly onReady = (): void => {
+    if (!this.failing || this.stopped) return;
+    this.retry.cancel();
+    this.kick();
+  };
 
   /** Every queue this dispatcher can send to. */
   queueNames(): string[] {
@@ -105,14 +115,13 @@ export class AlertDispatcher implements AlertSink {
 
   stats(): DispatcherStats {
     const o = this.outbox?.stats();
-    const memOldest = this.memory[0]?.at;
-    const oldest = o?.oldestAt === undefined ? memOldest : Math.min(o.oldestAt, memOldest ?? o.oldestAt);
     return {
       ...this.counters,
       buffered: this.memory.length + (o?.depth ?? 0),
       outboxDepth: o?.depth ?? 0,
       outboxBytes: o?.bytes ?? 0,
-      oldestWaitingAt: oldest,
+      // Memory holds only events emitted after everything in the outbox.
+      oldestWaitingAt: o?.oldestAt ?? this.memory[0]?.at,
       dropped: this.counters.dropped + (o?.dropped ?? 0),
     };
   }
@@ -135,34 +144,18 @@ export class AlertDispatcher implements AlertSink {
         }
       }
       const at = Date.now();
-      const queues = routeEvent(event, this.routing);
-      return new Promise<void>((resolve) => {
-        let left = queues.length;
-        if (left === 0) resolve();
-        for (const queue of queues) {
-          const p: Pending = { queue, event, at };
-          p.settle = () => {
-            p.settle = undefined;
-            if (--left === 0) resolve();
-          };
-          this.memory.push(p);
-        }
-        // Keep order: nothing overtakes what already waits in the outbox.
-        if (this.holding()) this.park();
-        this.kick();
-      });
+      const held = routeEvent(event, this.routing).map(
+        (queue) => new Promise<void>((settle) => this.memory.push({ queue, event, at, settle })),
+      );
+      // Keep order: nothing overtakes what already waits in the outbox.
+      if (this.holding()) this.park();
+      this.kick();
+      return Promise.all(held).then(() => {});
     } catch (err) {
       // Nothing above should throw; if it does, the engine must still not see it.
       this.log.error({ err, eventId: event.id }, 'alert dispatch failed');
       return Promise.resolve();
     }
-  }
-
-  /** Try to deliver everything waiting now; resolves when nothing waits or Redis failed again. */
-  async flush(): Promise<void> {
-    this.retry.cancel();
-    this.kick();
-    await this.pumping;
   }
 
   /**
@@ -190,8 +183,10 @@ export class AlertDispatcher implements AlertSink {
     if (this.memory.length > 0) {
       this.log.error({ lost: this.memory.length }, 'stopping with alert events not delivered to Redis');
     }
+    this.conn.client.off('ready', this.onReady);
     // A dead Redis must not hold the stop: close politely for a while, then cut the socket.
-    const closed = this.queues.close().then(() => closeConnection(this.conn));
+    const queues = Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    const closed = queues.then(() => closeConnection(this.conn));
     if (!(await within(closed, 2000)) && this.conn.owned) this.conn.client.disconnect();
   }
 
@@ -214,7 +209,7 @@ export class AlertDispatcher implements AlertSink {
     if (this.memory.length === 0) return;
     if (!this.outbox) {
       this.trim();
-      for (const p of [...this.memory]) p.settle?.();
+      for (const p of this.memory) p.settle?.();
       return;
     }
     const moving = this.memory.splice(0);
@@ -228,7 +223,7 @@ export class AlertDispatcher implements AlertSink {
         'alert outbox cannot be written; events wait in memory',
       );
       this.trim();
-      for (const p of [...this.memory]) p.settle?.();
+      for (const p of this.memory) p.settle?.();
       return;
     }
     const done = () => {
@@ -287,8 +282,30 @@ export class AlertDispatcher implements AlertSink {
     if (fromOutbox > 0) this.log.info({ delivered: fromOutbox }, 'alert outbox delivered to Redis');
   }
 
-  private async add(entry: OutboxEntry): Promise<void> {
-    await this.queues.add(entry);
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      // No 'error' listener: a Queue only passes on its connection's errors, logged where it is opened.
+      q = new Queue(name, { connection: this.conn.client, prefix: this.prefix });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /** Rejects when Redis fails or does not answer within `addTimeoutMs`. */
+  private async add({ queue, event }: OutboxEntry): Promise<void> {
+    const adding = this.queue(queue).add(event.type, event, {
+      ...this.jobOpts,
+      jobId: event.id,
+      deduplication: { id: event.id, ttl: this.dedupTtlMs },
+    });
+    // Before its first connection BullMQ waits for Redis to be ready instead of failing; bound that
+    // wait. An add that still lands later is harmless: the retry carries the same jobId, and it was
+    // the oldest waiting event, so it cannot land behind a later one.
+    if (!(await within(adding, this.addTimeoutMs))) {
+      throw new Error(`redis did not answer within ${this.addTimeoutMs} ms`);
+    }
+    await adding;
     this.counters.enqueued++;
     this.failing = false;
     this.retry.reset();
@@ -308,11 +325,6 @@ export class AlertDispatcher implements AlertSink {
     }
     this.failing = true;
     this.park();
-    this.scheduleRetry();
-  }
-
-  private scheduleRetry(): void {
-    if (this.stopped) return;
-    this.retry.schedule(() => this.kick());
+    if (!this.stopped) this.retry.schedule(() => this.kick());
   }
 }

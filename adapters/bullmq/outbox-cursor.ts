@@ -8,7 +8,7 @@ import { closeSync, existsSync, fchmodSync, openSync, readSync, writeSync } from
 import { join } from 'node:path';
 import { crc32 as crc } from 'node:zlib';
 import type { Logger } from 'pino';
-import { OUTBOX_FILE_MODE } from './outbox-lock.js';
+import { FILE_MODE } from './outbox-segments.js';
 
 export interface OutboxPosition {
   seg: number;
@@ -20,16 +20,13 @@ export class OutboxCursorFile {
 
   constructor(private readonly log: Logger) {}
 
-  /** Open (or create) `<dir>/cursor`. */
-  open(dir: string): void {
+  /** Open (or create) `<dir>/cursor`; the position it holds, if any. */
+  open(dir: string): OutboxPosition | undefined {
     const path = join(dir, 'cursor');
-    this.fd = openSync(path, existsSync(path) ? 'r+' : 'w+', OUTBOX_FILE_MODE);
-    fchmodSync(this.fd, OUTBOX_FILE_MODE);
-  }
-
-  read(): OutboxPosition | undefined {
+    this.fd = openSync(path, existsSync(path) ? 'r+' : 'w+', FILE_MODE);
+    fchmodSync(this.fd, FILE_MODE);
     const b = Buffer.alloc(12);
-    const n = readSync(this.fd as number, b, 0, 12, 0);
+    const n = readSync(this.fd, b, 0, 12, 0);
     if (n < 12 || b.readUInt32BE(8) !== crc(b.subarray(0, 8))) return undefined;
     return { seg: b.readUInt32BE(0), off: b.readUInt32BE(4) };
   }

@@ -13,9 +13,9 @@
  *   undelivered events counted and logged): the newest events, which tell what is happening now,
  *   are the ones kept. Segments are `maxBytes / 8` by default, so a drop frees room for a while.
  * - At open, a torn or damaged record ends its segment (outbox-segments.ts) and the outbox goes on.
- * - Files 0600 in a 0700 folder, locked to one process (outbox-lock.ts). Nothing is created, and
- *   the lock is not taken, until there is something to send: at start if segments are left, else
- *   when the first event has to wait.
+ * - Files 0600 in a 0700 folder, locked to one process (adapters/fs/dir-lock.ts). Nothing is
+ *   created, and the lock is not taken, until there is something to send: at start if segments are
+ *   left, else when the first event has to wait.
  */
 import {
   chmodSync,
@@ -31,6 +31,7 @@ import {
 } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { type DirLock, lockDir } from '../fs/dir-lock.js';
 import {
   decodeRecord,
   encodeRecord,
@@ -39,9 +40,8 @@ import {
   type OutboxEntry,
 } from './outbox-codec.js';
 import { OutboxCursorFile } from './outbox-cursor.js';
-import { OUTBOX_FILE_MODE as FILE_MODE, lockOutboxDir, unlockOutboxDir } from './outbox-lock.js';
 import {
-  hasSegments,
+  FILE_MODE,
   listSegmentNumbers,
   readRecordAt,
   recoverSegment,
@@ -87,7 +87,8 @@ export class FileOutbox {
   private readFd: { no: number; fd: number } | undefined;
   private readonly cursorFile: OutboxCursorFile;
   private head: { entry: OutboxEntry; end: number } | undefined;
-  private opened = false;
+  /** Held while the folder is open: from the first event that waits (or start, if some do) to close. */
+  private lock: DirLock | undefined;
   private closed = false;
   private dropped = 0;
   private readonly groupSync = new GroupSync(() => this.appendFd);
@@ -101,7 +102,7 @@ export class FileOutbox {
     this.cursorFile = new OutboxCursorFile(this.log);
     // What an earlier run left is read now, so it is sent before anything new. An empty folder is
     // left alone until an event has to wait: the lock is taken then.
-    if (existsSync(this.dir) && hasSegments(this.dir)) this.open();
+    if (existsSync(this.dir) && listSegmentNumbers(this.dir).length > 0) this.open();
   }
 
   get depth(): number {
@@ -110,10 +111,15 @@ export class FileOutbox {
     return n - this.cursor.done;
   }
 
+  /** Bytes on disk. */
+  private get bytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.bytes;
+    return n;
+  }
+
   stats(): OutboxStats {
-    let bytes = 0;
-    for (const s of this.segments) bytes += s.bytes;
-    return { depth: this.depth, bytes, oldestAt: this.peek()?.at, dropped: this.dropped };
+    return { depth: this.depth, bytes: this.bytes, oldestAt: this.peek()?.at, dropped: this.dropped };
   }
 
   /** Write the entries at the end. Throws on an I/O error (disk full...): the caller keeps them. */
@@ -182,21 +188,15 @@ export class FileOutbox {
     const seg = this.segments[0] as Segment;
     this.cursor = { off: this.head.end, done: this.cursor.done + 1 };
     this.head = undefined;
-    if (this.cursor.done < seg.records) {
-      this.cursorFile.write(seg.no, this.cursor.off);
-    } else if (this.segments.length === 1) {
-      this.reset();
-    } else {
-      this.removeFirst();
-      this.cursorFile.write((this.segments[0] as Segment).no, 0);
-    }
+    if (this.cursor.done < seg.records) this.cursorFile.write(seg.no, this.cursor.off);
+    else this.nextSegment();
   }
 
   /** Sync and close the files and release the folder; everything waiting stays for the next open. */
   close(): void {
     this.closed = true;
     this.head = undefined;
-    if (!this.opened) return;
+    if (!this.lock) return;
     if (this.appendFd !== undefined) {
       try {
         fdatasyncSync(this.appendFd);
@@ -206,18 +206,17 @@ export class FileOutbox {
     }
     this.closeFds();
     this.cursorFile.close();
-    unlockOutboxDir(this.dir);
+    this.lock.release();
+    this.lock = undefined;
     this.segments = [];
     this.cursor = { off: 0, done: 0 };
-    this.opened = false;
   }
 
   private open(): void {
-    if (this.opened) return;
+    if (this.lock) return;
     mkdirSync(this.dir, { recursive: true, mode: DIR_MODE });
     chmodSync(this.dir, DIR_MODE);
-    lockOutboxDir(this.dir, this.log);
-    this.opened = true;
+    this.lock = lockDir(this.dir, { what: 'alert outbox', setting: 'dispatch.outbox.dir', logger: this.log });
     try {
       this.scan();
     } catch (err) {
@@ -227,8 +226,7 @@ export class FileOutbox {
   }
 
   private scan(): void {
-    this.cursorFile.open(this.dir);
-    const saved = this.cursorFile.read();
+    const saved = this.cursorFile.open(this.dir);
     for (const no of listSegmentNumbers(this.dir)) {
       const path = segmentPath(this.dir, no);
       // Delivered before the last stop; only their deletion was cut short.
@@ -260,12 +258,7 @@ export class FileOutbox {
 
   /** Drop oldest segments until `n` more bytes fit. */
   private makeRoom(n: number): void {
-    let bytes = 0;
-    for (const s of this.segments) bytes += s.bytes;
-    while (this.segments.length > 0 && bytes + n > this.maxBytes) {
-      bytes -= (this.segments[0] as Segment).bytes;
-      this.dropSegment('full');
-    }
+    while (this.segments.length > 0 && this.bytes + n > this.maxBytes) this.dropSegment('full');
   }
 
   private dropSegment(why: 'full' | 'unreadable'): void {
@@ -278,8 +271,14 @@ export class FileOutbox {
         ? 'alert outbox full (dispatch.outbox.maxMB): oldest events dropped to make room'
         : 'alert outbox segment unreadable: its events are dropped',
     );
+    this.nextSegment();
+  }
+
+  /** The first segment is done with (delivered or dropped): remove it, and start at the next. */
+  private nextSegment(): void {
     this.removeFirst();
-    if (this.segments.length > 0) this.cursorFile.write((this.segments[0] as Segment).no, 0);
+    const next = this.segments[0];
+    if (next) this.cursorFile.write(next.no, 0);
     else this.reset();
   }
 

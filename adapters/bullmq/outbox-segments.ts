@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import { decodeRecord, HEADER_BYTES, MAX_RECORD_BYTES } from './outbox-codec.js';
 
 const SEGMENT = /^(\d{10})\.seg$/;
+/** Every file of the outbox: alert events are for the gateway's user only. */
+export const FILE_MODE = 0o600;
 
 export interface Segment {
   no: number;
@@ -19,10 +21,6 @@ export interface Segment {
 
 export function segmentPath(dir: string, no: number): string {
   return join(dir, `${String(no).padStart(10, '0')}.seg`);
-}
-
-export function hasSegments(dir: string): boolean {
-  return readdirSync(dir).some((n) => SEGMENT.test(n));
 }
 
 /** Segment numbers in `dir`, oldest first. */

@@ -84,36 +84,30 @@ export class Supervision {
   private readonly queue: Queue<DeadlineData>;
   private worker: Worker<DeadlineData> | undefined;
   /** Settled once the producer connection was first ready (or gave up waiting): see firstReady. */
-  private readonly ready: Promise<void>;
+  private readonly ready: Promise<unknown>;
   private readonly ackKeyPrefix: string;
   private readonly ackTtlS: number;
   private readonly clock: Clock;
 
   constructor(private readonly opts: SupervisionOptions) {
     this.log = opts.logger.child({ component: 'supervision' });
-    this.conn = openConnection(opts.connection, 'producer');
+    this.conn = openConnection(opts.connection, 'producer', this.log);
     this.ready = firstReady(this.conn.client);
-    this.conn.client.on('error', (err: Error) =>
-      this.log.debug({ err: err.message }, 'redis connection error'),
-    );
-    const prefix = opts.prefix ? { prefix: opts.prefix } : {};
+    const prefix = opts.prefix ?? 'bull';
+    // No 'error' listener: a Queue only passes on its connection's errors, logged where it is opened.
     this.queue = new Queue<DeadlineData>(opts.queue ?? DEFAULT_SUPERVISION_QUEUE, {
       connection: this.conn.client,
-      ...prefix,
+      prefix,
     });
-    this.queue.on('error', (err: Error) => this.log.debug({ err: err.message }, 'supervision queue error'));
     this.ackKeyPrefix = opts.ackKeyPrefix ?? 'gridgate:ack:';
     this.ackTtlS = opts.ackTtlS ?? 30 * 24 * 3600;
     this.clock = opts.clock ?? systemClock;
     if (opts.worker ?? true) {
-      this.workerConn = openConnection(opts.connection, 'worker');
-      this.workerConn.client.on('error', (err: Error) =>
-        this.log.debug({ err: err.message }, 'redis worker error'),
-      );
+      this.workerConn = openConnection(opts.connection, 'worker', this.log);
       this.worker = new Worker<DeadlineData>(this.queue.name, (job) => this.onDeadline(job), {
         connection: this.workerConn.client,
         autorun: opts.autorun ?? true,
-        ...prefix,
+        prefix,
       });
       this.worker.on('error', (err: Error) =>
         this.log.warn({ err: err.message }, 'supervision worker error'),
@@ -180,7 +174,7 @@ export class Supervision {
     // Atomically: the first ack of this lifecycle stands (concurrent acks, or gateways sharing
     // Redis, all get that one back); an ack of an earlier lifecycle is replaced.
     await this.ready;
-    const existing = (await this.conn.client.eval(
+    const standing = (await this.conn.client.eval(
       ACK_SCRIPT,
       1,
       key,
@@ -188,16 +182,10 @@ export class Supervision {
       this.ackTtlS,
       ...fields,
     )) as string[] | null;
-    if (existing && existing.length > 0) {
+    if (standing && standing.length > 0) {
       const h: Record<string, string> = {};
-      for (let i = 0; i + 1 < existing.length; i += 2) h[existing[i] as string] = existing[i + 1] as string;
-      return {
-        incidentId,
-        by: h.by ?? by,
-        at: h.at ?? rec.at,
-        incidentStartedAt: h.incidentStartedAt ?? rec.incidentStartedAt,
-        ...(h.note !== undefined ? { note: h.note } : {}),
-      };
+      for (let i = 0; i + 1 < standing.length; i += 2) h[standing[i] as string] = standing[i + 1] as string;
+      return ackRecord(incidentId, h) ?? rec;
     }
     await this.cancel(incidentId);
     this.log.info({ incidentId, by }, 'incident acknowledged');
@@ -206,15 +194,7 @@ export class Supervision {
 
   async getAck(incidentId: string): Promise<AckRecord | undefined> {
     await this.ready;
-    const h = await this.conn.client.hgetall(this.ackKeyPrefix + incidentId);
-    if (!h.by || !h.at || !h.incidentStartedAt) return undefined;
-    return {
-      incidentId,
-      by: h.by,
-      at: h.at,
-      incidentStartedAt: h.incidentStartedAt,
-      ...(h.note !== undefined ? { note: h.note } : {}),
-    };
+    return ackRecord(incidentId, await this.conn.client.hgetall(this.ackKeyPrefix + incidentId));
   }
 
   /** True when the incident's current lifecycle (by startedAt) has been acknowledged. */
@@ -241,6 +221,13 @@ export class Supervision {
     await this.opts.sink.emit(escalation);
     return 'escalated';
   }
+}
+
+/** The ack stored as the hash `h`, or undefined when it holds none. */
+function ackRecord(incidentId: string, h: Record<string, string>): AckRecord | undefined {
+  if (!h.by || !h.at || !h.incidentStartedAt) return undefined;
+  const { by, at, incidentStartedAt, note } = h;
+  return { incidentId, by, at, incidentStartedAt, ...(note !== undefined ? { note } : {}) };
 }
 
 /** BullMQ job ids may not contain `:`; encodeURIComponent keeps them readable and unique. */

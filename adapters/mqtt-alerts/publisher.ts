@@ -58,26 +58,18 @@ export function alertTopic(pattern: string, e: AlertEvent): string {
 
 export class MqttAlertPublisher implements AlertSink {
   private readonly log: Logger;
-  private readonly topic: string;
-  private readonly qos: QoS;
-  private readonly retain: boolean;
   private failed = 0;
 
   constructor(private readonly opts: MqttAlertPublisherOptions) {
     this.log = opts.logger.child({ component: 'mqtt-alerts' });
-    this.topic = opts.topic ?? DEFAULT_ALERT_TOPIC;
-    this.qos = opts.qos ?? 1;
-    this.retain = opts.retain ?? false;
   }
 
   async emit(event: AlertEvent): Promise<void> {
     if (event.shadow === true) return;
-    const topic = alertTopic(this.topic, event);
+    const { publish, topic: pattern = DEFAULT_ALERT_TOPIC, qos = 1, retain = false } = this.opts;
+    const topic = alertTopic(pattern, event);
     try {
-      await this.opts.publish(topic, Buffer.from(JSON.stringify(event)), {
-        qos: this.qos,
-        retain: this.retain,
-      });
+      await publish(topic, Buffer.from(JSON.stringify(event)), { qos, retain });
     } catch (err) {
       this.failed++;
       this.log.error({ err, topic, eventId: event.id }, 'alert publish failed');

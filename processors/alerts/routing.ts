@@ -4,7 +4,7 @@
  *
  * Semantics: **every** matching route receives the event (a red flood alert in 浦东新区 can go both to
  * the district centre's queue and to the flood-control office's queue); the default queue receives
- * events that matched no route, or every event when `copyToDefault` is set (the city centre sees
+ * events that matched no route. A route with an empty match takes every event (the city centre sees
  * everything while each district centre consumes only its own).
  */
 import type { Family } from '../types.js';
@@ -27,7 +27,6 @@ export interface AlertRoute {
 export interface AlertRouting {
   defaultQueue: string;
   routes: readonly AlertRoute[];
-  copyToDefault: boolean;
 }
 
 export const DEFAULT_ALERT_QUEUE = 'gridgate-alerts';
@@ -56,9 +55,7 @@ export function routeEvent(event: AlertEvent, routing: AlertRouting): string[] {
   for (const r of routing.routes) {
     if (routeMatches(r.match, event) && !queues.includes(r.queue)) queues.push(r.queue);
   }
-  if ((queues.length === 0 || routing.copyToDefault) && !queues.includes(routing.defaultQueue)) {
-    queues.push(routing.defaultQueue);
-  }
+  if (queues.length === 0) queues.push(routing.defaultQueue);
   return queues;
 }
 

@@ -1,26 +1,15 @@
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createAlertConsumer } from '../../gateway/consumer.js';
 import type { AlertEvent } from '../../processors/alerts/event.js';
-import { obliterate, sampleEvent, uniqueName, waitFor } from './support.js';
+import { cleanups, obliterate, queueOn, sampleEvent, uniqueName, waitFor } from './support.js';
 
 const redisUrl = inject('redisUrl');
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 describe('gridgate/consumer createAlertConsumer', () => {
   it('passes valid jobs to the handler and fails an invalid job without calling it or retrying', async () => {
     const name = uniqueName('consumer');
-    const client = new Redis(redisUrl);
-    const queue = new Queue(name, { connection: client });
-    cleanups.push(async () => {
-      await queue.close();
-      client.disconnect();
-      await obliterate(redisUrl, [name]);
-    });
+    cleanups.push(() => obliterate(redisUrl, [name]));
+    const queue = queueOn(name);
     const handled: AlertEvent[] = [];
     const failed: { id: string | undefined; message: string; attemptsMade: number }[] = [];
     const consumer = createAlertConsumer({

@@ -1,40 +1,31 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { AlertDispatcher, DEFAULT_RETENTION } from '../../adapters/bullmq/dispatcher.js';
+import { describe, expect, inject, it } from 'vitest';
+import { AlertDispatcher } from '../../adapters/bullmq/dispatcher.js';
+import { type AlertDispatcherOptions, DEFAULT_RETENTION } from '../../adapters/bullmq/dispatcher-options.js';
 import { createAlertConsumer } from '../../gateway/consumer.js';
 import type { AlertEvent } from '../../processors/alerts/event.js';
 import { routeEvent } from '../../processors/alerts/routing.js';
 import { validateAlertEvent } from '../../processors/alerts/validate.js';
-import { freePort, startRedis } from '../../scripts/services.js';
-import { obliterate, sampleEvent, silent, uniqueName, waitFor } from './support.js';
+import {
+  cleanups,
+  obliterate,
+  ownRedis,
+  queueOn,
+  sampleEvent,
+  silent,
+  uniqueName,
+  waitFor,
+} from './support.js';
 
 const redisUrl = inject('redisUrl');
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
-function dispatcher(opts: Partial<ConstructorParameters<typeof AlertDispatcher>[0]> = {}): AlertDispatcher {
+/** A dispatcher stopped after the test; on the suite's Redis, its queues are removed too. */
+function dispatcher(opts: Partial<AlertDispatcherOptions> = {}): AlertDispatcher {
   const d = new AlertDispatcher({ connection: redisUrl, logger: silent, ...opts });
   cleanups.push(async () => {
     await d.stop();
-    await obliterate(typeof opts.connection === 'string' ? opts.connection : redisUrl, d.queueNames());
+    if (opts.connection === undefined) await obliterate(redisUrl, d.queueNames());
   });
   return d;
-}
-
-function queueOn(name: string, url = redisUrl): Queue {
-  const client = new Redis(url);
-  const q = new Queue(name, { connection: client });
-  cleanups.push(async () => {
-    await q.close();
-    client.disconnect();
-  });
-  return q;
 }
 
 describe('AlertDispatcher', () => {
@@ -134,15 +125,18 @@ describe('AlertDispatcher', () => {
     expect(await ids(def)).toEqual([blueHuangpu.id]);
   });
 
-  it('routing: copyToDefault sends everything to the default queue too; family needs a device', () => {
+  it('routing: a route with an empty match takes every event; family needs a device', () => {
     const routing = {
-      defaultQueue: 'all',
-      routes: [{ match: { family: 'flood' as const }, queue: 'flood' }],
-      copyToDefault: true,
+      defaultQueue: 'rest',
+      routes: [
+        { match: { family: 'flood' as const }, queue: 'flood' },
+        { match: {}, queue: 'city' },
+      ],
     };
-    expect(routeEvent(sampleEvent(), routing)).toEqual(['flood', 'all']);
+    expect(routeEvent(sampleEvent(), routing)).toEqual(['flood', 'city']);
     const correlation = { ...sampleEvent(), device: undefined };
-    expect(routeEvent(correlation, { ...routing, copyToDefault: false })).toEqual(['all']);
+    expect(routeEvent(correlation, routing)).toEqual(['city']);
+    expect(routeEvent(correlation, { ...routing, routes: routing.routes.slice(0, 1) })).toEqual(['rest']);
   });
 
   it('counts and drops invalid and shadow events instead of enqueueing them', async () => {
@@ -155,23 +149,15 @@ describe('AlertDispatcher', () => {
   });
 
   it('does not throw when Redis is down, buffers, and delivers once Redis is back', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gridgate-redis-down-'));
-    const port = await freePort();
-    let redis = await startRedis(dir, port);
-    cleanups.push(async () => {
-      await redis.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const redis = await ownRedis();
     const queue = uniqueName('alerts');
-    const d = new AlertDispatcher({
+    const d = dispatcher({
       connection: redis.url,
-      logger: silent,
       defaultQueue: queue,
       retryMinMs: 50,
       retryMaxMs: 200,
       addTimeoutMs: 1000,
     });
-    cleanups.push(() => d.stop());
     const before = sampleEvent();
     await d.emit(before);
     expect(d.stats().enqueued).toBe(1);
@@ -182,7 +168,7 @@ describe('AlertDispatcher', () => {
     expect(d.stats().buffered).toBe(2);
     expect(d.stats().failures).toBeGreaterThanOrEqual(1);
 
-    redis = await startRedis(dir, port);
+    await redis.restart();
     await waitFor(() => (d.stats().buffered === 0 ? true : undefined), 30_000);
     const q = queueOn(queue, redis.url);
     const jobs = await q.getJobs(['waiting']);
@@ -196,42 +182,32 @@ describe('AlertDispatcher', () => {
   });
 
   it('does not hang when Redis is down from the start, and delivers once it comes up', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gridgate-redis-late-'));
-    const port = await freePort();
+    const redis = await ownRedis();
+    await redis.stop();
     const queue = uniqueName('alerts');
-    const d = new AlertDispatcher({
-      connection: `redis://127.0.0.1:${port}`,
-      logger: silent,
+    const d = dispatcher({
+      connection: redis.url,
       defaultQueue: queue,
       retryMinMs: 50,
       retryMaxMs: 200,
       addTimeoutMs: 300,
     });
-    cleanups.push(() => d.stop());
     const e = sampleEvent();
     await d.emit(e);
     expect(d.stats()).toMatchObject({ enqueued: 0, buffered: 1 });
-    const redis = await startRedis(dir, port);
-    cleanups.push(async () => {
-      await redis.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    await redis.restart();
     await waitFor(() => (d.stats().buffered === 0 ? true : undefined), 30_000);
     expect((await queueOn(queue, redis.url).getJob(e.id))?.name).toBe('alert.firing');
   });
 
   it('drops the oldest buffered event when the buffer is full, and counts it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gridgate-redis-full-'));
-    const redis = await startRedis(dir);
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const d = new AlertDispatcher({
+    const redis = await ownRedis();
+    const d = dispatcher({
       connection: redis.url,
-      logger: silent,
       defaultQueue: uniqueName('alerts'),
       bufferLimit: 2,
       addTimeoutMs: 1000,
     });
-    cleanups.push(() => d.stop());
     await d.emit(sampleEvent());
     await redis.stop();
     for (let i = 0; i < 4; i++) await d.emit(sampleEvent());

@@ -1,16 +1,11 @@
 import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { alertTopic, MqttAlertPublisher } from '../../adapters/mqtt-alerts/publisher.js';
 import type { AlertEvent, AlertSink } from '../../processors/alerts/event.js';
 import { FanoutSink } from '../../processors/alerts/fanout.js';
-import { sampleEvent, silent, waitFor } from './support.js';
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+import { cleanups, sampleEvent, silent, waitFor } from './support.js';
 
 async function broker(): Promise<{ aedes: Aedes; url: string }> {
   const aedes = await Aedes.createBroker();

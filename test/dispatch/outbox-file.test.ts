@@ -3,26 +3,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileOutbox, type OutboxEntry } from '../../adapters/bullmq/outbox-file.js';
-import { sampleEvent, silent } from './support.js';
-
-const dirs: string[] = [];
-const open: FileOutbox[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) o.close();
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+import { cleanups, sampleEvent, silent } from './support.js';
 
 async function folder(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'gg-outbox-'));
-  dirs.push(d);
+  cleanups.push(() => rm(d, { recursive: true, force: true }));
   return join(d, 'outbox');
 }
 
 function outbox(dir: string, maxBytes = 1024 * 1024, segmentBytes?: number, logger = silent): FileOutbox {
   const o = new FileOutbox({ dir, maxBytes, segmentBytes, logger });
-  open.push(o);
+  cleanups.push(async () => o.close());
   return o;
 }
 

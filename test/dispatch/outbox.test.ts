@@ -1,54 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AlertDispatcher } from '../../adapters/bullmq/dispatcher.js';
 import { FileOutbox } from '../../adapters/bullmq/outbox-file.js';
 import { createAlertConsumer } from '../../gateway/consumer.js';
 import type { AlertEvent } from '../../processors/alerts/event.js';
-import { freePort, type RunningService, startRedis } from '../../scripts/services.js';
-import { sampleEvent, silent, uniqueName, waitFor } from './support.js';
-
-/**
- * The dispatcher's outbox against a Redis of each test's own (the suite's shared one is never
- * killed): SIGKILLed for the outage, started again on the same port with its AOF data.
- */
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-interface OwnRedis {
-  url: string;
-  kill(): Promise<void>;
-  restart(): Promise<void>;
-}
-
-async function ownRedis(): Promise<OwnRedis & { dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'gg-outbox-redis-'));
-  const port = await freePort();
-  let r: RunningService = await startRedis(join(dir, 'redis'), port);
-  cleanups.push(async () => {
-    await r.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return {
-    dir,
-    url: r.url,
-    kill: () =>
-      new Promise<void>((resolve) => {
-        if (r.proc.exitCode !== null || r.proc.signalCode !== null) return resolve();
-        r.proc.once('exit', () => resolve());
-        r.proc.kill('SIGKILL');
-      }),
-    restart: async () => {
-      r = await startRedis(join(dir, 'redis'), port);
-    },
-  };
-}
+import { cleanups, ownRedis, queueOn, sampleEvent, silent, uniqueName, waitFor } from './support.js';
 
 /** Events waiting in an outbox folder, read the way the next start reads them. */
 function depthOnDisk(dir: string): number {
@@ -56,17 +13,6 @@ function depthOnDisk(dir: string): number {
   const n = o.depth;
   o.close();
   return n;
-}
-
-function queueOn(name: string, url: string): Queue {
-  const client = new Redis(url);
-  client.on('error', () => {});
-  const q = new Queue(name, { connection: client });
-  cleanups.push(async () => {
-    await q.close();
-    client.disconnect();
-  });
-  return q;
 }
 
 function dispatcher(url: string, queue: string, outboxDir: string): AlertDispatcher {
@@ -123,6 +69,10 @@ function byIncident(events: readonly AlertEvent[]): Map<string, string[]> {
   return m;
 }
 
+/**
+ * The dispatcher's outbox against a Redis of each test's own: SIGKILLed for the outage, started
+ * again on the same port with its AOF data.
+ */
 describe('AlertDispatcher outbox', () => {
   it('Redis SIGKILLed: events wait on disk, later ones queue behind them, all arrive once and in order', async () => {
     const redis = await ownRedis();

@@ -1,19 +1,15 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { AlertDispatcher } from '../../adapters/bullmq/dispatcher.js';
 import { deadlineJobId, Supervision } from '../../adapters/bullmq/supervision.js';
 import { SupervisionSink } from '../../adapters/bullmq/supervision-sink.js';
 import { createAlertConsumer } from '../../gateway/consumer.js';
 import type { AlertEvent } from '../../processors/alerts/event.js';
 import { GridgateError } from '../../processors/errors.js';
-import { obliterate, sampleEvent, silent, uniqueName, waitFor } from './support.js';
+import { cleanups, obliterate, sampleEvent, silent, uniqueName, waitFor } from './support.js';
 
 const redisUrl = inject('redisUrl');
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 /** The chain a gateway wires: incidents -> supervision -> dispatcher -> a real consumer. */
 async function setup() {

@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { afterEach, inject } from 'vitest';
 import type { AlertEvent } from '../../processors/alerts/event.js';
+import { freePort, startRedis } from '../../scripts/services.js';
 
 export const silent = pino({ level: 'silent' });
+
+/** Run after each test of the file that imports this, the latest pushed first. */
+export const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
 
 export function uniqueName(tag: string): string {
   return `test-${tag}-${randomUUID().slice(0, 8)}`;
@@ -70,4 +81,52 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A Queue to look at `name` through (on the suite's Redis unless `url` says), closed after the test. */
+export function queueOn(name: string, url = inject('redisUrl')): Queue {
+  const client = new Redis(url);
+  // The test's own Redis may be down on purpose.
+  client.on('error', () => {});
+  const q = new Queue(name, { connection: client });
+  cleanups.push(async () => {
+    await q.close();
+    client.disconnect();
+  });
+  return q;
+}
+
+export interface OwnRedis {
+  url: string;
+  /** Holds the Redis data; free for the test's own files too. */
+  dir: string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  /** Start again on the same port, with the data it had. */
+  restart(): Promise<void>;
+}
+
+/** A Redis of the test's own (the suite's shared one is never stopped), removed after the test. */
+export async function ownRedis(): Promise<OwnRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'gg-dispatch-redis-'));
+  const port = await freePort();
+  let r = await startRedis(join(dir, 'redis'), port);
+  cleanups.push(async () => {
+    await r.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    url: r.url,
+    dir,
+    stop: () => r.stop(),
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (r.proc.exitCode !== null || r.proc.signalCode !== null) return resolve();
+        r.proc.once('exit', () => resolve());
+        r.proc.kill('SIGKILL');
+      }),
+    restart: async () => {
+      r = await startRedis(join(dir, 'redis'), port);
+    },
+  };
 }
