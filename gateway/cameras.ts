@@ -47,14 +47,8 @@ export class CameraEdge {
 
   private constructor(private readonly deps: CameraEdgeDeps) {
     const { config: cfg, logger } = deps;
-    const c = cfg.cameras;
     this.supervisor = new CameraSupervisor({
-      ffmpeg: c.ffmpeg,
-      maxProcesses: c.maxProcesses,
-      statsIntervalS: c.statsIntervalS,
-      stallS: c.stallS,
-      connectTimeoutS: c.connectTimeoutS,
-      backoff: c.backoff,
+      ...cfg.cameras,
       references: new RedisReferenceStore(deps.redis, { prefix: cfg.redis.prefix }),
       onReading: (id, fields, at) =>
         deps.handle({
@@ -67,7 +61,8 @@ export class CameraEdge {
         }),
       logger,
     });
-    this.snapshots = new SnapshotStore({ ...c.snapshots, logger: logger.child({ component: 'snapshots' }) });
+    // The store and the live routes name their own component (`snapshots`, `live`).
+    this.snapshots = new SnapshotStore({ ...cfg.cameras.snapshots, logger });
   }
 
   /** What the alerting subsystem needs to attach snapshots to alert events. */
@@ -95,7 +90,7 @@ export class CameraEdge {
       authRequired: cfg.auth.required,
       ffmpeg: cfg.cameras.ffmpeg,
       idleStopS: cfg.cameras.live.idleStopS,
-      logger: logger.child({ component: 'http' }),
+      logger,
     });
   }
 

@@ -7,25 +7,18 @@ import {
   referenceFrom,
 } from '../../processors/camera/analyse.js';
 import type { SmallLuma, YuvFrame } from '../../processors/camera/picture.js';
-import type { CameraReference, ReferenceStore } from '../../processors/camera/reference.js';
+import type { CameraReference } from '../../processors/camera/reference.js';
 import { analysisArgs } from './ffmpeg-args.js';
 import { type FfmpegChild, spawnFfmpeg } from './ffmpeg-child.js';
 import { PgmYuvReader } from './pgmyuv-reader.js';
 import { type ProgressBlock, ProgressParser, rates } from './progress.js';
 import { rtspInput } from './rtsp-input.js';
 import { makeScrubber } from './scrub.js';
-import type { CameraState, CameraStatus, SupervisedCamera } from './types.js';
+import type { CameraState, CameraStatus, CameraSupervisorOptions, SupervisedCamera } from './types.js';
 
-export interface WorkerSettings {
-  ffmpeg: string;
-  statsIntervalS: number;
-  stallS: number;
-  connectTimeoutS: number;
-  backoff: { initialS: number; maxS: number };
-  stableS: number;
-  references: ReferenceStore;
+/** The supervisor's settings, and where this camera's readings go. */
+export interface WorkerSettings extends Omit<CameraSupervisorOptions, 'maxProcesses' | 'onReading'> {
   emit(fields: Record<string, number>, at: number): void;
-  logger: Logger;
 }
 
 /** The newest analysed keyframe, kept for snapshots. */
@@ -131,26 +124,18 @@ export class CameraWorker {
 
   /** Makes the next keyframe the reference (the installer's "this is the right scene"). */
   refreshReference(timeoutMs: number): Promise<{ at: number }> {
-    return new Promise((resolve, reject) => {
-      const entry: PendingRefresh = {
-        resolve: (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.refreshes = this.refreshes.filter((r) => r !== entry);
-        reject(
-          new Error(
-            `no keyframe within ${timeoutMs} ms (${this.state}${this.lastError ? `: ${this.lastError}` : ''})`,
-          ),
-        );
-      }, timeoutMs);
+    let entry: PendingRefresh | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    return new Promise<{ at: number }>((resolve, reject) => {
+      entry = { resolve, reject };
       this.refreshes.push(entry);
+      timer = setTimeout(() => {
+        const why = this.lastError ? `${this.state}: ${this.lastError}` : this.state;
+        reject(new Error(`no keyframe within ${timeoutMs} ms (${why})`));
+      }, timeoutMs);
+    }).finally(() => {
+      clearTimeout(timer);
+      this.refreshes = this.refreshes.filter((r) => r !== entry);
     });
   }
 
@@ -225,7 +210,7 @@ export class CameraWorker {
       this.onlineSince = now;
       clearInterval(this.timers.offline);
       this.enter('online');
-    } else if (this.failures > 0 && now - this.onlineSince >= this.s.stableS * 1000) {
+    } else if (this.failures > 0 && now - this.onlineSince >= (this.s.stableS ?? 30) * 1000) {
       this.failures = 0;
     }
     const fields: Record<string, number> = { online: 1 };

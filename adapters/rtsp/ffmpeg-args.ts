@@ -64,29 +64,17 @@ export function analysisArgs(input: RtspInput, statsIntervalS: number): string[]
   ];
 }
 
+/** The first frame, as one JPEG on stdout. */
+const JPEG_OUT = ['-frames:v', '1', '-q:v', '4', '-f', 'mjpeg', 'pipe:1'];
+
 /** JPEG of one pgmyuv frame read from stdin. */
 export function encodeJpegArgs(): string[] {
-  return [
-    ...QUIET,
-    '-f',
-    'image2pipe',
-    '-c:v',
-    'pgmyuv',
-    '-i',
-    'pipe:0',
-    '-frames:v',
-    '1',
-    '-q:v',
-    '4',
-    '-f',
-    'mjpeg',
-    'pipe:1',
-  ];
+  return [...QUIET, '-f', 'image2pipe', '-c:v', 'pgmyuv', '-i', 'pipe:0', ...JPEG_OUT];
 }
 
 /** JPEG of the first keyframe the camera sends (its main stream: evidence wants resolution). */
 export function grabJpegArgs(input: RtspInput): string[] {
-  return [...QUIET, ...input.args, '-map', '0:v:0', '-frames:v', '1', '-q:v', '4', '-f', 'mjpeg', 'pipe:1'];
+  return [...QUIET, ...input.args, '-map', '0:v:0', ...JPEG_OUT];
 }
 
 /**

@@ -6,28 +6,31 @@ import type { Readable, Writable } from 'node:stream';
  * One ffmpeg child with the habits every camera process needs: it dies with the gateway, stderr is
  * split into scrubbed lines (the last few kept for error messages), and kill() resolves only once
  * the process has exited and been reaped, escalating to SIGKILL when SIGTERM is not enough.
- * Every ffmpeg gridgate starts for a camera (analysis, snapshot, live source) is spawned here.
+ * Every ffmpeg gridgate starts for a camera (analysis, snapshot, live source) is spawned here;
+ * only the live view's encoder is node-rtsp-stream's own (live-muxer.ts).
  */
 export interface FfmpegChild {
   readonly pid: number | undefined;
   readonly proc: ChildProcess;
   /** The last stderr line, scrubbed; '' when there was none. */
   lastError(): string;
+  /** The last few stderr lines, scrubbed, oldest first; a failed spawn's message counts as one. */
+  lastLines(): string[];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(graceMs?: number): Promise<void>;
 }
 
 export interface SpawnFfmpegOptions {
-  /** Applied to every stderr line before it is kept or handed on. */
+  /** Applied to every stderr line before it is kept. */
   scrub: (s: string) => string;
   /** A fourth pipe, fd 3 (the analysis writes -progress there). */
   extraFd?: boolean;
   /** Written to stdin, which is then closed (an RTSP input's script, a frame to encode); else no stdin. */
   stdin?: string | readonly Buffer[];
-  onStderrLine?: (line: string) => void;
 }
 
 const KEEP_LINE = 300;
+const KEEP_LINES = 3;
 
 // util-linux setpriv (required by scripts/ensure-deps.sh): the kernel kills the child when gridgate
 // dies, even by SIGKILL (prctl PR_SET_PDEATHSIG survives execve, and setpriv execs ffmpeg, so the
@@ -46,32 +49,30 @@ export function spawnFfmpeg(bin: string, args: readonly string[], opts: SpawnFfm
       ...(opts.extraFd ? (['pipe'] as const) : []),
     ],
   });
-  let last = '';
+  const kept: string[] = [];
   let partial = '';
+  const note = (text: string) => {
+    const line = opts.scrub(text.trim()).slice(0, KEEP_LINE);
+    if (!line) return;
+    kept.push(line);
+    if (kept.length > KEEP_LINES) kept.shift();
+  };
   const stderr = proc.stderr as Readable;
   stderr.setEncoding('utf8');
   stderr.on('data', (d: string) => {
     const lines = (partial + d).split('\n');
     partial = (lines.pop() ?? '').slice(-KEEP_LINE);
-    for (const l of lines) {
-      const line = opts.scrub(l.trim()).slice(0, KEEP_LINE);
-      if (!line) continue;
-      last = line;
-      opts.onStderrLine?.(line);
-    }
+    for (const l of lines) note(l);
   });
-  // A spawn failure (binary missing) arrives as 'error' and then 'exit' may never come.
+  // A spawn failure (binary missing) arrives as 'error' and then 'exit' never comes.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    let done = false;
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
-      if (done) return;
-      done = true;
-      if (partial.trim()) last = opts.scrub(partial.trim()).slice(0, KEEP_LINE);
+      note(partial);
       resolve({ code, signal });
     };
     proc.once('exit', finish);
     proc.once('error', (err) => {
-      last = opts.scrub(err.message);
+      note(err.message);
       if (proc.pid === undefined) finish(null, null);
     });
   });
@@ -85,7 +86,8 @@ export function spawnFfmpeg(bin: string, args: readonly string[], opts: SpawnFfm
   return {
     pid: proc.pid,
     proc,
-    lastError: () => last,
+    lastError: () => kept.at(-1) ?? '',
+    lastLines: () => [...kept],
     exited,
     async kill(graceMs = 1000) {
       await terminate(proc, graceMs);

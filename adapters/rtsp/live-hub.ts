@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
-import { LiveRelay, type LiveRelayOptions, type LiveViewer, type RelayStatus } from './live-relay.js';
-import type { LiveBudget, LiveCamera } from './live-source.js';
+import {
+  type LiveBudget,
+  type LiveCamera,
+  LiveRelay,
+  type LiveRelayOptions,
+  type LiveViewer,
+  type RelayStatus,
+} from './live-relay.js';
 
 export interface LiveHubOptions {
   ffmpeg: string;
@@ -8,8 +14,8 @@ export interface LiveHubOptions {
   /** A relay stops this long after its last viewer leaves (cameras.live.idleStopS). */
   idleStopMs: number;
   logger: Logger;
-  /** Passed to every relay (encoder, stall, backoff). */
-  relay?: Pick<LiveRelayOptions, 'encoder' | 'stallMs' | 'backoff' | 'maxQueuedBytes'>;
+  /** Passed to every relay. */
+  relay?: Pick<LiveRelayOptions, 'stallMs' | 'backoff'>;
 }
 
 /**
@@ -17,15 +23,12 @@ export interface LiveHubOptions {
  * stops it (a viewer reloading the page does not pay for a new RTSP connect).
  */
 export class LiveHub {
-  private readonly opts: LiveHubOptions;
   private readonly relays = new Map<string, LiveRelay>();
   private readonly idle = new Map<string, NodeJS.Timeout>();
   private readonly stopping = new Set<Promise<void>>();
   private closed = false;
 
-  constructor(opts: LiveHubOptions) {
-    this.opts = opts;
-  }
+  constructor(private readonly opts: LiveHubOptions) {}
 
   /**
    * The camera's running relay, started if needed (throws GG_ERR_CAMERA_CAP when the process

@@ -40,13 +40,7 @@ export interface MuxerOptions {
 }
 
 /** MPEG-1 picture rates (ISO/IEC 11172-2 §2.4.3.2, picture_rate), as whole frames per second. */
-export const MPEG1_RATES: readonly number[] = [24, 25, 30, 50, 60];
-
-export function assertMpeg1Rate(fps: number): void {
-  if (!MPEG1_RATES.includes(fps)) {
-    throw new RangeError(`MPEG-1 cannot encode ${fps} fps; use one of ${MPEG1_RATES.join(', ')}`);
-  }
-}
+const MPEG1_RATES: readonly number[] = [24, 25, 30, 50, 60];
 
 /**
  * Starts the package's ffmpeg reading the camera's stream from its stdin (`pipe:0`): gridgate's own source
@@ -54,7 +48,9 @@ export function assertMpeg1Rate(fps: number): void {
  * process's arguments or stderr.
  */
 export function openMuxer(opts: MuxerOptions): Mpeg1Muxer {
-  assertMpeg1Rate(opts.fps);
+  if (!MPEG1_RATES.includes(opts.fps)) {
+    throw new RangeError(`MPEG-1 cannot encode ${opts.fps} fps; use one of ${MPEG1_RATES.join(', ')}`);
+  }
   const muxer = new Mpeg1MuxerClass({
     url: 'pipe:0',
     ffmpegPath: opts.ffmpeg,

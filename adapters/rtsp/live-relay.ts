@@ -1,14 +1,23 @@
 import type { Logger } from 'pino';
-import { assertMpeg1Rate, type Mpeg1Muxer, type MuxerOptions, openMuxer } from './live-muxer.js';
-import {
-  type LiveBudget,
-  type LiveCamera,
-  type SourceProcess,
-  spawnSource,
-  terminate,
-} from './live-source.js';
+import { liveCopyArgs } from './ffmpeg-args.js';
+import { type FfmpegChild, spawnFfmpeg, terminate } from './ffmpeg-child.js';
+import { type Mpeg1Muxer, openMuxer } from './live-muxer.js';
 import { TsPacketizer } from './live-ts.js';
+import { type RtspEndpoint, rtspInput } from './rtsp-input.js';
 import { makeScrubber } from './scrub.js';
+
+/** What a relay needs of a camera (url: its main stream); `CameraStream` (processors/registry) fits. */
+export interface LiveCamera extends RtspEndpoint {
+  id: string;
+}
+
+/**
+ * The shared cap on ffmpeg processes (CameraSupervisor.acquireProcess): one lease per process,
+ * GG_ERR_CAMERA_CAP thrown when none is free. A relay holds two.
+ */
+export interface LiveBudget {
+  acquireProcess(purpose: string): { release(): void };
+}
 
 /** What a relay sends to: a `ws` WebSocket fits. */
 export interface LiveViewer {
@@ -22,13 +31,10 @@ export interface LiveRelayOptions {
   ffmpeg: string;
   budget: LiveBudget;
   logger: Logger;
-  encoder?: Partial<Omit<MuxerOptions, 'ffmpeg'>>;
   /** No bytes from the camera or the encoder for this long: the relay restarts. Default 5000. */
   stallMs?: number;
   /** Restart delay after a loss, doubling from initialMs to maxMs; reset once pictures flow. */
   backoff?: { initialMs: number; maxMs: number };
-  /** A viewer with more than this queued is skipped (a slow link must not hold the others). Default 4 MiB. */
-  maxQueuedBytes?: number;
 }
 
 export type RelayState = 'starting' | 'running' | 'waiting' | 'stopped';
@@ -45,16 +51,19 @@ export interface RelayStatus {
   lastError?: string;
 }
 
-const DEFAULT_ENCODER: Omit<MuxerOptions, 'ffmpeg'> = { fps: 25, bitrateKbps: 1000, maxWidth: 1280 };
+const ENCODER = { fps: 25, bitrateKbps: 1000, maxWidth: 1280 };
+/** A viewer with more than this queued is skipped: a slow link must not hold the others. */
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 const PROCESSES = 2;
 const STDERR_KEEP = 2000;
 
 interface Attempt {
-  source: SourceProcess;
+  source: FfmpegChild;
   muxer: Mpeg1Muxer;
   lastIn: number;
   lastOut: number;
-  stderr: string;
+  /** The newest of what the encoder wrote to stderr (the source keeps its own last lines). */
+  encoderStderr: string;
   ended: boolean;
 }
 
@@ -73,10 +82,8 @@ export class LiveRelay {
   private readonly log: Logger;
   private readonly viewers = new Set<LiveViewer>();
   private readonly packets = new TsPacketizer();
-  private readonly encoder: MuxerOptions;
   private readonly stallMs: number;
   private readonly backoff: { initialMs: number; maxMs: number };
-  private readonly maxQueued: number;
   private attempt: Attempt | undefined;
   private state: RelayState = 'stopped';
   private readonly leases: { release(): void }[] = [];
@@ -97,11 +104,8 @@ export class LiveRelay {
     this.id = opts.camera.id;
     this.scrub = makeScrubber([opts.camera.password]);
     this.log = opts.logger.child({ camera: this.id });
-    this.encoder = { ...DEFAULT_ENCODER, ...opts.encoder, ffmpeg: opts.ffmpeg };
-    assertMpeg1Rate(this.encoder.fps);
     this.stallMs = opts.stallMs ?? 5000;
     this.backoff = opts.backoff ?? { initialMs: 500, maxMs: 10_000 };
-    this.maxQueued = opts.maxQueuedBytes ?? 4 * 1024 * 1024;
   }
 
   /** Takes the budget and starts the processes; throws GG_ERR_CAMERA_CAP when the budget is spent. */
@@ -189,45 +193,37 @@ export class LiveRelay {
   private launch(): void {
     this.retryTimer = undefined;
     if (this.stopping) return;
-    const now = Date.now();
-    let source: SourceProcess | undefined;
-    let muxer: Mpeg1Muxer | undefined;
+    let source: FfmpegChild | undefined;
+    let muxer: Mpeg1Muxer;
     try {
-      source = spawnSource(this.camera, { ffmpeg: this.opts.ffmpeg, ioTimeoutMs: this.stallMs });
-      muxer = openMuxer(this.encoder);
+      const input = rtspInput(this.camera, { ioTimeoutMs: this.stallMs });
+      // Its stderr is scrubbed line by line, the input named by the camera's url, not `pipe:0`.
+      source = spawnFfmpeg(this.opts.ffmpeg, liveCopyArgs(input), {
+        scrub: input.scrub,
+        stdin: input.script,
+      });
+      muxer = openMuxer({ ...ENCODER, ffmpeg: this.opts.ffmpeg });
     } catch (err) {
       // Thrown before any process ran (a url ffmpeg cannot be given, an argument spawn refuses):
       // stays in the retry loop, so fixing the camera record brings the view back.
-      if (source) {
-        source.on('error', () => {});
-        const p = terminate(source).then(() => {
-          this.dying.delete(p);
-        });
-        this.dying.add(p);
-      }
+      if (source) void this.track(source.kill());
       this.retryLater(this.scrub(`relay did not start: ${(err as Error).message}`));
       return;
     }
-    const a: Attempt = { source, muxer, lastIn: now, lastOut: now, stderr: '', ended: false };
+    const now = Date.now();
+    const a: Attempt = { source, muxer, lastIn: now, lastOut: now, encoderStderr: '', ended: false };
     this.attempt = a;
     this.state = 'starting';
     this.packets.reset();
 
-    source.on('error', (err) => this.end(a, `camera reader did not start: ${err.message}`));
-    source.on('exit', (code, signal) =>
+    void source.exited.then(({ code, signal }) =>
       this.end(a, `camera stream ended (ffmpeg ${signal ?? `exit ${code}`})`),
     );
-    source.stderr.setEncoding('utf8');
-    source.stderr.on('data', (d: string) => {
-      a.stderr = (a.stderr + d).slice(-STDERR_KEEP);
-    });
-    source.stdout.on('data', (chunk: Buffer) => {
+    const copy = source.proc.stdout!;
+    copy.on('data', () => {
       a.lastIn = Date.now();
-      if (!muxer.stream.stdin.write(chunk)) {
-        source.stdout.pause();
-        muxer.stream.stdin.once('drain', () => source.stdout.resume());
-      }
     });
+    copy.pipe(muxer.stream.stdin, { end: false });
 
     muxer.stream.on('error', (err) => this.end(a, `encoder did not start: ${err.message}`));
     muxer.stream.on('exit', (code, signal) =>
@@ -235,7 +231,7 @@ export class LiveRelay {
     );
     muxer.stream.stdin.on('error', () => {}); // EPIPE when the encoder died first: its exit says why
     muxer.on('ffmpegStderr', (d: Buffer) => {
-      a.stderr = (a.stderr + d.toString('utf8')).slice(-STDERR_KEEP);
+      a.encoderStderr = (a.encoderStderr + d.toString('utf8')).slice(-STDERR_KEEP);
     });
     muxer.on('mpeg1data', (chunk: Buffer) => {
       if (a.ended) return;
@@ -253,7 +249,7 @@ export class LiveRelay {
     }
     this.bytesOut += data.length;
     for (const v of this.viewers) {
-      if (v.bufferedAmount > this.maxQueued) continue;
+      if (v.bufferedAmount > MAX_QUEUED_BYTES) continue;
       try {
         v.send(data);
       } catch (err) {
@@ -283,13 +279,20 @@ export class LiveRelay {
       void this.kill(a);
       return;
     }
-    const detail = a.stderr.trim().split('\n').slice(-3).join(' | ');
+    // The camera's account last: it is the usual cause.
+    const said = [...a.encoderStderr.split('\n'), ...a.source.lastLines()].map((l) => l.trim());
+    const detail = said.filter(Boolean).slice(-3).join(' | ');
     this.lastError = this.scrub(detail ? `${reason}: ${detail}` : reason);
     void this.kill(a).then(() => this.retryLater(this.lastError!));
   }
 
   private kill(a: Attempt): Promise<void> {
-    const p = Promise.all([terminate(a.source), terminate(a.muxer.stream)]).then(() => {
+    return this.track(Promise.all([a.source.kill(), terminate(a.muxer.stream)]));
+  }
+
+  /** Ending processes, until they have exited: stop() waits for them too. */
+  private track(exited: Promise<unknown>): Promise<void> {
+    const p = exited.then(() => {
       this.dying.delete(p);
     });
     this.dying.add(p);

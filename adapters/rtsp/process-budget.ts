@@ -2,7 +2,6 @@ import { GridgateError } from '../../processors/errors.js';
 
 /** One slot of the ffmpeg process budget; release() is idempotent. */
 export interface ProcessLease {
-  readonly purpose: string;
   release(): void;
 }
 
@@ -13,38 +12,33 @@ export interface ProcessLease {
  */
 export class ProcessBudget {
   private readonly held = new Set<object>();
-  private readonly listeners = new Set<() => void>();
 
-  constructor(readonly max: number) {}
+  /** `onRelease` is called after every release (capped cameras retry then). */
+  constructor(
+    readonly max: number,
+    private readonly onRelease: () => void = () => {},
+  ) {}
 
   count(): number {
     return this.held.size;
   }
 
-  tryAcquire(purpose: string): ProcessLease | undefined {
+  tryAcquire(): ProcessLease | undefined {
     if (this.held.size >= this.max) return undefined;
     const token = {};
     this.held.add(token);
     return {
-      purpose,
       release: () => {
-        if (!this.held.delete(token)) return;
-        for (const l of this.listeners) l();
+        if (this.held.delete(token)) this.onRelease();
       },
     };
   }
 
   /** A lease, or GG_ERR_CAMERA_CAP saying how to raise the cap. */
   acquire(purpose: string): ProcessLease {
-    const lease = this.tryAcquire(purpose);
+    const lease = this.tryAcquire();
     if (!lease) throw capError(this.max, purpose);
     return lease;
-  }
-
-  /** Called after every release (capped cameras retry then). */
-  onRelease(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 }
 

@@ -9,7 +9,6 @@ export interface ProgressBlock {
   frame: number;
   /** Bytes of the copied stream so far; undefined when ffmpeg reports N/A. */
   totalSize: number | undefined;
-  outTimeUs: number | undefined;
   end: boolean;
 }
 
@@ -33,7 +32,7 @@ export class ProgressParser {
       const value = line.slice(eq + 1).trim();
       if (key !== 'progress') {
         // Only the keys used are kept, so a misbehaving stream cannot grow the map.
-        if (key === 'frame' || key === 'total_size' || key === 'out_time_us') this.current.set(key, value);
+        if (key === 'frame' || key === 'total_size') this.current.set(key, value);
         continue;
       }
       const num = (k: string) => {
@@ -43,7 +42,6 @@ export class ProgressParser {
       this.onBlock({
         frame: num('frame') ?? 0,
         totalSize: num('total_size'),
-        outTimeUs: num('out_time_us'),
         end: value === 'end',
       });
       this.current.clear();

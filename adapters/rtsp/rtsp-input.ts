@@ -55,7 +55,6 @@ const PROBE: readonly [string, string][] = [
  */
 export function rtspInput(ep: RtspEndpoint, o: RtspInputOptions): RtspInput {
   const script = ffconcatScript(ep, o.ioTimeoutMs);
-  const shown = withoutCredentials(ep.url);
   const masked = makeScrubber([ep.password]);
   return {
     args: [
@@ -81,7 +80,8 @@ export function rtspInput(ep: RtspEndpoint, o: RtspInputOptions): RtspInput {
       'pipe:0',
     ],
     script,
-    scrub: (text) => masked(text.replace(/^pipe:0:/, `${shown}:`)),
+    // The url as the registry keeps it (credentials moved out); were any left, masked shows `***@`.
+    scrub: (text) => masked(text.replace(/^pipe:0:/, `${ep.url}:`)),
   };
 }
 
@@ -99,18 +99,6 @@ export function ffconcatScript(ep: RtspEndpoint, ioTimeoutMs: number): string {
     ...PROBE.map(([k, v]) => `option ${k} ${v}`),
     '',
   ].join('\n');
-}
-
-/** The URL as it may be shown: no userinfo. */
-function withoutCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return 'the camera url';
-  }
 }
 
 /** ffmpeg's quoting (av_get_token): nothing is special inside '...'; a quote is written '\''. */

@@ -20,8 +20,6 @@ export interface SnapshotStoreOptions {
   maxAgeH: number;
   /** cameras.snapshots.maxMB (MiB): the oldest files are deleted while the total is above it. */
   maxMB: number;
-  /** Where the HTTP API serves a file; the URL put in alert evidence is this plus the file name. */
-  urlPrefix?: string;
   /** How often retention runs besides after each write (default 60 s). */
   sweepIntervalMs?: number;
   /** Epoch ms; injectable so retention by age can be tested on a fake clock. */
@@ -42,7 +40,8 @@ interface Entry {
   savedAt: number;
 }
 
-const DEFAULT_URL_PREFIX = '/api/v1/snapshots/';
+/** Where the HTTP API serves a file (routes/snapshots.ts); alert evidence gets this plus the name. */
+const URL_PREFIX = '/api/v1/snapshots/';
 const MIB = 1024 * 1024;
 /** First instant whose ISO form has a 5-digit year. */
 const MAX_ISO_MS = Date.UTC(10000, 0, 1);
@@ -58,10 +57,8 @@ export function isSnapshotName(file: string): boolean {
 export class SnapshotStore {
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly urlPrefix: string;
-  /** Oldest first. Writes append (the clock only moves forward); a scan sorts. */
-  private entries: Entry[] = [];
-  private readonly known = new Set<string>();
+  /** By file name, oldest first: writes append (the clock only moves forward); a scan sorts. */
+  private files = new Map<string, Entry>();
   private totalBytes = 0;
   private timer?: NodeJS.Timeout;
   private started = false;
@@ -69,7 +66,6 @@ export class SnapshotStore {
   constructor(private readonly opts: SnapshotStoreOptions) {
     this.log = opts.logger.child({ component: 'snapshots' });
     this.now = opts.now ?? Date.now;
-    this.urlPrefix = opts.urlPrefix ?? DEFAULT_URL_PREFIX;
   }
 
   /** Creates the folder (0700), counts what an earlier run left, applies retention, starts the timer. */
@@ -94,15 +90,11 @@ export class SnapshotStore {
       if (s?.isFile()) found.push({ file, bytes: s.size, savedAt: s.mtimeMs });
     }
     found.sort((a, b) => a.savedAt - b.savedAt || (a.file < b.file ? -1 : 1));
-    this.entries = found;
-    for (const e of found) this.known.add(e.file);
+    this.files = new Map(found.map((e) => [e.file, e]));
     this.totalBytes = found.reduce((n, e) => n + e.bytes, 0);
     this.started = true;
     const removed = await this.sweep();
-    this.log.info(
-      { dir, files: this.entries.length, bytes: this.totalBytes, removed },
-      'snapshot store ready',
-    );
+    this.log.info({ dir, files: this.files.size, bytes: this.totalBytes, removed }, 'snapshot store ready');
     this.timer = setInterval(() => {
       this.sweep().catch((err: unknown) => this.log.warn({ err }, 'snapshot retention failed'));
     }, this.opts.sweepIntervalMs ?? 60_000);
@@ -137,11 +129,10 @@ export class SnapshotStore {
       await unlink(temp).catch(() => undefined);
       throw err;
     }
-    this.entries.push({ file, bytes: jpeg.length, savedAt });
-    this.known.add(file);
+    this.files.set(file, { file, bytes: jpeg.length, savedAt });
     this.totalBytes += jpeg.length;
     await this.sweep(file);
-    return { file, url: `${this.urlPrefix}${file}`, bytes: jpeg.length };
+    return { file, url: `${URL_PREFIX}${file}`, bytes: jpeg.length };
   }
 
   /**
@@ -157,21 +148,20 @@ export class SnapshotStore {
     const gone = new GridgateError('GG_ERR_NOT_FOUND', `snapshot ${file} is not stored`, [
       'snapshots are kept for cameras.snapshots.maxAgeH hours and up to cameras.snapshots.maxMB in total',
     ]);
-    if (!this.known.has(file)) throw gone;
+    const entry = this.files.get(file);
+    if (!entry) throw gone;
     try {
       return await readFile(join(this.opts.dir, file));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.forget(file);
-        throw gone;
-      }
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.forget(entry);
+      throw gone;
     }
   }
 
   /** Files and bytes held now. */
   stats(): { files: number; bytes: number } {
-    return { files: this.entries.length, bytes: this.totalBytes };
+    return { files: this.files.size, bytes: this.totalBytes };
   }
 
   /**
@@ -184,21 +174,12 @@ export class SnapshotStore {
     const maxBytes = this.opts.maxMB * MIB;
     const cutoff = this.now() - maxAgeMs;
     const doomed: Entry[] = [];
-    const kept: Entry[] = [];
-    let bytes = this.totalBytes;
-    for (const e of this.entries) {
-      const tooOld = e.savedAt < cutoff && e.file !== keep;
-      if (tooOld || (bytes > maxBytes && e.file !== keep)) {
-        doomed.push(e);
-        bytes -= e.bytes;
-      } else {
-        kept.push(e);
-      }
+    for (const e of this.files.values()) {
+      if (e.file === keep || (e.savedAt >= cutoff && this.totalBytes <= maxBytes)) continue;
+      this.forget(e);
+      doomed.push(e);
     }
     if (doomed.length === 0) return 0;
-    this.entries = kept;
-    this.totalBytes = bytes;
-    for (const e of doomed) this.known.delete(e.file);
     await Promise.all(
       doomed.map((e) =>
         unlink(join(this.opts.dir, e.file)).catch((err: NodeJS.ErrnoException) => {
@@ -206,17 +187,12 @@ export class SnapshotStore {
         }),
       ),
     );
-    this.log.debug({ removed: doomed.length, files: kept.length, bytes }, 'snapshot retention');
+    this.log.debug({ removed: doomed.length, ...this.stats() }, 'snapshot retention');
     return doomed.length;
   }
 
-  private forget(file: string): void {
-    const i = this.entries.findIndex((e) => e.file === file);
-    if (i >= 0) {
-      this.totalBytes -= this.entries[i]!.bytes;
-      this.entries.splice(i, 1);
-    }
-    this.known.delete(file);
+  private forget(e: Entry): void {
+    if (this.files.delete(e.file)) this.totalBytes -= e.bytes;
   }
 }
 

@@ -8,14 +8,16 @@ import type { CameraStatus, CameraSupervisorOptions, SupervisedCamera } from './
 
 interface Entry {
   camera: SupervisedCamera;
-  /** What makes a camera "changed": any field ffmpeg sees. */
-  key: string;
   worker?: CameraWorker;
   lease?: ProcessLease;
   cappedSince?: number;
 }
 
+/** What makes a camera "changed": any field ffmpeg sees. */
 const keyOf = (c: SupervisedCamera) => JSON.stringify([c.url, c.subUrl, c.username, c.password, c.transport]);
+
+/** How long refreshReference waits for a keyframe. */
+const REFRESH_TIMEOUT_MS = 30_000;
 
 /**
  * Supervises one ffmpeg analysis per camera (camera-worker.ts) within one process budget shared
@@ -26,15 +28,15 @@ export class CameraSupervisor {
   private readonly budget: ProcessBudget;
   private readonly log: Logger;
   private readonly entries = new Map<string, Entry>();
-  private readonly stopping = new Set<Promise<void>>();
-  private readonly snapshots = new Set<Promise<unknown>>();
+  /** Worker stops and snapshots in flight: stop() waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
   private abort = new AbortController();
   private running = false;
 
   constructor(private readonly opts: CameraSupervisorOptions) {
-    this.budget = new ProcessBudget(opts.maxProcesses);
-    this.log = opts.logger.child({ component: 'cameras' });
-    this.budget.onRelease(() => this.startCapped());
+    this.budget = new ProcessBudget(opts.maxProcesses, () => this.startCapped());
+    // The caller names the component (the gateway: `cameras`).
+    this.log = opts.logger;
   }
 
   async start(): Promise<void> {
@@ -46,22 +48,23 @@ export class CameraSupervisor {
 
   /** Adds new cameras, removes missing ones, restarts changed ones. */
   sync(cameras: readonly SupervisedCamera[]): void {
-    const wanted = new Map(cameras.map((c) => [c.id, c]));
+    const wanted = new Set(cameras.map((c) => c.id));
     const added: Entry[] = [];
     for (const [id, e] of this.entries) {
-      const c = wanted.get(id);
-      if (!c) {
-        this.entries.delete(id);
-        this.retire(e);
-      } else if (keyOf(c) !== e.key) {
-        this.replace(e, c);
-      }
+      if (wanted.has(id)) continue;
+      this.entries.delete(id);
+      if (e.worker) this.log.info({ camera: id }, 'camera supervision ended');
+      this.retire(e);
     }
     for (const c of cameras) {
-      if (this.entries.has(c.id)) continue;
-      const e: Entry = { camera: c, key: keyOf(c) };
-      this.entries.set(c.id, e);
-      added.push(e);
+      const e = this.entries.get(c.id);
+      if (!e) {
+        const entry: Entry = { camera: c };
+        this.entries.set(c.id, entry);
+        added.push(entry);
+      } else if (keyOf(c) !== keyOf(e.camera)) {
+        this.replace(e, c);
+      }
     }
     if (this.running) this.launch(added);
   }
@@ -70,16 +73,10 @@ export class CameraSupervisor {
     const e = this.entries.get(cameraId);
     if (!e) return undefined;
     if (e.worker) return e.worker.status();
-    return {
-      id: cameraId,
-      state: e.cappedSince !== undefined ? 'capped' : 'stopped',
-      restarts: 0,
-      since: e.cappedSince ?? Date.now(),
-      lastError:
-        e.cappedSince !== undefined
-          ? capError(this.opts.maxProcesses, `camera ${cameraId}`).message
-          : undefined,
-    };
+    if (e.cappedSince === undefined)
+      return { id: cameraId, state: 'stopped', restarts: 0, since: Date.now() };
+    const lastError = capError(this.opts.maxProcesses, `camera ${cameraId}`).message;
+    return { id: cameraId, state: 'capped', restarts: 0, since: e.cappedSince, lastError };
   }
 
   statuses(): CameraStatus[] {
@@ -102,11 +99,7 @@ export class CameraSupervisor {
    */
   snapshot(cameraId: string, timeoutMs: number): Promise<{ jpeg: Buffer; at: number }> {
     const p = this.takeSnapshot(cameraId, timeoutMs);
-    this.snapshots.add(p);
-    void p.then(
-      () => this.snapshots.delete(p),
-      () => this.snapshots.delete(p),
-    );
+    this.track(p);
     return p;
   }
 
@@ -115,10 +108,10 @@ export class CameraSupervisor {
     const unavailable = (why: string) =>
       new GridgateError('GG_ERR_CAMERA_UNAVAILABLE', `no snapshot of camera ${cameraId}: ${why}`);
     if (!e || !this.running) throw unavailable('camera is not supervised');
-    const lease = this.budget.tryAcquire(`snapshot ${cameraId}`);
+    const lease = this.budget.tryAcquire();
     if (!lease)
       throw unavailable(`all ${this.opts.maxProcesses} ffmpeg processes (cameras.maxProcesses) are in use`);
-    const scrub = e.worker?.scrub ?? makeScrubber([e.camera.password]);
+    const scrub = makeScrubber([e.camera.password]);
     const limits = { timeoutMs, signal: this.abort.signal };
     try {
       const kept = e.worker?.keptFrame();
@@ -140,7 +133,7 @@ export class CameraSupervisor {
     const w = this.entries.get(cameraId)?.worker;
     if (!w) throw new GridgateError('GG_ERR_CAMERA_UNAVAILABLE', `camera ${cameraId} is not being analysed`);
     try {
-      return await w.refreshReference(this.opts.refreshTimeoutMs ?? 30_000);
+      return await w.refreshReference(REFRESH_TIMEOUT_MS);
     } catch (err) {
       throw new GridgateError(
         'GG_ERR_CAMERA_UNAVAILABLE',
@@ -153,51 +146,43 @@ export class CameraSupervisor {
   async stop(): Promise<void> {
     this.running = false;
     this.abort.abort();
-    for (const e of this.entries.values()) this.retire(e, true);
-    await Promise.allSettled([...this.stopping, ...this.snapshots]);
+    for (const e of this.entries.values()) this.retire(e);
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private track(p: Promise<unknown>): void {
+    const forget = () => this.pending.delete(p);
+    this.pending.add(p);
+    void p.then(forget, forget);
   }
 
   /**
-   * A changed camera: its slot passes to the new settings, whose process starts once the old one
-   * has exited (so the two never run at once, and the cap cannot refuse the change).
+   * A changed camera keeps its slot: the analysis with the new settings starts once the old one has
+   * exited (so the two never run at once, and the cap cannot refuse the change). One without an
+   * analysis (capped, or not started) starts with the new settings when it starts.
    */
-  private replace(old: Entry, camera: SupervisedCamera): void {
-    const next: Entry = { camera, key: keyOf(camera) };
-    this.entries.set(camera.id, next);
-    const { worker, lease } = old;
-    old.worker = undefined;
-    old.lease = undefined;
-    if (!worker || !lease) {
-      if (this.running) this.launch([next]);
-      return;
-    }
-    next.lease = lease;
-    const p = worker.stop().finally(() => {
-      this.stopping.delete(p);
-      if (this.running && this.entries.get(camera.id) === next && next.lease === lease) {
+  private replace(e: Entry, camera: SupervisedCamera): void {
+    e.camera = camera;
+    const old = e.worker;
+    if (!old) return;
+    e.worker = undefined;
+    this.track(
+      old.stop().finally(() => {
+        if (!this.running || !e.lease || e.worker || this.entries.get(camera.id) !== e) return;
         this.log.info({ camera: camera.id }, 'camera settings changed; analysis restarted');
-        this.startWorker(next);
-      } else if (next.lease === lease) {
-        next.lease = undefined;
-        lease.release();
-      }
-    });
-    this.stopping.add(p);
+        this.startWorker(e);
+      }),
+    );
   }
 
   /** Stops an entry's worker and frees its slot once its process is gone. */
-  private retire(e: Entry, keepEntry = false): void {
+  private retire(e: Entry): void {
     const { worker, lease } = e;
     e.worker = undefined;
     e.lease = undefined;
     e.cappedSince = undefined;
     if (!worker) return void lease?.release();
-    const p = worker.stop().finally(() => {
-      this.stopping.delete(p);
-      lease?.release();
-    });
-    this.stopping.add(p);
-    if (!keepEntry) this.log.info({ camera: e.camera.id }, 'camera supervision ended');
+    this.track(worker.stop().finally(() => lease?.release()));
   }
 
   private launch(entries: Entry[]): void {
@@ -214,7 +199,7 @@ export class CameraSupervisor {
   }
 
   private startEntry(e: Entry): boolean {
-    const lease = this.budget.tryAcquire(`camera ${e.camera.id}`);
+    const lease = this.budget.tryAcquire();
     if (!lease) {
       e.cappedSince ??= Date.now();
       return false;
@@ -226,19 +211,11 @@ export class CameraSupervisor {
   }
 
   private startWorker(e: Entry): void {
-    const o = this.opts;
     e.worker = new CameraWorker(e.camera, {
-      ffmpeg: o.ffmpeg,
-      statsIntervalS: o.statsIntervalS,
-      stallS: o.stallS,
-      connectTimeoutS: o.connectTimeoutS,
-      backoff: o.backoff,
-      stableS: o.stableS ?? 30,
-      references: o.references,
-      logger: this.log,
+      ...this.opts,
       emit: (fields, at) => {
         try {
-          o.onReading(e.camera.id, fields, at);
+          this.opts.onReading(e.camera.id, fields, at);
         } catch (err) {
           this.log.error(
             { camera: e.camera.id, err: (err as Error).message },
@@ -262,9 +239,6 @@ export class CameraSupervisor {
 
   /** For tests and diagnostics: pids of the analysis processes running now. */
   pids(): number[] {
-    return [...this.entries.values()].flatMap((e) => {
-      const pid = e.worker?.status().pid;
-      return pid === undefined ? [] : [pid];
-    });
+    return [...this.entries.values()].flatMap((e) => e.worker?.status().pid ?? []);
   }
 }

@@ -15,8 +15,6 @@ export interface CameraSupervisorOptions {
   backoff: { initialS: number; maxS: number };
   /** Online this long without a failure resets the backoff to initialS (default 30 s). */
   stableS?: number;
-  /** How long refreshReference waits for a keyframe (default 30 s). */
-  refreshTimeoutMs?: number;
   references: ReferenceStore;
   onReading(cameraId: string, fields: Record<string, number>, at: number): void;
   logger: Logger;

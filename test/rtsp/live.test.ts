@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { LiveHub } from '../../adapters/rtsp/live-hub.js';
-import type { LiveCamera } from '../../adapters/rtsp/live-source.js';
+import type { LiveCamera } from '../../adapters/rtsp/live-relay.js';
 import { TS_PACKET, TS_SYNC } from '../../adapters/rtsp/live-ts.js';
 import { ProcessBudget } from '../../adapters/rtsp/process-budget.js';
 import { authPlugin, tokenHash } from '../../gateway/http/auth.js';
@@ -337,6 +337,10 @@ describe('live view over the gateway HTTP server (real simulator, real ffmpeg)',
     // The offline test made ffmpeg fail with the url in its message; the relay logged that loss.
     expect(lines.some((l) => l.includes('live relay lost its stream'))).toBe(true);
     expect(lines.some((l) => l.includes("Impossible to open 'rtsp://***@127.0.0.1"))).toBe(true);
+    // ffmpeg names its input `pipe:0` (the url comes on stdin); the log names the camera's url instead.
+    const lost = lines.filter((l) => l.includes('live relay lost its stream'));
+    expect(lost.some((l) => l.includes(`${sim.url('cam1', 'main')}: `))).toBe(true);
+    expect(lost.filter((l) => l.includes('pipe:0'))).toEqual([]);
     for (const l of lines) {
       expect(l).not.toContain(PASSWORD);
       expect(l).not.toContain(encodeURIComponent(PASSWORD));

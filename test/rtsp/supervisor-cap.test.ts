@@ -60,6 +60,14 @@ describe('process cap', () => {
     });
     expect(log.lines.filter((l) => l.includes('GG_ERR_CAMERA_CAP'))).toHaveLength(1);
 
+    // A second change while the first still waits for the old process to exit: the last settings
+    // run, in the same slot.
+    sup.sync([cam('a', 'again'), cam('b'), cam('c'), cam('d')]);
+    sup.sync([cam('a', 'last'), cam('b'), cam('c'), cam('d')]);
+    await until('a on its last settings', () => sup.status('a')?.lastError?.includes('127.0.0.1:1/last'));
+    expect(log.lines.filter((l) => l.includes('GG_ERR_CAMERA_CAP'))).toHaveLength(1);
+    expect(sup.processCount()).toBe(2);
+
     // Removing b frees a slot for c (registry order), not d.
     sup.sync([cam('a', 'moved'), cam('c'), cam('d')]);
     await until('c started', () => sup.status('c')?.state !== 'capped');

@@ -7,8 +7,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { LiveHub } from '../../../adapters/rtsp/live-hub.js';
-import type { LiveRelay } from '../../../adapters/rtsp/live-relay.js';
-import type { LiveBudget, LiveCamera } from '../../../adapters/rtsp/live-source.js';
+import type { LiveBudget, LiveCamera, LiveRelay } from '../../../adapters/rtsp/live-relay.js';
 import { type ErrorCode, GridgateError } from '../../../processors/errors.js';
 import { API_PREFIX, type ApiToken, bearer, type Role, verifyToken } from '../auth.js';
 import {
@@ -91,17 +90,11 @@ export function cameraRoutes(opts: CameraRoutesOptions): FastifyPluginAsync {
       if (required) {
         const who = token === undefined ? undefined : verifyToken(opts.tokens, token);
         if (!who) {
-          return token === undefined
-            ? fail(
-                401,
-                'GG_ERR_UNAUTHORIZED',
-                'the live view needs a bearer token: Authorization: Bearer <token>, or the WebSocket subprotocol bearer.<token>',
-              )
-            : fail(
-                401,
-                'GG_ERR_UNAUTHORIZED',
-                'the bearer token is not known to this gateway; check it against auth.tokens',
-              );
+          const message =
+            token === undefined
+              ? 'the live view needs a bearer token: Authorization: Bearer <token>, or the WebSocket subprotocol bearer.<token>'
+              : 'the bearer token is not known to this gateway; check it against auth.tokens';
+          return fail(401, 'GG_ERR_UNAUTHORIZED', message);
         }
         if (who.role !== 'admin' && !opts.roles.includes(who.role)) {
           return fail(
@@ -192,14 +185,9 @@ export function cameraRoutes(opts: CameraRoutesOptions): FastifyPluginAsync {
     app.get<{ Params: { id: string } }>(`${API_PREFIX}/cameras/:id/live`, async (req, reply) => {
       const verdict = decide(bearer(req), req.params.id);
       if (!verdict.ok) return send(reply, verdict.status, verdict.code, verdict.message);
-      return reply
-        .header('upgrade', 'websocket')
-        .status(426)
-        .send({
-          code: 'GG_ERR_BAD_REQUEST',
-          message: `open this url as a WebSocket (RFC 6455) with subprotocol bearer.<token>, or view it at /cameras/${encodeURIComponent(verdict.camera.id)}/view`,
-          details: [],
-        });
+      const view = `/cameras/${encodeURIComponent(verdict.camera.id)}/view`;
+      const message = `open this url as a WebSocket (RFC 6455) with subprotocol bearer.<token>, or view it at ${view}`;
+      return send(reply.header('upgrade', 'websocket'), 426, 'GG_ERR_BAD_REQUEST', message);
     });
 
     app.post<{ Params: { id: string } }>(`${API_PREFIX}/cameras/:id/reference`, async (req) => {
