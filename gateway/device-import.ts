@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { GridgateError } from '../processors/errors.js';
@@ -39,39 +38,38 @@ export async function importDeviceFile(registry: DeviceRegistry, path: string, b
       { cause: err },
     );
   }
-  if (parsed.errors.length > 0) {
-    throw new GridgateError(
-      'GG_ERR_DEVICES_INVALID',
-      `${source} could not be read; nothing was imported`,
-      parsed.errors.map((e) => `${source}:${e.line}: ${e.message}`),
-    );
-  }
-  return registry.importRows(parsed.rows, by, source);
+  return registry.importRows(documentRows(parsed, source), by, source);
+}
+
+/** The rows of a parsed device document; one that could not be read throws, naming each bad line. */
+export function documentRows(parsed: CsvRows, source: string): LocatedRow[] {
+  if (parsed.errors.length === 0) return parsed.rows;
+  throw new GridgateError(
+    'GG_ERR_DEVICES_INVALID',
+    `${source} could not be read; nothing was imported`,
+    parsed.errors.map((e) => `${source}:${e.line}: ${e.message}`),
+  );
 }
 
 const KNOWN = new Set<string>(CSV_COLUMNS);
 const EXTRA_COLUMN = /^(attrs|labels)\.[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Counts bytes on their way to the parser and fails the stream past `max`. */
-class ByteLimit extends Transform {
-  seen = 0;
-  constructor(
-    private readonly max: number,
-    private readonly tooLarge: () => Error,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.max) cb(this.tooLarge());
-    else cb(null, chunk);
-  }
-}
-
 export interface CsvStreamLimit {
   maxBytes: number;
   /** The error to fail with past maxBytes (the HTTP route's 413). */
   tooLarge: () => Error;
+}
+
+/** Counts bytes on their way to the parser and fails the stream past the limit. */
+function byteLimit(limit: CsvStreamLimit) {
+  return async function* (chunks: AsyncIterable<string | Buffer>) {
+    let seen = 0;
+    for await (const chunk of chunks) {
+      seen += Buffer.byteLength(chunk);
+      if (seen > limit.maxBytes) throw limit.tooLarge();
+      yield chunk;
+    }
+  };
 }
 
 /**
@@ -105,7 +103,7 @@ export async function parseDeviceCsvStream(
     }
   };
   try {
-    if (limit) await pipeline(input, new ByteLimit(limit.maxBytes, limit.tooLarge), parser, collect);
+    if (limit) await pipeline(input, byteLimit(limit), parser, collect);
     else await pipeline(input, parser, collect);
   } catch (err) {
     const e = err as { code?: string; message?: string; lines?: number };

@@ -32,13 +32,6 @@ export interface SecretCheck {
   verify(secret: string): Promise<boolean>;
 }
 
-export interface CredentialStats {
-  /** Stored scrypt hashes replaced by the keyed form after a successful login. */
-  migrated: number;
-  /** Keyed hashes made under another key than this gateway's (a wrong or replaced key file). */
-  foreignKey: number;
-}
-
 /** Replaces a stored hash only if it is still the one that was checked (a rotation in between wins). */
 const SWAP_IF_UNCHANGED = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   return redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -60,7 +53,12 @@ export class CredentialStore {
   readonly #log: Logger | undefined;
   /** Compared against when the device has no secret, so unknown ids cost as much as known ones. */
   #decoy: Promise<string> | undefined;
-  readonly stats: CredentialStats = { migrated: 0, foreignKey: 0 };
+  readonly stats = {
+    /** Stored scrypt hashes replaced by the keyed form after a successful login. */
+    migrated: 0,
+    /** Keyed hashes made under another key than this gateway's (a wrong or replaced key file). */
+    foreignKey: 0,
+  };
 
   constructor(opts: CredentialStoreOptions) {
     this.#redis = opts.redis;

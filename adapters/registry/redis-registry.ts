@@ -21,13 +21,11 @@ import type {
 import { type Clock, systemClock } from '../../processors/types.js';
 import { readAudit } from './registry-audit.js';
 import {
-  backoff,
   commitChanges,
-  isConflict,
-  MAX_RETRIES,
   type PendingChange,
   type RegistryKeys,
   registryKeys,
+  retryOnConflict,
 } from './registry-commit.js';
 import { importDeviceRows } from './registry-import.js';
 
@@ -168,25 +166,20 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
     return readAudit(this.#redis, this.#keys.audit, opts);
   }
 
-  async #modify(
+  #modify(
     id: string,
     by: string,
     action: ChangeAction,
     change: (before: DeviceRecord) => DeviceRecord,
   ): Promise<DeviceRecord> {
-    for (let attempt = 0; ; attempt++) {
+    return retryOnConflict(async () => {
       const expected = await this.#redis.hget(this.#keys.devices, id);
       if (expected === null) throw new GridgateError('GG_ERR_NOT_FOUND', `no device '${id}'`);
       const before = JSON.parse(expected) as DeviceRecord;
       const after = stamp(change(before), before, by, this.#now());
-      try {
-        await this.#commit(action, [{ id, expected, before, after }], by);
-        return after;
-      } catch (err) {
-        if (!isConflict(err) || attempt >= MAX_RETRIES) throw err;
-        await backoff(attempt);
-      }
-    }
+      await this.#commit(action, [{ id, expected, before, after }], by);
+      return after;
+    });
   }
 
   async #commit(action: ChangeAction, pending: readonly PendingChange[], by: string): Promise<void> {

@@ -1,13 +1,52 @@
 /**
- * Writes to the Redis registry: one Lua call (commit-script.ts) per change set, compare-and-set on
- * the exact JSON each device was read as, and the retry policy for a lost race.
+ * Writes to the Redis registry: one Lua call per change set, compare-and-set on the exact JSON each
+ * device was read as, and the retry policy for a lost race.
  */
 import type { Redis } from 'ioredis';
 import { GridgateError } from '../../processors/errors.js';
 import type { DeviceRecord } from '../../processors/registry/device-schema.js';
 import { auditJson } from '../../processors/registry/records.js';
 import type { ChangeAction } from '../../processors/registry/types.js';
-import { COMMIT_SCRIPT } from './commit-script.js';
+
+/**
+ * Every registry write is this one script, so a change is atomic across instances: all devices of
+ * the batch are compared against the exact JSON the writer read (optimistic concurrency: a
+ * concurrent writer makes this one retry instead of losing its change), then written with their
+ * MN index entries and audit entries, the version is bumped and the change published. A MULTI
+ * would not do: it cannot compare-and-set, and it does not roll back when one command fails.
+ *
+ * KEYS: devices hash, MN index hash, audit stream, version counter.
+ * ARGV: channel, audit MAXLEN, by, at, action, ids JSON, n, then per device:
+ *       id, expected JSON ('' = absent), new JSON, old MN, new MN, audit before, audit after.
+ * Returns the new version, or an error reply `CONFLICT <id>` / `MNTAKEN <mn> <owner>`.
+ */
+const COMMIT_SCRIPT = `
+local n = tonumber(ARGV[7])
+local base = 8
+for i = 0, n - 1 do
+  local o = base + i * 7
+  local cur = redis.call('HGET', KEYS[1], ARGV[o])
+  if cur == false then cur = '' end
+  if cur ~= ARGV[o + 1] then return redis.error_reply('CONFLICT ' .. ARGV[o]) end
+  local mn = ARGV[o + 4]
+  if mn ~= '' then
+    local owner = redis.call('HGET', KEYS[2], mn)
+    if owner and owner ~= ARGV[o] then return redis.error_reply('MNTAKEN ' .. mn .. ' ' .. owner) end
+  end
+end
+for i = 0, n - 1 do
+  local o = base + i * 7
+  redis.call('HSET', KEYS[1], ARGV[o], ARGV[o + 2])
+  if ARGV[o + 3] ~= '' and ARGV[o + 3] ~= ARGV[o + 4] then redis.call('HDEL', KEYS[2], ARGV[o + 3]) end
+  if ARGV[o + 4] ~= '' then redis.call('HSET', KEYS[2], ARGV[o + 4], ARGV[o]) end
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*',
+    'action', ARGV[5], 'id', ARGV[o], 'by', ARGV[3], 'at', ARGV[4],
+    'before', ARGV[o + 5], 'after', ARGV[o + 6])
+end
+local v = redis.call('INCR', KEYS[4])
+redis.call('PUBLISH', ARGV[1], v .. ' ' .. ARGV[6])
+return v
+`;
 
 /** The registry's keys under its prefix. */
 export interface RegistryKeys {
@@ -37,20 +76,27 @@ export interface PendingChange {
 }
 
 /** Compare-and-set retries before a write gives up; each waits a little longer, with jitter. */
-export const MAX_RETRIES = 10;
+const MAX_RETRIES = 10;
 
-export function backoff(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, (attempt + 1) * (5 + Math.random() * 20)));
-}
-
-/** Another writer changed a device between its read and the commit: read again and retry. */
-export function isConflict(err: unknown): boolean {
-  return err instanceof Error && err.message.includes('CONFLICT');
+/**
+ * Runs `write` (read the devices, then commit) again while it loses a race: another writer changed
+ * a device between its read and the commit, so it reads again.
+ */
+export async function retryOnConflict<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      const conflict = err instanceof Error && err.message.includes('CONFLICT');
+      if (!conflict || attempt >= MAX_RETRIES) throw err;
+      await new Promise((r) => setTimeout(r, (attempt + 1) * (5 + Math.random() * 20)));
+    }
+  }
 }
 
 /**
  * Commit `pending` atomically: devices, MN index, audit stream, version and the change message.
- * Throws a CONFLICT error (see isConflict) when a device is no longer what it was read as.
+ * Throws a CONFLICT error (see retryOnConflict) when a device is no longer what it was read as.
  */
 export async function commitChanges(
   redis: Redis,
@@ -58,17 +104,9 @@ export async function commitChanges(
   auditMaxLen: number,
   c: { action: ChangeAction; pending: readonly PendingChange[]; by: string; at: string },
 ): Promise<void> {
-  const { action, pending, by } = c;
-  const args: (string | number)[] = [
-    keys.channel,
-    auditMaxLen,
-    by,
-    c.at,
-    action,
-    JSON.stringify(pending.map((p) => p.id)),
-    pending.length,
-  ];
-  for (const p of pending) {
+  const ids = JSON.stringify(c.pending.map((p) => p.id));
+  const args: (string | number)[] = [keys.channel, auditMaxLen, c.by, c.at, c.action, ids, c.pending.length];
+  for (const p of c.pending) {
     args.push(
       p.id,
       p.expected,
@@ -82,14 +120,11 @@ export async function commitChanges(
   try {
     await redis.eval(COMMIT_SCRIPT, 4, keys.devices, keys.mn, keys.audit, keys.version, ...args);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    const taken = /MNTAKEN (\S+) (\S+)/.exec(msg);
-    if (taken) {
-      throw new GridgateError(
-        'GG_ERR_BAD_REQUEST',
-        `HJ 212 MN '${taken[1]}' already belongs to device '${taken[2]}'`,
-      );
-    }
-    throw err;
+    const taken = /MNTAKEN (\S+) (\S+)/.exec(err instanceof Error ? err.message : String(err));
+    if (!taken) throw err;
+    throw new GridgateError(
+      'GG_ERR_BAD_REQUEST',
+      `HJ 212 MN '${taken[1]}' already belongs to device '${taken[2]}'`,
+    );
   }
 }

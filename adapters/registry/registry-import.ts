@@ -8,13 +8,7 @@ import type { DeviceRecord, KnownModels } from '../../processors/registry/device
 import { keepUnexported, sameContent, stamp } from '../../processors/registry/records.js';
 import type { ChangeAction, ImportResult, ImportRow, RowProblem } from '../../processors/registry/types.js';
 import { RowsRejected, validateRows } from '../../processors/registry/validate.js';
-import {
-  backoff,
-  isConflict,
-  MAX_RETRIES,
-  type PendingChange,
-  type RegistryKeys,
-} from './registry-commit.js';
+import { type PendingChange, type RegistryKeys, retryOnConflict } from './registry-commit.js';
 
 /** Devices per Lua commit in a bulk import. */
 const IMPORT_CHUNK = 2000;
@@ -45,23 +39,18 @@ export async function importDeviceRows(
   if (taken.length > 0) throw new RowsRejected(taken, source);
   const result: ImportResult = { created: 0, updated: 0, unchanged: 0 };
   for (let start = 0; start < devices.length; start += IMPORT_CHUNK) {
-    let r: ImportResult;
-    try {
-      r = await importChunk(
-        t,
-        devices.slice(start, start + IMPORT_CHUNK),
-        rows.slice(start, start + IMPORT_CHUNK),
-        by,
-      );
-    } catch (err) {
-      if (start === 0) throw err;
-      throw new GridgateError(
-        'GG_ERR_CONFLICT',
-        `${source}: the first ${start} of ${devices.length} devices were imported, then: ${(err as Error).message}`,
-        ['importing the same file again completes it (rows already imported are unchanged)'],
-        { cause: err },
-      );
-    }
+    const end = start + IMPORT_CHUNK;
+    const r = await importChunk(t, devices.slice(start, end), rows.slice(start, end), by).catch(
+      (err: Error) => {
+        if (start === 0) throw err;
+        throw new GridgateError(
+          'GG_ERR_CONFLICT',
+          `${source}: the first ${start} of ${devices.length} devices were imported, then: ${err.message}`,
+          ['importing the same file again completes it (rows already imported are unchanged)'],
+          { cause: err },
+        );
+      },
+    );
     result.created += r.created;
     result.updated += r.updated;
     result.unchanged += r.unchanged;
@@ -76,7 +65,6 @@ async function mnConflicts(
   rows: readonly ImportRow[],
 ): Promise<RowProblem[]> {
   const withMn = devices.map((d, i) => ({ d, i, mn: d.hj212?.mn })).filter((x) => x.mn !== undefined);
-  if (withMn.length === 0) return [];
   const problems: RowProblem[] = [];
   for (let k = 0; k < withMn.length; k += IMPORT_CHUNK) {
     const part = withMn.slice(k, k + IMPORT_CHUNK);
@@ -95,14 +83,14 @@ async function mnConflicts(
   return problems;
 }
 
-async function importChunk(
+function importChunk(
   t: ImportTarget,
   devices: readonly DeviceRecord[],
   rows: readonly ImportRow[],
   by: string,
 ): Promise<ImportResult> {
-  for (let attempt = 0; ; attempt++) {
-    const raws = devices.length === 0 ? [] : await t.redis.hmget(t.keys.devices, ...devices.map((d) => d.id));
+  return retryOnConflict(async () => {
+    const raws = await t.redis.hmget(t.keys.devices, ...devices.map((d) => d.id));
     const at = t.now();
     const pending: PendingChange[] = [];
     const result: ImportResult = { created: 0, updated: 0, unchanged: 0 };
@@ -118,13 +106,7 @@ async function importChunk(
       else result.created++;
       pending.push({ id: d.id, expected, before, after: stamp(next, before, by, at) });
     });
-    if (pending.length === 0) return result;
-    try {
-      await t.commit('import', pending, by);
-      return result;
-    } catch (err) {
-      if (!isConflict(err) || attempt >= MAX_RETRIES) throw err;
-      await backoff(attempt);
-    }
-  }
+    if (pending.length > 0) await t.commit('import', pending, by);
+    return result;
+  });
 }

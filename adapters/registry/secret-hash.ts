@@ -99,12 +99,7 @@ function mac(key: Buffer, salt: Buffer, secret: string): Buffer {
 }
 
 function derive(secret: string, salt: Buffer, len: number, params: ScryptParams): Promise<Buffer> {
-  const opts: ScryptOptions = {
-    N: params.N,
-    r: params.r,
-    p: params.p,
-    maxmem: 256 * params.N * params.r + 1024 * 1024,
-  };
+  const opts: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 };
   return new Promise((resolve, reject) => {
     scrypt(secret, salt, len, opts, (err, key) => (err ? reject(err) : resolve(key)));
   });

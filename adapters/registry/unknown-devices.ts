@@ -15,12 +15,7 @@ export interface UnknownDevice {
   count: number;
 }
 
-export interface UnknownSighting {
-  transport: Transport;
-  id: string;
-  topic?: string;
-  remote?: string;
-}
+export type UnknownSighting = Pick<UnknownDevice, 'transport' | 'id' | 'topic' | 'remote'>;
 
 export interface UnknownDevicesOptions {
   redis: Redis;
@@ -55,8 +50,8 @@ const MAX_TOPIC = 256;
  */
 export class UnknownDevices {
   readonly #redis: Redis;
-  readonly #prefix: string;
-  readonly #index: string;
+  /** The index (a sorted set by last seen) and the prefix of each entry's hash. */
+  readonly #key: string;
   readonly #max: number;
   readonly #ttlS: number;
   readonly #flushMs: number;
@@ -69,8 +64,7 @@ export class UnknownDevices {
 
   constructor(opts: UnknownDevicesOptions) {
     this.#redis = opts.redis;
-    this.#prefix = `${opts.prefix ?? 'gridgate:'}unknown`;
-    this.#index = this.#prefix;
+    this.#key = `${opts.prefix ?? 'gridgate:'}unknown`;
     this.#max = opts.maxEntries ?? 1000;
     this.#ttlS = opts.ttlS ?? 7 * 86_400;
     this.#flushMs = opts.flushMs ?? 1000;
@@ -113,15 +107,8 @@ export class UnknownDevices {
       this.#dropped++;
       return;
     }
-    this.#pending.set(member, {
-      transport: s.transport,
-      id,
-      ...(s.topic !== undefined ? { topic: s.topic.slice(0, MAX_TOPIC) } : {}),
-      ...(s.remote !== undefined ? { remote: s.remote } : {}),
-      first: now,
-      last: now,
-      count: 1,
-    });
+    const topic = s.topic?.slice(0, MAX_TOPIC);
+    this.#pending.set(member, { ...s, id, topic, first: now, last: now, count: 1 });
   }
 
   async flush(): Promise<void> {
@@ -130,7 +117,7 @@ export class UnknownDevices {
     this.#pending = new Map();
     const m = this.#redis.multi();
     for (const [member, p] of batch) {
-      const key = `${this.#prefix}:${member}`;
+      const key = `${this.#key}:${member}`;
       m.hsetnx(key, 'firstSeen', p.first);
       const fields: Record<string, string | number> = { transport: p.transport, id: p.id, lastSeen: p.last };
       if (p.topic !== undefined) fields.topic = p.topic;
@@ -138,46 +125,46 @@ export class UnknownDevices {
       m.hset(key, fields);
       m.hincrby(key, 'count', p.count);
       m.expire(key, this.#ttlS);
-      m.zadd(this.#index, p.last, member);
+      m.zadd(this.#key, p.last, member);
     }
-    m.zremrangebyscore(this.#index, '-inf', this.#clock.now() - this.#ttlS * 1000);
+    m.zremrangebyscore(this.#key, '-inf', this.#clock.now() - this.#ttlS * 1000);
     await m.exec();
-    const excess = (await this.#redis.zcard(this.#index)) - this.#max;
+    const excess = (await this.#redis.zcard(this.#key)) - this.#max;
     if (excess > 0) {
-      const gone = await this.#redis.zpopmin(this.#index, excess);
-      const keys = gone.filter((_, i) => i % 2 === 0).map((member) => `${this.#prefix}:${member}`);
+      const gone = await this.#redis.zpopmin(this.#key, excess);
+      const keys = gone.filter((_, i) => i % 2 === 0).map((member) => `${this.#key}:${member}`);
       if (keys.length > 0) await this.#redis.del(...keys);
     }
   }
 
   /** Most recently seen first. */
   async list(limit = 100): Promise<UnknownDevice[]> {
-    const members = await this.#redis.zrevrange(this.#index, 0, limit - 1);
+    const members = await this.#redis.zrevrange(this.#key, 0, limit - 1);
     if (members.length === 0) return [];
     const p = this.#redis.pipeline();
-    for (const member of members) p.hgetall(`${this.#prefix}:${member}`);
+    for (const member of members) p.hgetall(`${this.#key}:${member}`);
     const res = (await p.exec()) ?? [];
-    const out: UnknownDevice[] = [];
-    res.forEach(([err, h]) => {
+    return res.flatMap(([err, h]) => {
       const f = h as Record<string, string> | null;
-      if (err || !f || f.id === undefined) return; // expired since it was indexed
-      out.push({
-        transport: f.transport as Transport,
-        id: f.id,
-        ...(f.topic !== undefined ? { topic: f.topic } : {}),
-        ...(f.remote !== undefined ? { remote: f.remote } : {}),
-        firstSeen: Number(f.firstSeen),
-        lastSeen: Number(f.lastSeen),
-        count: Number(f.count),
-      });
+      if (err || !f || f.id === undefined) return []; // expired since it was indexed
+      return [
+        {
+          transport: f.transport as Transport,
+          id: f.id,
+          topic: f.topic,
+          remote: f.remote,
+          firstSeen: Number(f.firstSeen),
+          lastSeen: Number(f.lastSeen),
+          count: Number(f.count),
+        },
+      ];
     });
-    return out;
   }
 
   /** Drops an entry, e.g. once the installer has registered the device. */
   async forget(transport: Transport, id: string): Promise<void> {
     const member = `${transport}:${id}`;
     this.#pending.delete(member);
-    await this.#redis.multi().zrem(this.#index, member).del(`${this.#prefix}:${member}`).exec();
+    await this.#redis.multi().zrem(this.#key, member).del(`${this.#key}:${member}`).exec();
   }
 }

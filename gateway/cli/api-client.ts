@@ -1,60 +1,84 @@
 /** How CLI verbs talk to a running gateway: its HTTP API, with a bearer token when one is set. */
-export interface ApiTarget {
-  url: string;
+import type { Command } from 'commander';
+
+/** The options of every verb that talks to the API (see apiOptions). */
+export interface ApiOptions {
+  url?: string;
   token?: string;
+  json?: boolean;
 }
 
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
+/** Declares the options of every verb that talks to the API. */
+export function apiOptions(c: Command): Command {
+  return c
+    .option('--json', 'print JSON')
+    .option('--url <url>', 'gateway HTTP API (default http://127.0.0.1:8080 or GRIDGATE_URL)')
+    .option('--token <token>', 'API token (or GRIDGATE_TOKEN)');
 }
 
-export async function apiRequest<T>(
-  target: ApiTarget,
+export interface ApiInit {
+  method?: string;
+  /** Sent as is when a string, else as JSON. */
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+}
+
+/**
+ * One request to `/api/v1<path>` of the gateway that --url, GRIDGATE_URL or the default names, with
+ * the --token or GRIDGATE_TOKEN bearer token. Any answer resolves; only a gateway that cannot be
+ * reached throws, saying so.
+ */
+export async function apiFetch(
+  o: Pick<ApiOptions, 'url' | 'token'>,
   path: string,
-  init: { method?: string; body?: unknown; contentType?: string } = {},
-): Promise<T> {
-  const url = `${target.url.replace(/\/$/, '')}/api/v1${path}`;
+  init: ApiInit = {},
+): Promise<Response> {
+  const url = o.url ?? process.env.GRIDGATE_URL ?? 'http://127.0.0.1:8080';
+  const token = o.token ?? process.env.GRIDGATE_TOKEN;
   const headers: Record<string, string> = {};
-  if (target.token) headers.authorization = `Bearer ${target.token}`;
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (init.accept) headers.accept = init.accept;
   let body: string | undefined;
   if (init.body !== undefined) {
     body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
     headers['content-type'] = init.contentType ?? 'application/json';
   }
-  let res: Response;
   try {
-    res = await fetch(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body });
+    const method = init.method ?? (body ? 'POST' : 'GET');
+    return await fetch(`${url.replace(/\/+$/, '')}/api/v1${path}`, { method, headers, body });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new ApiError(
-      `cannot reach the gateway at ${target.url} (${cause}); is it running? (gridgate start)`,
-      0,
-    );
+    throw new Error(`cannot reach the gateway at ${url} (${cause}); is it running? (gridgate start)`);
   }
-  const text = await res.text();
-  let data: unknown;
-  try {
-    data = text ? JSON.parse(text) : undefined;
-  } catch {
-    data = text;
-  }
-  if (!res.ok) {
-    const d = data as { code?: string; message?: string; details?: string[] } | undefined;
-    const details = d?.details?.length ? `\n  ${d.details.join('\n  ')}` : '';
-    throw new ApiError(`${res.status} ${d?.message ?? text}${details}`, res.status);
-  }
-  return data as T;
 }
 
-/** Common options of every verb that talks to the API. */
-export function targetFrom(opts: { url?: string; token?: string }): ApiTarget {
-  return {
-    url: opts.url ?? process.env.GRIDGATE_URL ?? 'http://127.0.0.1:8080',
-    token: opts.token ?? process.env.GRIDGATE_TOKEN,
-  };
+/** The answer's body: parsed JSON, else its text (an export, a proxy's error page). */
+export async function readBody(res: Response): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** A refused request as a person reads it: `<status> <message><hint>`, then one detail a line. */
+export function failure(status: number, body: unknown, hint = ''): string {
+  const d = body as { message?: string; details?: string[] } | null;
+  const message = typeof body === 'string' ? body : (d?.message ?? JSON.stringify(body));
+  const details = d?.details?.length ? `\n  ${d.details.join('\n  ')}` : '';
+  return `${status} ${message}${hint}${details}`;
+}
+
+/** apiFetch, resolving with the parsed body of a 2xx answer and throwing on any other. */
+export async function apiRequest<T>(
+  o: Pick<ApiOptions, 'url' | 'token'>,
+  path: string,
+  init: ApiInit = {},
+): Promise<T> {
+  const res = await apiFetch(o, path, init);
+  const body = await readBody(res);
+  if (!res.ok) throw new Error(failure(res.status, body));
+  return body as T;
 }

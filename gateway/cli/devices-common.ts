@@ -1,28 +1,14 @@
-import type { Command } from 'commander';
-import { type ApiTarget, targetFrom } from './api-client.js';
+import { type ApiOptions, apiRequest } from './api-client.js';
 
-export interface CommonOpts {
-  url?: string;
-  token?: string;
-  json?: boolean;
-}
-
-/** Where a verb writes: output (`print`, what scripts read) and advice (`note`). */
+/** Where a verb writes: output (`print`, what scripts read) and advice (`note`, kept out of it). */
 export interface DevicesIo {
   print: (line: string) => void;
   note: (line: string) => void;
 }
 
-/** The options every verb takes. */
-export function common(c: Command): Command {
-  return c
-    .option('--json', 'print JSON')
-    .option('--url <url>', 'gateway HTTP API (default http://127.0.0.1:8080 or GRIDGATE_URL)')
-    .option('--token <token>', 'API token (or GRIDGATE_TOKEN)');
-}
-
-export function target(o: CommonOpts): ApiTarget {
-  return targetFrom(o);
+/** POST /devices/:id/credentials/rotate: a new MQTT secret for the device; its old one stops working. */
+export function rotateSecret(o: ApiOptions, id: string): Promise<{ id: string; secret: string }> {
+  return apiRequest(o, `/devices/${encodeURIComponent(id)}/credentials/rotate`, { method: 'POST' });
 }
 
 export function printSecret(print: (s: string) => void, id: string, secret: string): void {

@@ -1,19 +1,20 @@
 import type { Command } from 'commander';
+import type { UnknownDevice } from '../../adapters/registry/unknown-devices.js';
 import type { DeviceChange } from '../../processors/registry/types.js';
 import type { DeviceSnapshot } from '../http/routes/devices.js';
-import { apiRequest } from './api-client.js';
-import { type CommonOpts, common, type DevicesIo, iso, target } from './devices-common.js';
+import { type ApiOptions, apiFetch, apiOptions, apiRequest, failure, readBody } from './api-client.js';
+import { type DevicesIo, iso } from './devices-common.js';
 import { table } from './table.js';
 
 /** What the registry and the gateway know of devices: `unknown`, `audit`, `watch`. */
 export function addInspectVerbs(cmd: Command, { print }: DevicesIo): void {
-  common(
+  apiOptions(
     cmd
       .command('unknown')
       .description('unregistered devices that tried to connect or send, most recent first')
       .option('-n, --limit <n>', 'how many', '100'),
-  ).action(async (o: CommonOpts & { limit: string }) => {
-    const res = await apiRequest<{ unknown: UnknownRow[] }>(target(o), `/devices/unknown?limit=${o.limit}`);
+  ).action(async (o: ApiOptions & { limit: string }) => {
+    const res = await apiRequest<{ unknown: UnknownDevice[] }>(o, `/devices/unknown?limit=${o.limit}`);
     if (o.json) return print(JSON.stringify(res.unknown, null, 2));
     const t = table(['transport', 'client id / MN', 'topic', 'remote', 'first seen', 'last seen', 'count']);
     for (const u of res.unknown) {
@@ -22,54 +23,44 @@ export function addInspectVerbs(cmd: Command, { print }: DevicesIo): void {
     print(t.toString());
   });
 
-  common(
+  apiOptions(
     cmd
       .command('audit <id>')
       .description('who changed a device, when, and what')
       .option('-n, --limit <n>', 'how many', '20'),
-  ).action(async (id: string, o: CommonOpts & { limit: string }) => {
+  ).action(async (id: string, o: ApiOptions & { limit: string }) => {
     const res = await apiRequest<{ audit: DeviceChange[] }>(
-      target(o),
+      o,
       `/devices/${encodeURIComponent(id)}/audit?limit=${o.limit}`,
     );
     if (o.json) return print(JSON.stringify(res.audit, null, 2));
     for (const e of res.audit) print(`${e.at}  ${e.action.padEnd(7)} by ${e.by}${changedKeys(e)}`);
   });
 
-  common(
+  apiOptions(
     cmd
       .command('watch <id>')
       .description('on-site view: connected, last seen, last readings, commissioning checks (Ctrl-C stops)')
       .option('--once', 'print one snapshot and exit'),
-  ).action(async (id: string, o: CommonOpts & { once?: boolean }) => {
-    const t = target(o);
+  ).action(async (id: string, o: ApiOptions & { once?: boolean }) => {
     const path = `/devices/${encodeURIComponent(id)}`;
     if (o.once) {
-      const s = await apiRequest<DeviceSnapshot>(t, `${path}/status`);
+      const s = await apiRequest<DeviceSnapshot>(o, `${path}/status`);
       return print(o.json ? JSON.stringify(s) : renderSnapshot(s));
     }
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
-    if (t.token) headers.authorization = `Bearer ${t.token}`;
-    const res = await fetch(`${t.url.replace(/\/$/, '')}/api/v1${path}/watch`, { headers });
-    if (!res.ok || !res.body) throw new Error(`${res.status} ${await res.text()}`);
-    const decoder = new TextDecoder();
+    const res = await apiFetch(o, `${path}/watch`, { accept: 'text/event-stream' });
+    if (!res.ok || !res.body) throw new Error(failure(res.status, await readBody(res)));
+    // Each event: `event: status` (or `gone`: the device was deleted), one `data:` line (the
+    // gateway sends compact JSON), a blank line.
     let buf = '';
-    for await (const chunk of res.body) {
-      buf += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end = buf.indexOf('\n\n');
-      while (end >= 0) {
-        const data = buf
-          .slice(0, end)
-          .split('\n')
-          .filter((l) => l.startsWith('data: '))
-          .map((l) => l.slice(6))
-          .join('\n');
-        buf = buf.slice(end + 2);
-        if (data) {
-          const s = JSON.parse(data) as DeviceSnapshot;
-          print(o.json ? data : `\n${renderSnapshot(s)}`);
-        }
-        end = buf.indexOf('\n\n');
+    for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
+      const events = (buf + chunk).split('\n\n');
+      buf = events.pop() ?? '';
+      for (const e of events) {
+        const data = /^data: (.*)$/m.exec(e)?.[1];
+        if (!data) continue;
+        if (/^event: gone$/m.test(e)) throw new Error((JSON.parse(data) as { message: string }).message);
+        print(o.json ? data : `\n${renderSnapshot(JSON.parse(data) as DeviceSnapshot)}`);
       }
     }
   });
@@ -94,16 +85,6 @@ function renderSnapshot(s: DeviceSnapshot): string {
   const mark = { pass: 'PASS', fail: 'FAIL', pending: '....' } as const;
   for (const c of s.checks) lines.push(`  [${mark[c.status]}] ${c.name.padEnd(18)} ${c.detail}`);
   return lines.join('\n');
-}
-
-interface UnknownRow {
-  transport: string;
-  id: string;
-  topic?: string;
-  remote?: string;
-  firstSeen: number;
-  lastSeen: number;
-  count: number;
 }
 
 /** ` (state, attrs)`: the top-level keys that differ between before and after. */

@@ -3,13 +3,13 @@ import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import type { ImportResult } from '../../processors/registry/types.js';
 import { writePrivateFile } from '../private-files.js';
-import { apiRequest } from './api-client.js';
-import { type CommonOpts, common, type DevicesIo, target } from './devices-common.js';
+import { type ApiOptions, apiOptions, apiRequest } from './api-client.js';
+import type { DevicesIo } from './devices-common.js';
 import { importSecrets } from './import-secrets.js';
 
 /** `devices import` (optionally issuing secrets) and `devices export`. */
 export function addTransferVerbs(cmd: Command, { print, note }: DevicesIo): void {
-  common(
+  apiOptions(
     cmd
       .command('import <file>')
       .description(
@@ -23,7 +23,7 @@ export function addTransferVerbs(cmd: Command, { print, note }: DevicesIo): void
         '--secrets-out <file>',
         'with --issue-secrets: write the secrets as CSV to a new FILE (mode 0600) instead of printing them',
       ),
-  ).action(async (file: string, o: CommonOpts & { issueSecrets?: boolean; secretsOut?: string }) => {
+  ).action(async (file: string, o: ApiOptions & { issueSecrets?: boolean; secretsOut?: string }) => {
     if (o.secretsOut !== undefined && !o.issueSecrets) {
       throw new Error('--secrets-out needs --issue-secrets');
     }
@@ -37,11 +37,7 @@ export function addTransferVerbs(cmd: Command, { print, note }: DevicesIo): void
           : 'application/json';
     const q = new URLSearchParams({ source: basename(file) });
     const doImport = () =>
-      apiRequest<ImportResult & { rows: number }>(target(o), `/devices/import?${q}`, {
-        method: 'POST',
-        body: text,
-        contentType,
-      });
+      apiRequest<ImportResult & { rows: number }>(o, `/devices/import?${q}`, { body: text, contentType });
     const summary = (r: ImportResult & { rows: number }) =>
       `${r.rows} row(s): ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`;
     if (!o.issueSecrets) {
@@ -55,13 +51,7 @@ export function addTransferVerbs(cmd: Command, { print, note }: DevicesIo): void
       }
       return;
     }
-    const out = await importSecrets({
-      target: target(o),
-      text,
-      ext,
-      doImport,
-      ...(o.secretsOut === undefined ? {} : { secretsOut: o.secretsOut }),
-    });
+    const out = await importSecrets({ target: o, text, ext, doImport, secretsOut: o.secretsOut });
     if (o.json) {
       return print(
         JSON.stringify({
@@ -89,17 +79,14 @@ export function addTransferVerbs(cmd: Command, { print, note }: DevicesIo): void
     if (out.failed.length > 0) process.exitCode = 1;
   });
 
-  common(
+  apiOptions(
     cmd
       .command('export')
       .description('export every device (secrets left out) as YAML, CSV or JSON')
       .option('--format <format>', 'yaml, csv or json', 'yaml')
       .option('-o, --output <file>', 'write to a file instead of stdout'),
-  ).action(async (o: CommonOpts & { format: string; output?: string }) => {
-    const res = await apiRequest<unknown>(
-      target(o),
-      `/devices/export?format=${encodeURIComponent(o.format)}`,
-    );
+  ).action(async (o: ApiOptions & { format: string; output?: string }) => {
+    const res = await apiRequest<unknown>(o, `/devices/export?format=${encodeURIComponent(o.format)}`);
     const text = typeof res === 'string' ? res : JSON.stringify(res, null, 2);
     // A text file ends with a newline (POSIX "line"), whichever format the gateway sent.
     // An export holds the whole installation (addresses, locations, MNs): readable by its owner only.

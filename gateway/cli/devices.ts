@@ -1,21 +1,16 @@
 import { Command } from 'commander';
 import { addChangeVerbs, addCredentialsVerb } from './devices-change.js';
+import type { DevicesIo } from './devices-common.js';
 import { addInspectVerbs } from './devices-inspect.js';
 import { addReadVerbs } from './devices-read.js';
 import { addTransferVerbs } from './devices-transfer.js';
 
-export interface DevicesCommandOptions {
-  /** Where output goes (tests capture it); default stdout. */
-  print?: (line: string) => void;
-  /** Where advice goes, kept out of the output scripts read; default stderr. */
-  note?: (line: string) => void;
-}
-
 /**
  * `gridgate devices ...`: the installer's registry tool. Every verb calls the running gateway's
- * HTTP API (/api/v1/devices...), so the CLI and the API cannot disagree.
+ * HTTP API (/api/v1/devices...), so the CLI and the API cannot disagree. Output goes to stdout and
+ * advice to stderr unless `options` says otherwise (tests capture both).
  */
-export function devicesCommand(options: DevicesCommandOptions = {}): Command {
+export function devicesCommand(options: Partial<DevicesIo> = {}): Command {
   const io = {
     print: options.print ?? ((line: string) => console.log(line)),
     note: options.note ?? ((line: string) => console.error(line)),

@@ -3,10 +3,11 @@ import { parseDeviceCsv } from '../../processors/registry/csv.js';
 import type { DeviceRecord } from '../../processors/registry/device-schema.js';
 import type { ImportResult } from '../../processors/registry/types.js';
 import { parseDeviceYaml } from '../../processors/registry/yaml.js';
-import { type ApiTarget, apiRequest } from './api-client.js';
+import { type ApiOptions, apiRequest } from './api-client.js';
+import { rotateSecret } from './devices-common.js';
 
 export interface ImportSecretsInput {
-  target: ApiTarget;
+  target: ApiOptions;
   /** The device file's text and extension (`.csv`, `.yaml`, `.yml`, `.json`). */
   text: string;
   ext: string;
@@ -58,13 +59,7 @@ export async function importSecrets(input: ImportSecretsInput): Promise<ImportSe
     const failed: ImportSecretsOutput['failed'] = [];
     for (const id of created) {
       try {
-        secrets.push(
-          await apiRequest<{ id: string; secret: string }>(
-            input.target,
-            `/devices/${encodeURIComponent(id)}/credentials/rotate`,
-            { method: 'POST' },
-          ),
-        );
+        secrets.push(await rotateSecret(input.target, id));
       } catch (err) {
         failed.push({ id, error: (err as Error).message });
       }
@@ -91,7 +86,7 @@ function secretsCsv(secrets: readonly { id: string; secret: string }[]): string 
   return `device_id,mqtt_username,mqtt_password\n${secrets.map((s) => `${s.id},${s.id},${s.secret}\n`).join('')}`;
 }
 
-async function listDevices(target: ApiTarget): Promise<DeviceRecord[]> {
+async function listDevices(target: ApiOptions): Promise<DeviceRecord[]> {
   return (await apiRequest<{ devices: DeviceRecord[] }>(target, '/devices')).devices;
 }
 

@@ -6,11 +6,12 @@
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
 import { SEVERITIES } from '../../processors/alerts/event.js';
-import { apiRequest, targetFrom } from './api-client.js';
+import { type ApiOptions, apiFetch, apiOptions, apiRequest, failure, readBody } from './api-client.js';
 import { table } from './table.js';
 
 export interface AckRequest {
-  url: string;
+  /** The gateway; default GRIDGATE_URL, else http://127.0.0.1:8080. */
+  url?: string;
   token?: string;
   id: string;
   by: string;
@@ -24,22 +25,9 @@ export interface AckResponse {
 
 /** POST the ack; resolves with the HTTP status and parsed body (throws only when the gateway is unreachable). */
 export async function postAck(req: AckRequest): Promise<AckResponse> {
-  const url = `${req.url.replace(/\/+$/, '')}/api/v1/incidents/${encodeURIComponent(req.id)}/ack`;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (req.token) headers.authorization = `Bearer ${req.token}`;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ by: req.by, ...(req.note !== undefined ? { note: req.note } : {}) }),
-  });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    // Not JSON (a proxy's error page): keep the text for the message.
-  }
-  return { status: res.status, body };
+  const body = { by: req.by, note: req.note };
+  const res = await apiFetch(req, `/incidents/${encodeURIComponent(req.id)}/ack`, { body });
+  return { status: res.status, body: await readBody(res) };
 }
 
 /** One row of GET /api/v1/incidents: the incident's current event plus its state. */
@@ -56,11 +44,6 @@ export interface IncidentItem {
   summary?: { zh: string; en: string };
 }
 
-interface TargetOpts {
-  url?: string;
-  token?: string;
-}
-
 function defaultUser(): string {
   try {
     return userInfo().username;
@@ -69,23 +52,13 @@ function defaultUser(): string {
   }
 }
 
-function withTarget(c: Command): Command {
-  return c
-    .option('--url <url>', 'gateway HTTP API (default http://127.0.0.1:8080 or GRIDGATE_URL)')
-    .option('--token <token>', 'API token (or GRIDGATE_TOKEN)');
-}
-
-export interface IncidentsCommandOptions {
-  /** Where output goes (tests capture it); default stdout. */
-  print?: (line: string) => void;
-}
-
-export function incidentsCommand(options: IncidentsCommandOptions = {}): Command {
+/** `options.print`: where output goes (tests capture it); default stdout. */
+export function incidentsCommand(options: { print?: (line: string) => void } = {}): Command {
   const print = options.print ?? ((line: string) => console.log(line));
   const cmd = new Command('incidents').description(
     'list and acknowledge alert incidents on a running gateway',
   );
-  withTarget(
+  apiOptions(
     cmd
       .command('list')
       .description('list open incidents (newest first); --all adds those resolved in the last 24 h')
@@ -93,24 +66,16 @@ export function incidentsCommand(options: IncidentsCommandOptions = {}): Command
       .option('--severity <list>', `only these severities, comma-separated (${SEVERITIES.join(', ')})`)
       .option('--rule <id>', 'only incidents of this rule')
       .option('--device <id>', 'only incidents of this device')
-      .option('--limit <n>', 'at most this many', '500')
-      .option('--json', 'print JSON'),
+      .option('--limit <n>', 'at most this many', '500'),
   ).action(
     async (
-      o: TargetOpts & {
-        all?: boolean;
-        severity?: string;
-        rule?: string;
-        device?: string;
-        limit: string;
-        json?: boolean;
-      },
+      o: ApiOptions & { all?: boolean; severity?: string; rule?: string; device?: string; limit: string },
     ) => {
       const q = new URLSearchParams({ state: o.all ? 'all' : 'open', limit: o.limit });
       if (o.severity) q.set('severity', o.severity);
       if (o.rule) q.set('rule', o.rule);
       if (o.device) q.set('device', o.device);
-      const res = await apiRequest<{ items: IncidentItem[] }>(targetFrom(o), `/incidents?${q}`);
+      const res = await apiRequest<{ items: IncidentItem[] }>(o, `/incidents?${q}`);
       if (o.json) return print(JSON.stringify(res.items, null, 2));
       if (!res.items.length) return print(o.all ? 'no incidents' : 'no open incidents');
       const t = table(['incident', 'state', 'severity', 'rule', 'device', 'started', 'acked by']);
@@ -128,46 +93,25 @@ export function incidentsCommand(options: IncidentsCommandOptions = {}): Command
       print(t.toString());
     },
   );
-  withTarget(
+  apiOptions(
     cmd
       .command('ack')
       .description('acknowledge an incident (stops its ack-overdue escalation)')
       .argument('<id>', 'incident id (see `gridgate incidents list`, or incidentId of its alert events)')
       .option('--by <name>', 'who acknowledges (default: your user name)')
       .option('--note <text>', 'a note stored with the ack'),
-  ).action(async (id: string, o: TargetOpts & { by?: string; note?: string }) => {
-    const target = targetFrom(o);
-    let res: AckResponse;
-    try {
-      res = await postAck({
-        url: target.url,
-        id,
-        by: o.by ?? defaultUser(),
-        ...(target.token ? { token: target.token } : {}),
-        ...(o.note !== undefined ? { note: o.note } : {}),
-      });
-    } catch (err) {
-      console.error(
-        `cannot reach the gateway at ${target.url}: ${(err as Error).message}. Is it running? Use --url or GRIDGATE_URL.`,
-      );
-      process.exitCode = 1;
-      return;
-    }
+  ).action(async (id: string, o: ApiOptions & { by?: string; note?: string }) => {
+    const res = await postAck({ ...o, id, by: o.by ?? defaultUser() });
     if (res.status >= 200 && res.status < 300) {
-      print(`acknowledged ${id}`);
-      return;
+      return print(o.json ? JSON.stringify(res.body, null, 2) : `acknowledged ${id}`);
     }
-    const detail =
-      typeof res.body === 'object' && res.body !== null && 'message' in res.body
-        ? String((res.body as { message: unknown }).message)
-        : JSON.stringify(res.body);
     const hint =
       res.status === 401 || res.status === 403
         ? ' (pass --token or set GRIDGATE_TOKEN)'
         : res.status === 404
           ? ' (no such incident: see `gridgate incidents list --all`)'
           : '';
-    console.error(`ack of ${id} failed: HTTP ${res.status} ${detail}${hint}`);
+    console.error(`ack of ${id} failed: HTTP ${failure(res.status, res.body, hint)}`);
     process.exitCode = 1;
   });
   return cmd;

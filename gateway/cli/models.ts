@@ -28,19 +28,10 @@ export function modelsCommand(): Command {
     .action(async (opts: { models?: string; config?: string; json?: boolean }) => {
       const r = await loadModelsDir(modelsDir(opts));
       if (!report(r)) return;
-      const { models, origins } = r.set;
-      if (opts.json) {
-        console.log(
-          JSON.stringify(
-            models.map((m) => summarizeModel(m, origins.get(m.id)!)),
-            null,
-            2,
-          ),
-        );
-        return;
-      }
+      const summaries = r.set.models.map((m) => summarizeModel(m, r.set.origins.get(m.id)!));
+      if (opts.json) return console.log(JSON.stringify(summaries, null, 2));
       const rows = table(['id', 'family', 'format', 'vendor', 'origin']);
-      for (const m of models) rows.push([m.id, m.family, m.format, m.vendor, originText(origins.get(m.id)!)]);
+      for (const m of summaries) rows.push([m.id, m.family, m.format, m.vendor, originText(m.origin)]);
       console.log(rows.toString());
     });
   cmd
@@ -119,12 +110,8 @@ export function modelsCommand(): Command {
             rows.push([
               x.measurement,
               new Date(x.time).toISOString(),
-              Object.entries(x.fields)
-                .map(([k, v]) => `${k}=${v}`)
-                .join('\n'),
-              Object.entries(ownTags(x.tags))
-                .map(([k, v]) => `${k}=${v}`)
-                .join('\n'),
+              pairs(x.fields),
+              pairs(ownTags(x.tags)),
             ]);
           }
           console.log(rows.toString());
@@ -161,6 +148,13 @@ function originText(o: ModelOrigin): string {
 function ownTags(tags: Readonly<Record<string, string>>): Record<string, string> {
   const base = new Set(['device', 'model', 'family', 'district', 'street', 'community', 'grid']);
   return Object.fromEntries(Object.entries(tags).filter(([k]) => !base.has(k)));
+}
+
+/** `key=value`, one a line (a table cell). */
+function pairs(o: Readonly<Record<string, unknown>>): string {
+  return Object.entries(o)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
 }
 
 /** A saved HJ 212 sample: a data segment loses the file's trailing newline; a whole frame ends in CR LF, as HJ 212-2017 frames do. */

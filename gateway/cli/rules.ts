@@ -57,7 +57,7 @@ async function replayFile(file: string, set: RuleSet): Promise<ReplayReport> {
 }
 
 /** The per-rule table, with a "vs against" column when comparing two folders. */
-export function renderReport(report: ReplayReport, against?: ReplayReport): string {
+function renderReport(report: ReplayReport, against?: ReplayReport): string {
   const head = ['rule', 'mode', 'incidents', 'escalations', 'time firing', 'flaps', 'first', 'last'];
   if (against) head.push('vs --against');
   const rows = table(head);

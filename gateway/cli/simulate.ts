@@ -211,23 +211,17 @@ async function load(
   if (r.published < r.target) process.exitCode = 1;
 }
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
+/** A commander argument parser: the option's value as a number that passes `ok`. */
+function numberArg(ok: (n: number) => boolean, expected: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!ok(n)) throw new InvalidArgumentError(`expected ${expected}`);
+    return n;
+  };
 }
-
-function integer(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
-  return n;
-}
-
-function positiveNumber(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
+const positiveInt = numberArg((n) => Number.isInteger(n) && n > 0, 'a positive integer');
+const integer = numberArg(Number.isInteger, 'an integer');
+const positiveNumber = numberArg((n) => Number.isFinite(n) && n > 0, 'a positive number');
 
 function familyList(v: string): SensorFamily[] {
   const list = v

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorCode } from '../../processors/errors.js';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { GridgateError } from '../../processors/errors.js';
 
 /**
  * Bearer-token authentication and role-based access for /api/v1 (issue 4, Security).
@@ -74,14 +74,12 @@ export const PERMISSIONS: Readonly<Record<RouteKey, readonly Role[]>> = {
   'POST /cameras/:id/reference': INSTALL,
 };
 
-export { LOG_REDACT_PATHS } from '../../config/redact.js';
-
 export interface AuthOptions {
   /** config auth.required; false lets every request through as 'anonymous' (local demo only). */
   required: boolean;
   tokens: readonly ApiToken[];
-  /** Defaults to PERMISSIONS. */
-  permissions?: Readonly<Record<string, readonly Role[]>>;
+  /** Called with the handle once the hooks are installed. */
+  onReady?: (h: AuthHandle) => void;
 }
 
 declare module 'fastify' {
@@ -111,75 +109,59 @@ export function tokenHash(token: string): string {
 }
 
 /**
- * Installs the hooks on `app` itself (not an encapsulated child), so call it before any route is
- * registered: the onRoute hook only sees routes added after it.
+ * Installs the auth hooks as a fastify plugin that is not encapsulated (fastify's `skip-override`),
+ * so they guard the whole server. Register it before any route: the onRoute hook only sees routes
+ * added after it.
  */
-export function installAuth(app: FastifyInstance, opts: AuthOptions): AuthHandle {
-  const table: Readonly<Record<string, readonly Role[]>> = opts.permissions ?? PERMISSIONS;
-  const known: Known[] = opts.tokens.map((t) => ({
-    name: t.name,
-    role: t.role,
-    hash: Buffer.from(t.sha256, 'hex'),
-  }));
-  const seen = new Set<string>();
-
-  app.decorateRequest('actor', '');
-  app.decorateRequest('role', undefined);
-  app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith(`${API_PREFIX}/`)) return;
-    for (const m of [route.method].flat()) seen.add(keyOf(m, route.url));
-  });
-  app.addHook('onRequest', async (req, reply) => {
-    if (!opts.required) {
-      req.actor = 'anonymous';
-      return;
-    }
-    // Decide on the route the router matched (it decodes the path: `/%61pi/v1/...` is `/api/v1/...`),
-    // and for unmatched urls on the decoded path, so no spelling of a path slips past the check.
-    const route = req.routeOptions.url;
-    if (route !== undefined ? !route.startsWith(`${API_PREFIX}/`) : !isApiPath(req.url)) return;
-    const token = bearer(req);
-    const who = token === undefined ? undefined : lookup(known, token);
-    if (!who) {
-      return deny(
-        reply,
-        401,
-        'GG_ERR_UNAUTHORIZED',
-        token === undefined
-          ? 'this API needs a bearer token: send Authorization: Bearer <token> (see gridgate tokens new)'
-          : 'the bearer token is not known to this gateway; check it against auth.tokens',
-        token !== undefined,
-      );
-    }
-    req.actor = who.name;
-    req.role = who.role;
-    if (who.role === 'admin') return;
-    // An unknown url (404) has no route; authenticated callers learn only that it does not exist.
-    const url = req.routeOptions.url;
-    if (url === undefined) return;
-    const key = keyOf(req.method, url);
-    const allowed = table[key] ?? [];
-    if (!allowed.includes(who.role)) {
-      return deny(
-        reply,
-        403,
-        'GG_ERR_FORBIDDEN',
-        `role '${who.role}' may not call ${key}; ${allowed.length ? `allowed: ${allowed.join(', ')}, admin` : 'admin only'}`,
-      );
-    }
-  });
-
-  return {
-    routes: () => [...seen].sort(),
-    unmapped: () => [...seen].filter((k) => table[k] === undefined).sort(),
-  };
-}
-
-/** The same as a fastify plugin that is not encapsulated (fastify's `skip-override`). */
-export function authPlugin(opts: AuthOptions & { onReady?: (h: AuthHandle) => void }): FastifyPluginAsync {
+export function authPlugin(opts: AuthOptions): FastifyPluginAsync {
+  const table: Readonly<Record<string, readonly Role[]>> = PERMISSIONS;
+  const known = knownTokens(opts.tokens);
   const plugin: FastifyPluginAsync = async (app) => {
-    const handle = installAuth(app, opts);
-    opts.onReady?.(handle);
+    const seen = new Set<string>();
+    app.decorateRequest('actor', '');
+    app.decorateRequest('role', undefined);
+    app.addHook('onRoute', (route) => {
+      if (!route.url.startsWith(`${API_PREFIX}/`)) return;
+      for (const m of [route.method].flat()) seen.add(keyOf(m, route.url));
+    });
+    app.addHook('onRequest', async (req, reply) => {
+      if (!opts.required) {
+        req.actor = 'anonymous';
+        return;
+      }
+      // Decide on the route the router matched (it decodes the path: `/%61pi/v1/...` is
+      // `/api/v1/...`), and for unmatched urls on the decoded path, so no spelling slips past.
+      const route = req.routeOptions.url;
+      if (route !== undefined ? !route.startsWith(`${API_PREFIX}/`) : !isApiPath(req.url)) return;
+      const token = bearer(req);
+      const who = token === undefined ? undefined : lookup(known, token);
+      if (!who) {
+        // RFC 6750 §3: a 401 names the scheme; invalid_token when a token was sent but is not accepted.
+        const invalid = token === undefined ? '' : ', error="invalid_token"';
+        reply.header('www-authenticate', `Bearer realm="gridgate"${invalid}`);
+        throw new GridgateError(
+          'GG_ERR_UNAUTHORIZED',
+          token === undefined
+            ? 'this API needs a bearer token: send Authorization: Bearer <token> (see gridgate tokens new)'
+            : 'the bearer token is not known to this gateway; check it against auth.tokens',
+        );
+      }
+      req.actor = who.name;
+      req.role = who.role;
+      if (who.role === 'admin') return;
+      // An unknown url (404) has no route; authenticated callers learn only that it does not exist.
+      if (route === undefined) return;
+      const key = keyOf(req.method, route);
+      const allowed = table[key] ?? [];
+      if (!allowed.includes(who.role)) {
+        const others = allowed.length ? `allowed: ${allowed.join(', ')}, admin` : 'admin only';
+        throw new GridgateError('GG_ERR_FORBIDDEN', `role '${who.role}' may not call ${key}; ${others}`);
+      }
+    });
+    opts.onReady?.({
+      routes: () => [...seen].sort(),
+      unmapped: () => [...seen].filter((k) => table[k] === undefined).sort(),
+    });
   };
   (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
   return plugin;
@@ -213,11 +195,12 @@ export function verifyToken(
   tokens: readonly ApiToken[],
   token: string,
 ): { name: string; role: Role } | undefined {
-  const hit = lookup(
-    tokens.map((t) => ({ name: t.name, role: t.role, hash: Buffer.from(t.sha256, 'hex') })),
-    token,
-  );
+  const hit = lookup(knownTokens(tokens), token);
   return hit && { name: hit.name, role: hit.role };
+}
+
+function knownTokens(tokens: readonly ApiToken[]): Known[] {
+  return tokens.map((t) => ({ name: t.name, role: t.role, hash: Buffer.from(t.sha256, 'hex') }));
 }
 
 /** Compares against every configured hash, with no early exit, so timing says nothing about which matched. */
@@ -228,15 +211,4 @@ function lookup(known: readonly Known[], token: string): Known | undefined {
     if (k.hash.length === presented.length && timingSafeEqual(k.hash, presented) && !hit) hit = k;
   }
   return hit;
-}
-
-function deny(reply: FastifyReply, status: 401 | 403, code: ErrorCode, message: string, invalid = false) {
-  // RFC 6750 §3: a 401 names the scheme; invalid_token when a token was sent but is not accepted.
-  if (status === 401) {
-    reply.header(
-      'www-authenticate',
-      invalid ? 'Bearer realm="gridgate", error="invalid_token"' : 'Bearer realm="gridgate"',
-    );
-  }
-  return reply.status(status).send({ code, message, details: [] });
 }

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import { errorBody, parseJsonBody, routeNotFound, sendError } from './api-errors.js';
+import { parseJsonBody, routeNotFound, sendError } from './api-errors.js';
 
 /**
  * Most routes take a small JSON body (a device, a patch, an ack, a silence): this is their limit.
@@ -41,17 +41,13 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
     ...(opts.https ? { https: opts.https } : {}),
   }) as unknown as FastifyInstance;
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply, opts.logger));
-  app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody(routeNotFound(req))));
+  app.setNotFoundHandler((req, reply) => sendError(routeNotFound(req), req, reply, opts.logger));
   // JSON is the API's one body type (the device import adds CSV and YAML for itself); a text/plain
   // body would otherwise reach handlers as a string and fail later with a less useful message.
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, async (_req: unknown, body: string) =>
+    parseJsonBody(body),
+  );
   for (const plugin of opts.root) await app.register(plugin);
   await app.register(
     async (api) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -307,5 +308,54 @@ describe('gridgate devices (CLI against the running API)', () => {
     expect(once).toMatch(/connected: yes/);
     expect(once).toMatch(/water_level_m/);
     expect(once).toMatch(/\[PASS\] first_data/);
+
+    // `watch` without --once prints each snapshot the stream sends until it is stopped.
+    for (const json of [false, true]) {
+      const seen: string[] = [];
+      const enough = new Error('seen enough');
+      const cmd = devicesCommand({
+        print: (l) => {
+          seen.push(l);
+          if (seen.length === 2) throw enough;
+        },
+      });
+      const args = ['watch', 'w-1', '--url', url, ...(json ? ['--json'] : [])];
+      await expect(cmd.parseAsync(args, { from: 'user' })).rejects.toBe(enough);
+      for (const l of seen) {
+        if (json) expect(JSON.parse(l)).toMatchObject({ device: { id: 'w-1' }, connected: true });
+        else expect(l).toMatch(/connected: yes[\s\S]*\[PASS\] first_data/);
+      }
+    }
+  });
+
+  it('ends the watch, saying why, when the device goes away while watched', async () => {
+    await app.inject({ method: 'POST', url: '/api/v1/devices', payload: gauge('w-gone') });
+    const seen: string[] = [];
+    const cmd = devicesCommand({
+      print: (l) => {
+        seen.push(l);
+        // Removed from the registry (as when another gateway's change arrives) after the first snapshot.
+        if (seen.length === 1) registry.delete('w-gone');
+      },
+    });
+    await expect(cmd.parseAsync(['watch', 'w-gone', '--url', url], { from: 'user' })).rejects.toThrow(
+      /no device 'w-gone'/,
+    );
+    expect(seen).toHaveLength(1);
+  });
+
+  it('says when the gateway cannot be reached, from `watch` as from every other verb', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((r) => closed.close(r));
+    const gone = `http://127.0.0.1:${port}`;
+    for (const args of [['watch', 'w-1'], ['watch', 'w-1', '--once'], ['list']]) {
+      await expect(
+        devicesCommand({ print: () => {} }).parseAsync([...args, '--url', gone], { from: 'user' }),
+      ).rejects.toThrow(
+        `cannot reach the gateway at ${gone} (ECONNREFUSED); is it running? (gridgate start)`,
+      );
+    }
   });
 });

@@ -4,6 +4,9 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
+import type { Alerting } from '../../gateway/alerting.js';
+import { authPlugin, tokenHash } from '../../gateway/http/auth.js';
+import { alertingRoutes } from '../../gateway/http/routes/alerting.js';
 import { devicesPlugin } from '../../gateway/http/routes/devices.js';
 import { buildHttpServer } from '../../gateway/http/server.js';
 import { ERRORS, type ErrorCode, GridgateError, isErrorCode } from '../../processors/errors.js';
@@ -59,11 +62,13 @@ afterAll(async () => {
 /** A real HTTP request; asserts the documented error shape and returns its code and message. */
 async function apiError(
   path: string,
-  init: { method?: string; body?: string; type?: string } = {},
+  init: { method?: string; body?: string; type?: string; token?: string; at?: string } = {},
 ): Promise<{ status: number; code: ErrorCode; message: string; details: string[] }> {
-  const res = await fetch(`${base}${path}`, {
+  const headers: Record<string, string> = init.type ? { 'content-type': init.type } : {};
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  const res = await fetch(`${init.at ?? base}${path}`, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: init.type ? { 'content-type': init.type } : {},
+    headers,
     body: init.body,
   });
   const body = (await res.json()) as Record<string, unknown>;
@@ -164,5 +169,61 @@ describe('every error the API returns is {code, message, details} with a catalog
 
   it('not found from a route', async () => {
     expect((await apiError('/api/v1/devices/none-such')).code).toBe('GG_ERR_NOT_FOUND');
+  });
+});
+
+describe('refusals outside the routes come from the catalogue too', () => {
+  const reader = `gg_test_reader_${randomUUID()}`;
+  const ruleError = { file: 'flood.yaml', line: 3, col: 5, ruleId: 'flood.level', message: 'unknown metric' };
+  // The rules engine's routes need an Alerting; only the reload is called here.
+  const alerting = {
+    watcher: { reload: async () => ({ ok: false, errors: [ruleError] }) },
+  } as unknown as Alerting;
+  let secured: FastifyInstance;
+  let at: string;
+  beforeAll(async () => {
+    secured = await buildHttpServer({
+      logger: pino({ level: 'silent' }),
+      root: [
+        authPlugin({ required: true, tokens: [{ name: 'r', role: 'reader', sha256: tokenHash(reader) }] }),
+      ],
+      api: [{ plugin: alertingRoutes(alerting), prefix: '' }],
+    });
+    at = await secured.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await secured?.close();
+  });
+
+  it('no token, an unknown one, and a role that may not call the route', async () => {
+    const none = await apiError('/api/v1/rules/reload', { method: 'POST', at });
+    expect(none.code).toBe('GG_ERR_UNAUTHORIZED');
+    expect(none.message).toMatch(/needs a bearer token/);
+    const unknown = await apiError('/api/v1/rules/reload', { method: 'POST', at, token: 'gg_nope' });
+    expect(unknown.message).toMatch(/not known to this gateway/);
+    const denied = await apiError('/api/v1/rules/reload', { method: 'POST', at, token: reader });
+    expect(denied.code).toBe('GG_ERR_FORBIDDEN');
+    expect(denied.message).toMatch(
+      /role 'reader' may not call POST \/rules\/reload; allowed: engineer, admin/,
+    );
+  });
+
+  it('a rules reload that finds broken files', async () => {
+    const open = await buildHttpServer({
+      logger: pino({ level: 'silent' }),
+      root: [],
+      api: [{ plugin: alertingRoutes(alerting), prefix: '' }],
+    });
+    try {
+      const r = await open.inject({ method: 'POST', url: '/api/v1/rules/reload' });
+      expect(r.statusCode).toBe(ERRORS.GG_ERR_RULES_INVALID.statusCode);
+      expect(r.json()).toEqual({
+        code: 'GG_ERR_RULES_INVALID',
+        message: 'GG_ERR_RULES_INVALID: rules not reloaded; the previous set keeps running',
+        details: ['flood.yaml:3:5 rule flood.level: unknown metric'],
+      });
+    } finally {
+      await open.close();
+    }
   });
 });

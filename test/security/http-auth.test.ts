@@ -7,11 +7,11 @@ import { CredentialStore } from '../../adapters/registry/credentials.js';
 import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
 import { UnknownDevices } from '../../adapters/registry/unknown-devices.js';
 import { ProcessBudget } from '../../adapters/rtsp/process-budget.js';
+import { LOG_REDACT_PATHS } from '../../config/redact.js';
 import type { Alerting } from '../../gateway/alerting.js';
 import {
   type AuthHandle,
   authPlugin,
-  LOG_REDACT_PATHS,
   PERMISSIONS,
   ROLES,
   type Role,
@@ -20,7 +20,7 @@ import {
 import { alertingRoutes } from '../../gateway/http/routes/alerting.js';
 import { cameraRoutes } from '../../gateway/http/routes/cameras.js';
 import { deadletterRoutes } from '../../gateway/http/routes/deadletters.js';
-import { deviceRoutes } from '../../gateway/http/routes/devices.js';
+import { type DeviceRoutesOptions, devicesPlugin } from '../../gateway/http/routes/devices.js';
 import { healthRoutes } from '../../gateway/http/routes/health.js';
 import { modelRoutes } from '../../gateway/http/routes/models.js';
 import { snapshotRoutes } from '../../gateway/http/routes/snapshots.js';
@@ -73,6 +73,13 @@ async function build(required: boolean, onReady?: (h: AuthHandle) => void): Prom
     writer: { stats: {} },
     rateLimiter: new DeviceRateLimiter({ ratePerS: 1, burst: 1 }),
   } as unknown as StatsSources;
+  const devices: DeviceRoutesOptions = {
+    registry,
+    credentials: new CredentialStore({ redis, prefix, scrypt: FAST_SCRYPT }),
+    unknown: new UnknownDevices({ redis, prefix }),
+    actor: (req) => req.actor,
+    watch: { latest, models, intervalMs: 60_000 },
+  };
   return buildHttpServer({
     logger: quiet,
     root: [
@@ -98,16 +105,7 @@ async function build(required: boolean, onReady?: (h: AuthHandle) => void): Prom
     api: [
       { plugin: deadletterRoutes(new DeadLetterStore({ capacity: 10 })), prefix: '' },
       { plugin: statsRoutes(gw), prefix: '' },
-      {
-        plugin: deviceRoutes({
-          registry,
-          credentials: new CredentialStore({ redis, prefix, scrypt: FAST_SCRYPT }),
-          unknown: new UnknownDevices({ redis, prefix }),
-          actor: (req) => req.actor,
-          watch: { latest, models, intervalMs: 60_000 },
-        }),
-        prefix: '',
-      },
+      { plugin: devicesPlugin as never, prefix: '', options: devices },
       { plugin: alertingRoutes(alerting), prefix: '' },
       {
         plugin: modelRoutes(models, () => ({

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SEVERITIES, type Severity } from '../../../processors/alerts/event.js';
 import { GridgateError } from '../../../processors/errors.js';
+import type { Incident } from '../../../processors/rules/incident.js';
 import { formatRuleError } from '../../../processors/rules/parse.js';
 import type { Silence } from '../../../processors/rules/silences.js';
 import type { Alerting } from '../../alerting.js';
@@ -41,18 +42,18 @@ const SILENCE_RENAMES: Record<string, string> = {
 };
 
 /** A silence as the API shows it: the request's names, times in ISO 8601 like the request. */
-export function silenceView(s: Silence, now: number) {
+function silenceView(s: Silence, now: number) {
   return {
     id: s.id,
-    ...(s.ruleId !== undefined ? { ruleId: s.ruleId } : {}),
-    ...(s.deviceId !== undefined ? { deviceId: s.deviceId } : {}),
-    ...(s.location !== undefined ? { location: s.location } : {}),
+    ruleId: s.ruleId,
+    deviceId: s.deviceId,
+    location: s.location,
     startsAt: new Date(s.startsAt).toISOString(),
     endsAt: new Date(s.endsAt).toISOString(),
     state: now < s.startsAt ? 'pending' : 'active',
     reason: s.reason,
-    ...(s.createdBy !== undefined ? { createdBy: s.createdBy } : {}),
-    ...(s.createdAt !== undefined ? { createdAt: new Date(s.createdAt).toISOString() } : {}),
+    createdBy: s.createdBy,
+    createdAt: s.createdAt === undefined ? undefined : new Date(s.createdAt).toISOString(),
   };
 }
 
@@ -101,10 +102,10 @@ export function alertingRoutes(alerting: Alerting): FastifyPluginAsync {
           `not a severity: ${unknown.join(', ')}`,
         ]);
       const items = engine.listIncidents({
-        ...(state === 'open' ? { open: true } : {}),
-        ...(q.rule ? { ruleId: q.rule } : {}),
-        ...(q.device ? { deviceId: q.device } : {}),
-        ...(severities ? { severities: severities as Severity[] } : {}),
+        open: state === 'open',
+        ruleId: q.rule,
+        deviceId: q.device,
+        severities: severities as Severity[] | undefined,
       });
       return {
         items: items.slice(0, Number(q.limit ?? 500)).map((i) => ({
@@ -128,16 +129,11 @@ export function alertingRoutes(alerting: Alerting): FastifyPluginAsync {
       lastReloadAt: alerting.watcher.lastReloadAt,
       lastReloadError: alerting.watcher.lastReloadError?.map(formatRuleError),
     }));
-    app.post('/rules/reload', async (_req, reply) => {
+    app.post('/rules/reload', async () => {
       const r = await alerting.watcher.reload();
-      if (!r.ok) {
-        return reply.status(400).send({
-          code: 'GG_ERR_RULES_INVALID',
-          message: 'rules not reloaded; the previous set keeps running',
-          details: r.errors.map(formatRuleError),
-        });
-      }
-      return { ok: true, rules: r.rules };
+      if (r.ok) return { ok: true, rules: r.rules };
+      const message = 'rules not reloaded; the previous set keeps running';
+      throw new GridgateError('GG_ERR_RULES_INVALID', message, r.errors.map(formatRuleError));
     });
     app.get('/silences', async () => {
       const now = Date.now();
@@ -172,29 +168,16 @@ export function alertingRoutes(alerting: Alerting): FastifyPluginAsync {
 }
 
 /** What a list item says even when its rule is gone (no current event to show). */
-function baseOf(i: {
-  id: string;
-  ruleId: string;
-  deviceId?: string;
-  severity: Severity;
-  pendingSince: number;
-}) {
+function baseOf(i: Incident) {
   return {
     rule: { id: i.ruleId, name: i.ruleId },
     severity: i.severity,
-    ...(i.deviceId !== undefined ? { deviceId: i.deviceId } : {}),
+    deviceId: i.deviceId,
     startedAt: new Date(i.pendingSince).toISOString(),
   };
 }
 
-function stateOf(i: {
-  id: string;
-  phase: string;
-  flapping: boolean;
-  notified: boolean;
-  ackedBy?: string;
-  ackedAt?: number;
-}) {
+function stateOf(i: Incident) {
   return {
     incidentId: i.id,
     state: i.phase,

@@ -13,7 +13,7 @@ import {
   withoutSecrets,
 } from '../../../processors/registry/device-schema.js';
 import type { DeviceFilter, DevicePatch, DeviceRegistry } from '../../../processors/registry/types.js';
-import { type LocatedRow, RowsRejected } from '../../../processors/registry/validate.js';
+import type { LocatedRow } from '../../../processors/registry/validate.js';
 import { parseDeviceYaml } from '../../../processors/registry/yaml.js';
 import {
   type Clock,
@@ -22,7 +22,7 @@ import {
   systemClock,
   type Transport,
 } from '../../../processors/types.js';
-import { parseDeviceCsvStream } from '../../device-import.js';
+import { documentRows, parseDeviceCsvStream } from '../../device-import.js';
 
 export interface DeviceRoutesOptions {
   registry: DeviceRegistry;
@@ -64,16 +64,6 @@ const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text
 export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app, opts) => {
   const { registry, credentials, unknown } = opts;
   const actor = opts.actor ?? (() => 'api');
-
-  // A rejected import carries each bad row with its line; other errors go to the server's handler.
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof RowsRejected) {
-      return reply
-        .status(400)
-        .send({ code: err.code, message: err.message, details: err.details, problems: err.problems });
-    }
-    throw err;
-  });
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/devices', async (req) => {
     const devices = registry.list(filterFrom(req.query)).map(redactDevice);
@@ -123,7 +113,8 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
   app.post<{ Body: DeviceInput }>('/devices', async (req, reply) => {
     const device = await registry.add(req.body, actor(req));
     // A camera never logs in over MQTT (the gateway pulls its RTSP stream), so it gets no secret.
-    const secret = credentials && !isCamera(device) ? await credentials.rotate(device.id) : undefined;
+    const secret =
+      credentials && device.family !== 'camera' ? await credentials.rotate(device.id) : undefined;
     await unknown?.forget?.('mqtt', device.id);
     if (device.hj212) await unknown?.forget?.('hj212', device.hj212.mn);
     reply.status(201);
@@ -167,6 +158,8 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
   // Server-sent events: a snapshot now and every intervalMs until the client goes away.
   app.get<{ Params: { id: string } }>('/devices/:id/watch', async (req, reply) => {
     const id = found(registry, req.params.id).id;
+    // Before the stream starts: a view that is off, or a device that is not there, is a plain 404.
+    const first = snapshot(id);
     const every = opts.watch?.intervalMs ?? 2000;
     reply.hijack();
     reply.raw.writeHead(200, {
@@ -174,11 +167,21 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
-    const send = () => {
-      reply.raw.write(`event: status\ndata: ${JSON.stringify(snapshot(id))}\n\n`);
-    };
-    send();
-    const timer = setInterval(send, every);
+    const send = (event: 'status' | 'gone', data: unknown) =>
+      reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    send('status', first);
+    const timer = setInterval(() => {
+      try {
+        send('status', snapshot(id));
+      } catch (err) {
+        // The device was deleted while watched: the stream says so and ends (a throw here would be
+        // uncaught, in a timer).
+        clearInterval(timer);
+        const e = err instanceof GridgateError ? err : new GridgateError('GG_ERR_NOT_FOUND', String(err));
+        send('gone', { code: e.code, message: e.message });
+        reply.raw.end();
+      }
+    }, every);
     req.raw.on('close', () => clearInterval(timer));
   });
 
@@ -188,7 +191,7 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
     if (device.state === 'retired') {
       throw new GridgateError('GG_ERR_BAD_REQUEST', `device '${device.id}' is retired; set its state first`);
     }
-    if (isCamera(device)) {
+    if (device.family === 'camera') {
       throw new GridgateError(
         'GG_ERR_BAD_REQUEST',
         `device '${device.id}' is a camera: it has no MQTT secret (the gateway pulls its RTSP stream)`,
@@ -233,11 +236,6 @@ export interface DeviceSnapshot {
   values: LatestEntry['values'];
   lastEvent: LatestEntry['lastEvent'] | null;
   checks: ReturnType<typeof commissioningChecks>;
-}
-
-/** The same plugin as a factory, like the gateway's other route modules. */
-export function deviceRoutes(opts: DeviceRoutesOptions): FastifyPluginAsync {
-  return async (app) => devicesPlugin(app, opts);
 }
 
 function found(registry: DeviceRegistry, id: string) {
@@ -285,33 +283,14 @@ async function importRowsFrom(
   limit: number,
 ): Promise<LocatedRow[]> {
   if (type === 'text/csv') {
-    const parsed = await parseDeviceCsvStream(body as NodeJS.ReadableStream, {
-      maxBytes: limit,
-      tooLarge: () => tooLarge(limit),
-    });
-    if (parsed.errors.length > 0) throw documentError(source, parsed.errors);
-    return parsed.rows;
+    const stream = body as NodeJS.ReadableStream;
+    const parsed = await parseDeviceCsvStream(stream, { maxBytes: limit, tooLarge: () => tooLarge(limit) });
+    return documentRows(parsed, source);
   }
-  if (YAML_TYPES.includes(type)) {
-    const parsed = parseDeviceYaml(String(body));
-    if (parsed.errors.length > 0) throw documentError(source, parsed.errors);
-    return parsed.rows;
-  }
+  if (YAML_TYPES.includes(type)) return documentRows(parseDeviceYaml(String(body)), source);
   // JSON: a list of devices or { devices: [...] }; "line" is the 1-based item number.
   const b = body as { devices?: unknown } | unknown[];
   const list = Array.isArray(b) ? b : b?.devices;
   if (!Array.isArray(list)) throw new GridgateError('GG_ERR_BAD_REQUEST', 'body must be a list of devices');
   return list.map((input, i) => ({ line: i + 1, input }));
-}
-
-function documentError(source: string, errors: readonly { line: number; message: string }[]): GridgateError {
-  return new GridgateError(
-    'GG_ERR_DEVICES_INVALID',
-    `${source} could not be read; nothing was imported`,
-    errors.map((e) => `${source}:${e.line}: ${e.message}`),
-  );
-}
-
-function isCamera(device: { family: string }): boolean {
-  return device.family === 'camera';
 }

@@ -111,39 +111,33 @@ export function spoolHealthCheck(
     const s = writer.spoolStats;
     const t = now();
     const ageS = s.oldestAt === undefined ? 0 : Math.max(0, Math.floor((t - s.oldestAt) / 1000));
-    const numbers = {
+    const answer = (ok: boolean, status: SpoolHealth['status'], detail: string) => ({
+      ok,
+      status,
+      ...(detail ? { detail } : {}),
       lines: s.lines,
       records: s.records,
       bytes: s.bytes,
       oldestAgeSeconds: ageS,
       droppedLines: s.droppedLines,
       ...(intake?.intakeUnsettled === undefined ? {} : { intakeUnsettled: intake.intakeUnsettled }),
-    };
+    });
     const dropped =
       s.droppedLines > 0
         ? `; ${readings(s.droppedLines)} dropped since start (spool full, tsdb.spool.maxMB)`
         : '';
-    if (s.openError !== undefined)
-      return {
-        ok: false,
-        status: 'failing',
-        detail: `disk spool unavailable, readings the database does not take are lost: ${s.openError}${dropped}`,
-        ...numbers,
-      };
-    if (s.lines === 0)
-      return {
-        ok: true,
-        status: 'ok',
-        ...(dropped ? { detail: `no readings held${dropped}` } : {}),
-        ...numbers,
-      };
+    if (s.openError !== undefined) {
+      const lost = 'disk spool unavailable, readings the database does not take are lost';
+      return answer(false, 'failing', `${lost}: ${s.openError}${dropped}`);
+    }
+    if (s.lines === 0) return answer(true, 'ok', dropped && `no readings held${dropped}`);
     const e = writer.stats.lastError;
     const held = `${readings(s.lines)} held on disk (oldest ${age(ageS)})`;
     let detail: string;
     if (e === undefined || t - e.at >= failingMs) detail = `database answering again; sending ${held}`;
     else if (e.statusCode === undefined) detail = `database unreachable; ${held}`;
     else detail = `database failing writes (HTTP ${e.statusCode}); ${held}`;
-    return { ok: true, status: 'degraded', detail: `${detail}${dropped}`, ...numbers };
+    return answer(true, 'degraded', `${detail}${dropped}`);
   };
 }
 

@@ -3,7 +3,6 @@ import type { TsdbWriter } from '../../../adapters/tsdb/influx-writer.js';
 import type { LatestReadings } from '../../../processors/latest.js';
 import type { DeviceRateLimiter } from '../../../processors/limits/device-rate-limiter.js';
 import type { Pipeline } from '../../../processors/pipeline.js';
-import type { Family } from '../../../processors/types.js';
 
 /** What GET /stats and GET /limits/flagged read. */
 export interface StatsSources {
@@ -30,11 +29,8 @@ export function statsRoutes(gw: StatsSources): FastifyPluginAsync {
     app.get('/stats', async () => {
       const byFamily: Record<string, FamilySummary> = {};
       for (const e of gw.latest.all()) {
-        let f = byFamily[e.family as Family];
-        if (!f) {
-          f = { devices: 0, online: 0, metrics: {} };
-          byFamily[e.family as Family] = f;
-        }
+        byFamily[e.family] ??= { devices: 0, online: 0, metrics: {} };
+        const f = byFamily[e.family]!;
         f.devices++;
         if (e.online) f.online++;
         for (const [name, v] of Object.entries(e.values)) {
