@@ -2,7 +2,7 @@ import type { DeviceModel } from '../../processors/devices/define.js';
 import { topicsFor } from '../../processors/topics.js';
 
 /**
- * What one device may publish and subscribe to on the embedded broker (issue 4, Security): its own
+ * What one device may publish and subscribe to on the embedded broker: its own
  * telemetry/event/status topics (from its model), its HJ 212 DTU topic when it has an MN, and
  * nothing to subscribe to but its own command topic.
  */
@@ -23,11 +23,10 @@ export function commandTopicFor(model: DeviceModel, deviceId: string): string {
 }
 
 export interface DeviceAcl {
-  /** The model and HJ 212 MN the ACL was built for; rebuilt when the registry changes either. */
-  readonly model: string;
+  /** The model object and HJ 212 MN the ACL was built for; rebuilt when either changes. */
+  readonly model: DeviceModel;
   readonly mn: string | undefined;
   readonly publish: ReadonlySet<string>;
-  readonly command: string;
   /** Exact topics the device may subscribe to: its command topic, and for an HJ 212 DTU the 9014 response topic. */
   readonly subscribe: ReadonlySet<string>;
 }
@@ -40,12 +39,11 @@ export function deviceAcl(
   hj212Topic: string | undefined,
 ): DeviceAcl {
   const publish = new Set(Object.values(topicsFor(model, deviceId)));
-  const command = commandTopicFor(model, deviceId);
-  const subscribe = new Set([command]);
+  const subscribe = new Set([commandTopicFor(model, deviceId)]);
   if (mn !== undefined && hj212Topic) {
     const topic = hj212Topic.replace('{mn}', mn);
     publish.add(topic);
     subscribe.add(`${topic}/response`);
   }
-  return { model: model.id, mn, publish, command, subscribe };
+  return { model, mn, publish, subscribe };
 }

@@ -1,155 +1,103 @@
 /**
- * Failed-login bookkeeping for the broker (see device-auth.ts for how the pieces combine).
- *
- * FailureTracker: per key (an address with a client id) it counts failures inside a window; at
- * `maxFailures` the key is locked for `lockoutMs` and refused before any hash runs. Memory is
- * bounded: at most `maxKeys` entries, expired ones dropped first, then the oldest.
+ * Failed-login bookkeeping for the broker (see device-auth.ts for how the pieces combine): failures
+ * counted per key, each key waiting as its policy says, and log lines throttled per key. Every map
+ * is bounded, so a flood of addresses or client ids costs a fixed amount of memory.
  */
 
-interface Entry {
+/** Keys held at most per map, unless a map says otherwise. */
+const MAX_KEYS = 10_000;
+
+/**
+ * Sets `key` as the newest entry of a map holding at most `max` keys. When it is full, the entries
+ * `expired` says are done with go first, then the oldest (a Map keeps insertion order).
+ */
+export function setBounded<V>(
+  map: Map<string, V>,
+  key: string,
+  value: V,
+  max: number,
+  expired?: (v: V) => boolean,
+): void {
+  map.delete(key);
+  if (map.size >= max) {
+    if (expired) for (const [k, v] of map) if (expired(v)) map.delete(k);
+    for (const k of map.keys()) {
+      if (map.size < max) break;
+      map.delete(k);
+    }
+  }
+  map.set(key, value);
+}
+
+/** One key's failures. */
+export interface Failures {
   failures: number;
-  /** Epoch ms of the first failure in the current window. */
+  /** Epoch ms of the first failure counted, and of the last. */
   since: number;
-  /** Epoch ms until which the key is refused; 0 = not locked. */
-  lockedUntil: number;
+  last: number;
+  /** Epoch ms until which the key is refused; 0 = it never had to wait. */
+  until: number;
 }
 
-export interface FailureTrackerOptions {
-  maxFailures: number;
-  lockoutMs: number;
-  maxKeys?: number;
+export interface FailurePolicy {
+  /** How long the key waits after its latest failure; 0: it may try again at once. */
+  wait(f: Failures): number;
+  /** Whether its failures are forgotten at `now`. */
+  expired(f: Failures, now: number): boolean;
 }
 
-export class FailureTracker {
-  readonly #entries = new Map<string, Entry>();
-  readonly #max: number;
-  readonly #lockoutMs: number;
-  readonly #maxKeys: number;
+/**
+ * `maxFailures` locks the key for `lockoutMs`, once. Failures older than one lockout window are
+ * forgotten (a slow trickle is not a guessing attack), and so are those of a lock that has ended.
+ */
+export function lockout(maxFailures: number, lockoutMs: number): FailurePolicy {
+  return {
+    wait: (f) => (f.failures >= maxFailures && f.until === 0 ? lockoutMs : 0),
+    expired: (f, now) => (f.until === 0 ? now - f.since > lockoutMs : f.until <= now),
+  };
+}
 
-  constructor(opts: FailureTrackerOptions) {
-    this.#max = opts.maxFailures;
-    this.#lockoutMs = opts.lockoutMs;
-    this.#maxKeys = opts.maxKeys ?? 10_000;
+/**
+ * From the `maxFailures`th failure on, each makes the key wait baseMs, 2·baseMs, 4·baseMs, ... up
+ * to maxMs before its next attempt is even looked at. Forgotten after two maxMs without a failure.
+ */
+export function backoff(maxFailures: number, baseMs: number, maxMs: number): FailurePolicy {
+  return {
+    // 2^n overflows to Infinity long after it passed maxMs; min() keeps that harmless.
+    wait: (f) => (f.failures < maxFailures ? 0 : Math.min(maxMs, baseMs * 2 ** (f.failures - maxFailures))),
+    expired: (f, now) => now - f.last > 2 * maxMs,
+  };
+}
+
+/** Failures per key, and how long each key waits, as its policy says. */
+export class FailureCounter {
+  readonly #entries = new Map<string, Failures>();
+
+  constructor(private readonly policy: FailurePolicy) {}
+
+  /** Epoch ms the key may try again, or 0 when it may try now. */
+  blockedUntil(key: string, now: number): number {
+    const f = this.#entries.get(key);
+    return f && f.until > now ? f.until : 0;
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  /** Epoch ms the lock ends, or 0 when the key may try. */
-  lockedUntil(key: string, now: number): number {
-    const e = this.#entries.get(key);
-    if (!e || e.lockedUntil <= now) return 0;
-    return e.lockedUntil;
-  }
-
-  /** Records a failure; returns true when this failure locked the key. */
-  fail(key: string, now: number): boolean {
-    let e = this.#entries.get(key);
-    // Failures older than one lockout window are forgotten: a slow trickle is not a guessing attack.
-    if (e && (now - e.since > this.#lockoutMs || (e.lockedUntil !== 0 && e.lockedUntil <= now))) {
-      this.#entries.delete(key);
-      e = undefined;
+  /** Records a failure; returns the wait it started (0: none). */
+  fail(key: string, now: number): number {
+    let f = this.#entries.get(key);
+    if (!f || this.policy.expired(f, now)) {
+      f = { failures: 0, since: now, last: now, until: 0 };
+      setBounded(this.#entries, key, f, MAX_KEYS, (e) => this.policy.expired(e, now));
     }
-    if (!e) {
-      this.#makeRoom(now);
-      e = { failures: 0, since: now, lockedUntil: 0 };
-      this.#entries.set(key, e);
-    }
-    e.failures++;
-    if (e.failures >= this.#max && e.lockedUntil === 0) {
-      e.lockedUntil = now + this.#lockoutMs;
-      return true;
-    }
-    return false;
+    f.failures++;
+    f.last = now;
+    const wait = this.policy.wait(f);
+    if (wait > 0) f.until = now + wait;
+    return wait;
   }
 
   /** A successful login clears the key's failures. */
   succeed(key: string): void {
     this.#entries.delete(key);
-  }
-
-  #makeRoom(now: number): void {
-    if (this.#entries.size < this.#maxKeys) return;
-    for (const [k, e] of this.#entries) {
-      const expired = e.lockedUntil === 0 ? now - e.since > this.#lockoutMs : e.lockedUntil <= now;
-      if (expired) this.#entries.delete(k);
-    }
-    // Still full of live entries: drop the oldest (Map keeps insertion order).
-    while (this.#entries.size >= this.#maxKeys) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done) break;
-      this.#entries.delete(oldest.value);
-    }
-  }
-}
-
-export interface AddressBackoffOptions {
-  /** The failure that starts the backoff (the ones before it are free). */
-  maxFailures: number;
-  /** The first wait; each further failure doubles it. */
-  baseMs: number;
-  /** The longest wait (config lockoutS). */
-  maxMs: number;
-  maxKeys?: number;
-}
-
-/**
- * Backoff per remote address, over all the client ids it tries: from its `maxFailures`th failure on, each
- * makes the address wait baseMs, 2·baseMs, 4·baseMs, ... up to maxMs before its next attempt is
- * even looked at. A scanner cycling through device ids slows to one guess per maxMs; a device whose
- * secret is wrong is stopped sooner by its own (address, id) lock and stops adding to the count.
- * Forgotten after two maxMs without a failure. Bounded like FailureTracker.
- */
-export class AddressBackoff {
-  readonly #entries = new Map<string, { failures: number; last: number; until: number }>();
-  readonly #opts: Required<AddressBackoffOptions>;
-
-  constructor(opts: AddressBackoffOptions) {
-    this.#opts = { maxKeys: 10_000, ...opts };
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  /** Epoch ms the address may try again, or 0 when it may try now. */
-  blockedUntil(address: string, now: number): number {
-    const e = this.#entries.get(address);
-    return e && e.until > now ? e.until : 0;
-  }
-
-  /** Records a failure; returns the wait it started (0: still within the free failures). */
-  fail(address: string, now: number): number {
-    let e = this.#entries.get(address);
-    if (e && now - e.last > 2 * this.#opts.maxMs) {
-      this.#entries.delete(address);
-      e = undefined;
-    }
-    if (!e) {
-      if (this.#entries.size >= this.#opts.maxKeys) this.#evict(now);
-      e = { failures: 0, last: now, until: 0 };
-      this.#entries.set(address, e);
-    }
-    e.failures++;
-    e.last = now;
-    const over = e.failures - this.#opts.maxFailures;
-    if (over < 0) return 0;
-    // 2^over overflows to Infinity long after it passed maxMs; min() keeps that harmless.
-    const wait = Math.min(this.#opts.maxMs, this.#opts.baseMs * 2 ** over);
-    e.until = now + wait;
-    return wait;
-  }
-
-  #evict(now: number): void {
-    for (const [k, e] of this.#entries) {
-      if (now - e.last > 2 * this.#opts.maxMs) this.#entries.delete(k);
-    }
-    while (this.#entries.size >= this.#opts.maxKeys) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done) break;
-      this.#entries.delete(oldest.value);
-    }
   }
 }
 
@@ -163,7 +111,7 @@ export interface LogThrottleOptions {
  * At most one log line per key per interval (failed logins: keyed by client id and by address, so
  * neither a client cycling its id nor a botnet reusing one floods the log). A suppressed event is
  * counted against the key that held it back and reported on that key's next line, so nothing is
- * lost from the totals. Bounded like FailureTracker: past `maxKeys`, the oldest key goes.
+ * lost from the totals.
  */
 export class LogThrottle {
   readonly #keys = new Map<string, { until: number; suppressed: number }>();
@@ -172,7 +120,7 @@ export class LogThrottle {
 
   constructor(opts: LogThrottleOptions) {
     this.#intervalMs = opts.intervalMs;
-    this.#maxKeys = opts.maxKeys ?? 10_000;
+    this.#maxKeys = opts.maxKeys ?? MAX_KEYS;
   }
 
   /**
@@ -190,12 +138,7 @@ export class LogThrottle {
     let suppressed = 0;
     for (const k of keys) {
       suppressed += this.#keys.get(k)?.suppressed ?? 0;
-      this.#keys.delete(k); // re-inserted last: the Map's order is the eviction order
-      if (this.#keys.size >= this.#maxKeys) {
-        const oldest = this.#keys.keys().next();
-        if (!oldest.done) this.#keys.delete(oldest.value);
-      }
-      this.#keys.set(k, { until: now + this.#intervalMs, suppressed: 0 });
+      setBounded(this.#keys, k, { until: now + this.#intervalMs, suppressed: 0 }, this.#maxKeys);
     }
     return suppressed;
   }

@@ -1,9 +1,10 @@
 /**
  * Worker-thread entry of ThreadedEmbeddedBroker: the embedded aedes broker — listener, TLS, MQTT
  * parsing, acks, fair reads, frame and connection limits — on a core of its own. Device messages
- * are packed into batches (message-batch.ts, source = the connection's number) and handed to the
- * gateway's thread once per turn of this thread's event loop; connectivity and oversize events go
- * in the same stream, after the messages before them.
+ * go to the gateway's thread through an EdgeStream (edge-stream.ts: batches, back-pressure, the
+ * intake log), tagged with the connection's number; connectivity and oversize events go in the same
+ * stream, after the messages before them. What the intake log holds past its checkpoint is handed
+ * over before the broker listens.
  *
  * Authentication and ACLs stay with the gateway (its registry, credentials and counters): CONNECT
  * and SUBSCRIBE ask it. So does a PUBLISH on a topic the connection has not published on before;
@@ -12,30 +13,21 @@
  * device models' topics changed (`forget`). The gateway checks each message again as it takes it
  * (a device retired while connected), and asks this thread to close the connection when it
  * refuses one.
- *
- * Back-pressure: with the channel's credit window used up, a batch that grows past highWaterBytes
- * holds every read (FairReads.hold), so the sockets' buffers and TCP's window push back on the
- * devices, as when the broker shared the gateway's thread and that thread was busy.
- *
- * Durability: with an intake log, each QoS 1 message is on disk before aedes' PUBACK leaves
- * (intake-edge.ts), and what the log holds past its checkpoint is handed over before the broker
- * listens.
  */
 import type { Socket } from 'node:net';
 import type { Client } from 'aedes';
 import { serveThread } from '../threads/serve.js';
+import { EdgeStream } from './edge-stream.js';
+import { EmbeddedBroker } from './embedded-broker.js';
+import { FairReads } from './fair-reads.js';
 import type {
   BrokerAsks,
   BrokerCalls,
-  BrokerEvent,
+  BrokerEvents,
   BrokerReady,
   BrokerThreadData,
   BrokerThreadStats,
-} from './broker-protocol.js';
-import { EmbeddedBroker } from './embedded-broker.js';
-import { FairReads } from './fair-reads.js';
-import { IntakeEdge } from './intake-edge.js';
-import { MessageBatchWriter, type MessagesBatch } from './message-batch.js';
+} from './threaded-broker.js';
 
 const thread = serveThread<BrokerAsks, BrokerCalls, BrokerThreadData>();
 const { endpoint, data } = thread;
@@ -47,42 +39,26 @@ const { endpoint, data } = thread;
  */
 const MAX_ALLOWED_TOPICS = 4096;
 const STATS_EVERY_MS = 1000;
+/**
+ * A batch this big waiting to be handed over, without credit, holds every read: a few dozen typical
+ * messages. Small on purpose: what waits beyond it stays in the sockets, where fair reads serve a
+ * quiet device first, rather than in a queue in front of the pipeline, where it would lengthen the
+ * time from a publish to its alert.
+ */
+const HIGH_WATER_BYTES = 16 * 1024;
 /** Every message goes to the gateway's thread, which routes it (the thread does not know the models). */
 const HAND_OVER = { deviceId: '', kind: 'telemetry' } as const;
 
-const batch = new MessageBatchWriter();
-const reads = new FairReads({ budgetMs: data.readBudgetMs || Number.POSITIVE_INFINITY });
-let scheduled = false;
-let stopping = false;
-const intakeEdge = new IntakeEdge(data.intake, thread.logger);
+const reads = new FairReads({ budgetMs: data.listener.readBudgetMs || Number.POSITIVE_INFINITY });
+const stream = new EdgeStream(endpoint, data.intake, thread.logger, HIGH_WATER_BYTES, () => reads.release());
 /** Times reads were held for back-pressure. */
 let holds = 0;
 
-/** The turn's end: its messages to the log, then the PUBACKs, then the batch to the gateway's thread. */
-function turn(): void {
-  scheduled = false;
-  intakeEdge.commit();
-  handOver();
+/** An event goes after the messages taken in before it. */
+function event<K extends keyof BrokerEvents>(name: K, v: BrokerEvents[K]): void {
+  stream.flush();
+  endpoint.event(name, v);
 }
-
-function handOver(force = false): void {
-  if (batch.count === 0 || (!endpoint.canSend && !force && !stopping)) return;
-  const { buffer, byteLength } = batch.take();
-  endpoint.batch('msgs', { buffer, byteLength, seq: intakeEdge.seq } satisfies MessagesBatch, [buffer]);
-}
-
-/** An event goes after the messages taken in before it (a batch only ever claims logged messages). */
-function event(e: BrokerEvent): void {
-  intakeEdge.commit();
-  handOver(true);
-  endpoint.event('event', e);
-}
-
-endpoint.onCredit = () => {
-  if (intakeEdge.credit()) return;
-  turn();
-  if (batch.bytes <= data.highWaterBytes / 2) reads.release();
-};
 
 const conns = new WeakMap<Client, number>();
 const clients = new Map<number, Client>();
@@ -93,17 +69,15 @@ let generation = 0;
 let lastConn = 0;
 
 function connOf(client: Client): number {
-  let n = conns.get(client);
-  if (n === undefined) {
-    const id = ++lastConn;
-    n = id;
-    conns.set(client, id);
-    clients.set(id, client);
-    (client.conn as Socket).once('close', () => {
-      clients.delete(id);
-      event({ t: 'gone', conn: id });
-    });
-  }
+  const known = conns.get(client);
+  if (known !== undefined) return known;
+  const n = ++lastConn;
+  conns.set(client, n);
+  clients.set(n, client);
+  (client.conn as Socket).once('close', () => {
+    clients.delete(n);
+    event('gone', n);
+  });
   return n;
 }
 
@@ -121,7 +95,7 @@ async function allowPublish(
     qos,
     retain,
   });
-  if (verdict !== true) return false;
+  if (!verdict) return false;
   if (asked !== generation) return true;
   let set = allowed.get(client);
   if (!set) {
@@ -133,31 +107,21 @@ async function allowPublish(
 }
 
 const broker = new EmbeddedBroker({
-  host: data.host,
-  port: data.port,
-  maxPayloadBytes: data.maxPayloadBytes,
-  maxPacketBytes: data.maxPacketBytes,
-  tls: data.tls,
-  maxConnectionsPerIp: data.maxConnectionsPerIp,
-  persistence: data.persistence,
+  ...data.listener,
   reads,
   logger: thread.logger,
   route: () => HAND_OVER,
-  onMessage(msg, client, qos) {
-    batch.add(msg.topic, msg.payload, client ? connOf(client) : 0, msg.receivedAt);
-    if (client && qos) intakeEdge.taken(msg.topic, msg.payload, qos, client.conn as Socket);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(turn);
-    }
-    if (!endpoint.canSend && batch.bytes > data.highWaterBytes && !reads.held) {
+  onMessage(msg, client, qos = 0) {
+    const c = client as Client;
+    stream.take(msg.topic, msg.payload, qos, c.conn as Socket, connOf(c), msg.receivedAt);
+    if (stream.full && !reads.held) {
       holds++;
       reads.hold();
     }
   },
   onConnectivity: (clientId, online, at, client) =>
-    event({ t: 'client', conn: connOf(client), clientId, online, at }),
-  onOversize: (clientId, topic, size) => event({ t: 'oversize', clientId, topic, size }),
+    event('client', { conn: connOf(client), clientId, online, at }),
+  onOversize: (clientId, topic, size) => event('oversize', { clientId, topic, size }),
   authenticate: data.hooks.authenticate
     ? (client, username, password) =>
         endpoint.call('authenticate', {
@@ -175,13 +139,13 @@ const broker = new EmbeddedBroker({
           : allowPublish(client, packet.topic, packet.qos, packet.retain)
     : undefined,
   authorizeSubscribe: data.hooks.authorizeSubscribe
-    ? async (client, sub) =>
-        (await endpoint.call('authorizeSubscribe', {
+    ? (client, sub) =>
+        endpoint.call('authorizeSubscribe', {
           conn: connOf(client),
           clientId: client.id,
           topic: sub.topic,
           qos: sub.qos,
-        })) === true
+        })
     : undefined,
 });
 
@@ -197,9 +161,9 @@ function sendStats(): void {
 const statsTimer = setInterval(sendStats, STATS_EVERY_MS);
 
 endpoint.onItem = (name, v) => {
-  if (name === 'settled') return intakeEdge.settled(v as number);
+  if (name === 'settled') return stream.settled(v as number);
   if (name !== 'close') return;
-  const client = clients.get((v as { conn: number }).conn);
+  const client = clients.get(v as number);
   if (!client) return;
   allowed.delete(client);
   client.close();
@@ -215,22 +179,19 @@ endpoint.handle('forget', () => {
   generation++;
 });
 endpoint.handle('stop', async () => {
-  stopping = true;
   clearInterval(statsTimer);
-  reads.release();
   // The PUBACKs of what is taken in go out while the connections are still open.
-  intakeEdge.commit();
+  stream.end();
   await broker.stop();
   // Everything taken in (and acknowledged) goes over before the reply.
-  intakeEdge.close();
-  handOver(true);
+  stream.close();
   sendStats();
   setImmediate(thread.close);
 });
 
 // What was acknowledged before the last stop and not yet written goes first, before any client.
-intakeEdge
-  .replay(batch, data.highWaterBytes, endpoint, () => handOver())
+stream
+  .replay()
   .then(() => broker.start())
   .then(
     () => thread.ready({ port: broker.port } satisfies BrokerReady),

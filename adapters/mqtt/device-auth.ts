@@ -2,19 +2,19 @@ import type { Socket } from 'node:net';
 import type { Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import type { DeviceModel } from '../../processors/devices/define.js';
+import { TokenBucket } from '../../processors/limits/token-bucket.js';
 import type { DeviceReader } from '../../processors/registry/types.js';
 import { isValidDeviceId } from '../../processors/topics.js';
 import { type Clock, systemClock } from '../../processors/types.js';
 import type { SecretCheck } from '../registry/credentials.js';
 import { verifySecret } from '../registry/secret-hash.js';
 import { type DeviceAcl, deviceAcl } from './auth-acl.js';
-import { KnownPairs, TokenBucket } from './auth-budget.js';
-import { AddressBackoff, FailureTracker, LogThrottle } from './auth-failures.js';
+import { backoff, FailureCounter, LogThrottle, lockout, setBounded } from './auth-failures.js';
 import { filterCovers, isValidFilter, stripShare, topicMatches } from './auth-topic-filter.js';
-import type { ConnackRefusal } from './embedded-broker.js';
+import type { ConnackRefusal } from './embedded-broker-options.js';
 
 /**
- * The embedded broker's authentication and ACL (issue 4, Security).
+ * The embedded broker's authentication and ACL.
  *
  * Devices connect with username = device id, password = the secret `gridgate devices credentials`
  * issued, and client id = device id. The client id rule keeps one device's credentials from being
@@ -28,8 +28,8 @@ import type { ConnackRefusal } from './embedded-broker.js';
  * ACL keyed on a client id that nobody proved is not a boundary, and pretending it is would mislead.
  * The topic-depth limit applies in both modes.
  *
- * Failed logins (issue 20): knowing a device's id must not let anyone lock the device out, nor
- * spend the gateway's CPU. So failures are counted per (address, client id) — `maxFailures` locks
+ * Failed logins: knowing a device's id must not let anyone lock the device out, nor spend the
+ * gateway's CPU. So failures are counted per (address, client id) — `maxFailures` locks
  * that pair for `lockoutS`, and the device connecting from its own address is untouched — and per
  * address over all ids, where past `maxFailuresPerAddress` the address backs off exponentially up
  * to `lockoutS`. Pairs that logged in before skip the address backoff (the real device behind a
@@ -38,30 +38,21 @@ import type { ConnackRefusal } from './embedded-broker.js';
  * so a flood costs a comparison, not a hash. Locked and busy refusals run no hash at all.
  */
 
-/** Why a CONNECT was refused; each is counted. */
-export type RefusalReason =
-  | 'no_credentials'
-  | 'unknown_device'
-  | 'retired'
-  | 'client_id_mismatch'
-  | 'bad_secret'
-  | 'locked_out'
-  | 'busy';
+/** Why a CONNECT was refused (each is counted), and its MQTT 3.1.1 §3.2.2.3 CONNACK return code. */
+export const REFUSAL_CODES = {
+  no_credentials: 4, // bad user name or password
+  unknown_device: 4, // same answer as a wrong secret: the id's existence is not revealed
+  retired: 5, // not authorized: the credentials may be right, the device may not connect
+  client_id_mismatch: 2, // identifier rejected
+  bad_secret: 4,
+  locked_out: 5,
+  busy: 3, // server unavailable: the verification budget is spent; the client retries later
+} as const satisfies Record<string, ConnackRefusal>;
+export type RefusalReason = keyof typeof REFUSAL_CODES;
 
 /** Why a PUBLISH was refused (the connection is closed, MQTT 3.1.1 has no negative PUBACK). */
 export type PublishDenial = 'foreign_topic' | 'topic_too_deep' | 'device_gone';
 export type SubscribeDenial = 'not_permitted' | 'topic_too_deep' | 'invalid_filter';
-
-/** MQTT 3.1.1 §3.2.2.3 CONNACK return codes for each refusal. */
-export const REFUSAL_CODES: Readonly<Record<RefusalReason, ConnackRefusal>> = {
-  no_credentials: 4, // bad user name or password
-  unknown_device: 4, // same answer as a wrong secret: the id's existence is not revealed
-  bad_secret: 4,
-  retired: 5, // not authorized: the credentials may be right, the device may not connect
-  locked_out: 5,
-  busy: 3, // server unavailable: the verification budget is spent; the client retries later
-  client_id_mismatch: 2, // identifier rejected
-};
 
 export interface MqttUser {
   username: string;
@@ -98,10 +89,19 @@ export interface DeviceAuthOptions {
   hj212Topic?: string;
   unknown?: { record(s: { transport: 'mqtt'; id: string; remote?: string }): void };
   logger: Logger;
-  /** Refused logins are logged at most once per client id and per address in this interval. Default 60 s. */
-  logIntervalS?: number;
   clock?: Clock;
 }
+
+/** Refused logins are logged at most once per client id and per address in this interval. */
+const LOG_INTERVAL_MS = 60_000;
+/**
+ * How long a successful login vouches for its (address, client id) pair: long enough to span a
+ * gateway's ordinary reconnect cycles, short enough that an address handed to someone else by the
+ * carrier stops vouching.
+ */
+const VOUCH_MS = 86_400_000;
+/** Pairs remembered as vouched at most; past it the least recently seen goes. */
+const MAX_VOUCHED = 100_000;
 
 export interface DeviceAuthStats {
   accepted: { device: number; user: number; open: number };
@@ -118,14 +118,8 @@ export interface DeviceAuthStats {
   addressBackoffs: number;
 }
 
-/** A device's ACL and the model object it was built from. */
-interface DeviceGrant {
-  readonly model: DeviceModel;
-  readonly acl: DeviceAcl;
-}
-
 type Session =
-  | { kind: 'device'; id: string; grant: DeviceGrant }
+  | { kind: 'device'; id: string; acl: DeviceAcl }
   | { kind: 'user'; user: MqttUser }
   | { kind: 'open' };
 
@@ -146,31 +140,28 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
   const clock = opts.clock ?? systemClock;
   const users = new Map((opts.users ?? []).map((u) => [u.username, u]));
   const lockoutMs = opts.lockoutS * 1000;
-  const byPair = new FailureTracker({ maxFailures: opts.maxFailures, lockoutMs });
-  const byAddress = new AddressBackoff({
-    maxFailures: opts.maxFailuresPerAddress ?? opts.maxFailures * 4,
-    baseMs: Math.min(1000, lockoutMs),
-    maxMs: lockoutMs,
-  });
-  // A day: long enough to span a gateway's ordinary reconnect cycles, short enough that an address
-  // handed to someone else by the carrier stops vouching.
-  const known = new KnownPairs({ ttlMs: 86_400_000 });
-  const checks = new TokenBucket({ perSecond: opts.checksPerS ?? 2000 });
-  const slowChecks = new TokenBucket({ perSecond: opts.slowChecksPerS ?? 20 });
-  const logThrottle = new LogThrottle({ intervalMs: (opts.logIntervalS ?? 60) * 1000 });
+  const byPair = new FailureCounter(lockout(opts.maxFailures, lockoutMs));
+  const byAddress = new FailureCounter(
+    backoff(opts.maxFailuresPerAddress ?? opts.maxFailures * 4, Math.min(1000, lockoutMs), lockoutMs),
+  );
+  /**
+   * (address, client id) pairs that proved their secret, and when. An attacker who knows a
+   * device's id cannot open a TCP connection from the device's own address (the handshake needs
+   * the reply), so a pair that succeeded before is the real device coming back: failures from
+   * others on the same address (a carrier NAT) and a budget spent by a flood must not keep it out.
+   */
+  const vouched = new Map<string, number>();
+  // Token buckets over all sources: a flood costs a comparison, not a hash.
+  const bucket = (perS: number) => new TokenBucket({ ratePerS: perS, burst: perS }, clock.now());
+  const checks = bucket(opts.checksPerS ?? 2000);
+  const slowChecks = bucket(opts.slowChecksPerS ?? 20);
+  const logThrottle = new LogThrottle({ intervalMs: LOG_INTERVAL_MS });
   // Weak: a session lives as long as aedes keeps its Client object.
   const sessions = new WeakMap<Client, Session>();
+  const refused = Object.fromEntries(Object.keys(REFUSAL_CODES).map((reason) => [reason, 0]));
   const stats: DeviceAuthStats = {
     accepted: { device: 0, user: 0, open: 0 },
-    refused: {
-      no_credentials: 0,
-      unknown_device: 0,
-      retired: 0,
-      client_id_mismatch: 0,
-      bad_secret: 0,
-      locked_out: 0,
-      busy: 0,
-    },
+    refused: refused as Record<RefusalReason, number>,
     publishDenied: { foreign_topic: 0, topic_too_deep: 0, device_gone: 0 },
     subscribeDenied: { not_permitted: 0, topic_too_deep: 0, invalid_filter: 0 },
     hashChecks: 0,
@@ -189,11 +180,11 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
     stats.refused[reason]++;
     const now = clock.now();
     if (count) {
-      if (byPair.fail(pairKey(remote, clientId), now)) {
+      if (byPair.fail(pairKey(remote, clientId), now) > 0) {
         stats.lockouts++;
-        noteLock(
+        note(
+          [`pair:${remote}|${clientId}`],
           now,
-          `pair:${remote}|${clientId}`,
           { clientId: clientId.slice(0, 128), remote, lockoutS: opts.lockoutS },
           'too many failed mqtt logins from this address with this client id; the pair is locked',
         );
@@ -201,9 +192,9 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       const wait = byAddress.fail(remote, now);
       if (wait > 0) {
         stats.addressBackoffs++;
-        noteLock(
+        note(
+          [`addr:${remote}`],
           now,
-          `addr:${remote}`,
           { remote, waitMs: wait },
           'too many failed mqtt logins from this address; it backs off',
         );
@@ -221,20 +212,20 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
     }
     return { code: REFUSAL_CODES[reason] };
   };
-  const noteLock = (now: number, key: string, fields: Record<string, unknown>, msg: string) => {
-    const suppressed = logThrottle.admit([key], now);
+  /** One line per key per interval; the line says how many the throttle held back since the last. */
+  const note = (keys: string[], now: number, fields: Record<string, unknown>, msg: string) => {
+    const suppressed = logThrottle.admit(keys, now);
     if (suppressed !== undefined) log.warn({ ...fields, suppressed }, msg);
   };
   const busy = (clientId: string, remote: string): { code: ConnackRefusal } => {
     // Not the client's fault, so not counted as its failure; logged through the same throttle.
     stats.refused.busy++;
-    const suppressed = logThrottle.admit(['busy'], clock.now());
-    if (suppressed !== undefined) {
-      log.warn(
-        { clientId: clientId.slice(0, 128), remote, suppressed },
-        'mqtt login refused: secret-check budget spent (mqtt.auth.checksPerS / slowChecksPerS); clients retry',
-      );
-    }
+    note(
+      ['busy'],
+      clock.now(),
+      { clientId: clientId.slice(0, 128), remote },
+      'mqtt login refused: secret-check budget spent (mqtt.auth.checksPerS / slowChecksPerS); clients retry',
+    );
     return { code: REFUSAL_CODES.busy };
   };
   const tooDeep = (topic: string) => {
@@ -246,14 +237,21 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
    * Rebuilt when the registry gives the device another model or MN, or when its model object is
    * replaced: a models-folder reload swaps in new objects, so a connected device gets its model's
    * new topics at its next publish. Compared by object, not by id: the id stays the same.
+   * Undefined: the device is gone, retired, or its model is.
    */
-  const aclFor = (id: string, prior: DeviceGrant | undefined): DeviceGrant | undefined => {
+  const aclFor = (id: string, prior?: DeviceAcl): DeviceAcl | undefined => {
     const device = opts.devices.get(id);
     if (!device || device.state === 'retired') return undefined;
     const model = opts.models.get(device.model);
     if (!model) return undefined;
-    if (prior && prior.model === model && prior.acl.mn === device.hj212?.mn) return prior;
-    return { model, acl: deviceAcl(model, id, device.hj212?.mn, opts.hj212Topic) };
+    if (prior && prior.model === model && prior.mn === device.hj212?.mn) return prior;
+    return deviceAcl(model, id, device.hj212?.mn, opts.hj212Topic);
+  };
+  /** A device session's ACL as it stands now, kept for the next check. */
+  const currentAcl = (session: { id: string; acl: DeviceAcl }): DeviceAcl | undefined => {
+    const acl = aclFor(session.id, session.acl);
+    if (acl) session.acl = acl;
+    return acl;
   };
 
   return {
@@ -269,9 +267,10 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       }
       const now = clock.now();
       const pair = pairKey(remote, clientId);
-      const vouched = known.has(pair, now);
+      const since = vouched.get(pair);
+      const known = since !== undefined && now - since <= VOUCH_MS;
       // Refused before any hash runs: a locked client costs one Map lookup, not a hash.
-      if (byPair.lockedUntil(pair, now) > 0 || (!vouched && byAddress.blockedUntil(remote, now) > 0)) {
+      if (byPair.blockedUntil(pair, now) > 0 || (!known && byAddress.blockedUntil(remote, now) > 0)) {
         return refuse('locked_out', clientId, remote, false);
       }
       if (username === undefined || username === '' || password === undefined || password.length === 0) {
@@ -280,7 +279,7 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       const secret = password.toString('utf8');
       const admitted = () => {
         byPair.succeed(pair);
-        known.add(pair, clock.now());
+        setBounded(vouched, pair, clock.now(), MAX_VOUCHED);
       };
       const user = users.get(username);
       if (user) {
@@ -302,10 +301,10 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       }
       if (clientId !== username) return refuse('client_id_mismatch', clientId, remote);
       if (device.state === 'retired') return refuse('retired', clientId, remote);
-      const grant = aclFor(device.id, undefined);
-      if (!grant) return refuse('unknown_device', clientId, remote);
+      const acl = aclFor(device.id);
+      if (!acl) return refuse('unknown_device', clientId, remote);
       // A vouched pair is not held back by a flood it did not cause; scrypt is always bounded.
-      if (!vouched && !checks.take(now)) return busy(clientId, remote);
+      if (!known && !checks.take(now)) return busy(clientId, remote);
       const check = await opts.credentials.check(device.id);
       if (check.cost === 'slow') {
         if (!slowChecks.take(clock.now())) return busy(clientId, remote);
@@ -314,7 +313,7 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       stats.hashChecks++;
       if (!(await check.verify(secret))) return refuse('bad_secret', clientId, remote);
       admitted();
-      sessions.set(client, { kind: 'device', id: device.id, grant });
+      sessions.set(client, { kind: 'device', id: device.id, acl });
       stats.accepted.device++;
       return true;
     },
@@ -335,10 +334,9 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
           return session.user.publish.some((f) => topicMatches(f, packet.topic)) || deny('foreign_topic');
         case 'device': {
           // Re-read per publish (one Map lookup): a device retired while connected stops here.
-          const grant = aclFor(session.id, session.grant);
-          if (!grant) return deny('device_gone');
-          session.grant = grant;
-          return grant.acl.publish.has(packet.topic) || deny('foreign_topic');
+          const acl = currentAcl(session);
+          if (!acl) return deny('device_gone');
+          return acl.publish.has(packet.topic) || deny('foreign_topic');
         }
       }
     },
@@ -362,12 +360,8 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
           return true;
         case 'user':
           return session.user.subscribe.some((f) => filterCovers(f, filter)) || deny('not_permitted');
-        case 'device': {
-          const grant = aclFor(session.id, session.grant);
-          if (!grant) return deny('not_permitted');
-          session.grant = grant;
-          return grant.acl.subscribe.has(filter) || deny('not_permitted');
-        }
+        case 'device':
+          return currentAcl(session)?.subscribe.has(filter) || deny('not_permitted');
       }
     },
   };

@@ -1,6 +1,7 @@
 import type { Client, PublishPacket, Subscription } from 'aedes';
 import type { InboundMessage } from '../../processors/types.js';
 import type { FairReads } from './fair-reads.js';
+import type { FdBudgetOptions } from './fd-budget.js';
 import type { IngressHooks } from './types.js';
 
 /**
@@ -24,19 +25,21 @@ export interface BrokerPersistenceOptions {
 export type ConnackRefusal = 1 | 2 | 3 | 4 | 5;
 
 export interface EmbeddedBrokerOptions extends IngressHooks {
-  /** As IngressHooks.onMessage, with the aedes client that published and the QoS it published at. */
-  onMessage(msg: InboundMessage, client?: Client, qos?: number): void;
+  /**
+   * As IngressHooks.onMessage, with the aedes client that published and the QoS it published at
+   * (EmbeddedBroker always passes both; optional so that IngressHooks' onMessage fits).
+   */
+  onMessage(msg: InboundMessage, client?: Client, qos?: 0 | 1 | 2): void;
   host: string;
   /** 0 picks a free port; read `port` after start(). */
   port: number;
-  /** A PUBLISH with a bigger payload is acknowledged, dropped, and reported through onOversize. */
-  maxPayloadBytes: number;
   /**
-   * Hard cap on any MQTT packet, checked on the fixed header before the body is buffered; a client
-   * that announces a bigger packet is disconnected (MQTT 5.0 §3.1.2.11.4: "Packet too large").
-   * Default: maxPayloadBytes + 64 KiB (room for the longest topic and MQTT 5 properties).
+   * A PUBLISH with a bigger payload is acknowledged, dropped, and reported through onOversize. A
+   * client announcing any packet over this plus 64 KiB (room for the longest topic and MQTT 5
+   * properties) is disconnected before the body is buffered (MQTT 5.0 §3.1.2.11.4: "Packet too
+   * large").
    */
-  maxPacketBytes?: number;
+  maxPayloadBytes: number;
   tls?: { cert: string; key: string };
   /** Unset: aedes' in-memory persistence, emptied by every restart. */
   persistence?: BrokerPersistenceOptions;
@@ -46,8 +49,8 @@ export interface EmbeddedBrokerOptions extends IngressHooks {
    * Default: no limit.
    */
   maxConnectionsPerIp?: number;
-  /** Open-file limit and descriptors kept back from MQTT (FdBudget). Default: /proc/self/limits, 64. */
-  fdBudget?: { limit?: number; reserve?: number; sampleMs?: number };
+  /** Descriptors kept back from MQTT and how often they are counted (FdBudget). */
+  fdBudget?: Pick<FdBudgetOptions, 'reserve' | 'sampleMs'>;
   /**
    * Work (ms) one event-loop turn may spend reading connections before the rest wait for the next
    * turn: connections with new bytes first, then backlogs round robin (FairReads). 0 or unset: each
@@ -65,29 +68,17 @@ export interface EmbeddedBrokerOptions extends IngressHooks {
     username: string | undefined,
     password: Buffer | undefined,
   ): Promise<boolean | { code: ConnackRefusal }>;
-  /** Default: allow (except $SYS/, reserved). false closes the connection (MQTT-3.3.5-2: no error is returned). */
-  /** May answer synchronously (the hot path: one call per message) or with a promise. */
+  /**
+   * Default: allow (except $SYS/, reserved). false closes the connection (MQTT-3.3.5-2: no error is
+   * returned). May answer synchronously (the hot path: one call per message) or with a promise.
+   */
   authorizePublish?(client: Client, packet: PublishPacket): boolean | Promise<boolean>;
   /** Default: allow. false answers the subscription with failure 0x80. */
   authorizeSubscribe?(client: Client, sub: Subscription): Promise<boolean>;
 }
 
-export interface EmbeddedBrokerStats {
-  messages: number;
-  unrouted: number;
-  oversize: number;
-  packetTooLarge: number;
-  clientErrors: number;
-  connectionErrors: number;
-  callbackErrors: number;
-  /** Connections closed on accept because their address already had maxConnectionsPerIp open. */
-  connectionsRefused: number;
-  /** Connections closed on accept because the process was near its open-file limit (or at it: EMFILE). */
-  fdRefused: number;
-}
-
 /** Every counter at zero. */
-export function zeroBrokerStats(): EmbeddedBrokerStats {
+export function zeroBrokerStats() {
   return {
     messages: 0,
     unrouted: 0,
@@ -96,7 +87,11 @@ export function zeroBrokerStats(): EmbeddedBrokerStats {
     clientErrors: 0,
     connectionErrors: 0,
     callbackErrors: 0,
+    /** Connections closed on accept because their address already had maxConnectionsPerIp open. */
     connectionsRefused: 0,
+    /** Connections closed on accept because the process was near its open-file limit (or at it: EMFILE). */
     fdRefused: 0,
   };
 }
+
+export type EmbeddedBrokerStats = ReturnType<typeof zeroBrokerStats>;

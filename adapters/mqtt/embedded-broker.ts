@@ -3,10 +3,8 @@ import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
-import { AddressLimit } from './address-limit.js';
 import { AedesHooks } from './aedes-hooks.js';
 import { type BrokerPersistence, openBrokerPersistence } from './broker-persistence.js';
-import { callbackGuard } from './callback-guard.js';
 import {
   type EmbeddedBrokerOptions,
   type EmbeddedBrokerStats,
@@ -15,18 +13,14 @@ import {
 import { FairReads, type FairReadsStats } from './fair-reads.js';
 import { FdBudget } from './fd-budget.js';
 import { FrameMeter } from './frame-meter.js';
-import { inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
+import { callbackGuard, inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
 
 /** Pending connections the listener queues (see listen()). */
 const LISTEN_BACKLOG = 4096;
+/** Room in a packet beside its payload: the longest topic and MQTT 5 properties. */
+const PACKET_OVERHEAD_BYTES = 65_536;
 
-export {
-  type BrokerPersistenceOptions,
-  type ConnackRefusal,
-  type EmbeddedBrokerOptions,
-  type EmbeddedBrokerStats,
-  zeroBrokerStats,
-} from './embedded-broker-options.js';
+export type { EmbeddedBrokerOptions } from './embedded-broker-options.js';
 
 /**
  * aedes in-process behind a net (or TLS) server. Device PUBLISHes (and wills) are handed to
@@ -39,33 +33,24 @@ export class EmbeddedBroker implements MqttIngress {
   private store: BrokerPersistence | undefined;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  private readonly now: () => number;
+  /** Open sockets per remote address; an address leaves with its last connection. */
+  private readonly perAddress = new Map<string, number>();
   private readonly maxPacketBytes: number;
   private readonly fair: FairReads | undefined;
   private readonly fds: FdBudget;
   private boundPort = 0;
   readonly stats: EmbeddedBrokerStats = zeroBrokerStats();
   private readonly safe: (fn: () => void) => void;
-  private readonly perAddress: AddressLimit | undefined;
   private readonly hooks: AedesHooks;
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {
-    this.now = opts.now ?? Date.now;
     this.safe = callbackGuard(this.stats, opts.logger);
     this.hooks = new AedesHooks(opts, this.stats, this.safe, (client, packet) => this.ingest(packet, client));
-    this.maxPacketBytes = opts.maxPacketBytes ?? opts.maxPayloadBytes + 65_536;
+    this.maxPacketBytes = opts.maxPayloadBytes + PACKET_OVERHEAD_BYTES;
     this.fair =
       opts.reads ?? (opts.readBudgetMs ? new FairReads({ budgetMs: opts.readBudgetMs }) : undefined);
     const onRefuse = () => this.stats.fdRefused++;
-    this.fds = new FdBudget({ ...opts.fdBudget, logger: opts.logger, now: this.now, onRefuse });
-    this.perAddress =
-      opts.maxConnectionsPerIp === undefined
-        ? undefined
-        : new AddressLimit({
-            max: opts.maxConnectionsPerIp,
-            logger: opts.logger,
-            onRefuse: () => ++this.stats.connectionsRefused,
-          });
+    this.fds = new FdBudget({ ...opts.fdBudget, logger: opts.logger, onRefuse });
   }
 
   /** Reads deferred to a later turn, and rounds served, by the fair-read budget (undefined when off). */
@@ -149,16 +134,12 @@ export class EmbeddedBroker implements MqttIngress {
     this.aedes = undefined;
     this.store = undefined;
     this.fds.stop();
-    if (server) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      // Sockets that never completed CONNECT are not aedes clients; end them too.
-      for (const s of this.sockets) s.destroy();
-      this.sockets.clear();
-      await closed;
-    } else if (aedes) {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    }
+    const closed = server && new Promise<void>((resolve) => server.close(() => resolve()));
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    // Sockets that never completed CONNECT are not aedes clients; end them too.
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    await closed;
     // After aedes: its clients' last writes (wills, queue updates) still need the connection.
     await store?.close();
     aedes?.removeAllListeners();
@@ -189,11 +170,10 @@ export class EmbeddedBroker implements MqttIngress {
   }
 
   private accept(aedes: Aedes, socket: Socket): void {
-    if (!this.fds.admit(this.sockets.size + 1)) {
+    if (!this.fds.admit(this.sockets.size + 1) || !this.admitAddress(socket)) {
       socket.destroy();
       return;
     }
-    if (this.perAddress && !this.perAddress.admit(socket)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     this.fair?.attach(socket);
@@ -217,14 +197,39 @@ export class EmbeddedBroker implements MqttIngress {
     socket.on('data', onData);
   }
 
+  /**
+   * Counts the socket against its remote address (limits.maxConnectionsPerIp), checked on accept
+   * before any byte is parsed; false when the address is at its limit.
+   */
+  private admitAddress(socket: Socket): boolean {
+    const max = this.opts.maxConnectionsPerIp;
+    if (max === undefined) return true;
+    const ip = socket.remoteAddress ?? 'unknown';
+    const open = this.perAddress.get(ip) ?? 0;
+    if (open >= max) {
+      const n = ++this.stats.connectionsRefused;
+      // Once per power of two: a connection flood does not become a log flood.
+      if ((n & (n - 1)) === 0)
+        this.opts.logger.warn({ remote: ip, max, refused: n }, 'too many mqtt connections from one address');
+      return false;
+    }
+    this.perAddress.set(ip, open + 1);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(ip) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(ip);
+      else this.perAddress.set(ip, left);
+    });
+    return true;
+  }
+
   private listen(aedes: Aedes): void {
     aedes.on('client', (client: Client) => {
       this.opts.logger.debug({ clientId: client.id }, 'mqtt client connected');
-      this.safe(() => this.opts.onConnectivity?.(client.id, true, this.now(), client));
+      this.safe(() => this.opts.onConnectivity?.(client.id, true, Date.now(), client));
     });
     aedes.on('clientDisconnect', (client: Client) => {
       this.opts.logger.debug({ clientId: client.id }, 'mqtt client disconnected');
-      this.safe(() => this.opts.onConnectivity?.(client.id, false, this.now(), client));
+      this.safe(() => this.opts.onConnectivity?.(client.id, false, Date.now(), client));
     });
     aedes.on('clientError', (client: Client, err: Error) => {
       this.stats.clientErrors++;
@@ -256,7 +261,7 @@ export class EmbeddedBroker implements MqttIngress {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     this.safe(() =>
       this.opts.onMessage(
-        inboundMqtt(routed, packet.topic, payload, this.now(), client.id),
+        inboundMqtt(routed, packet.topic, payload, Date.now(), client.id),
         client,
         packet.qos,
       ),

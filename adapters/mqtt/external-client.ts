@@ -1,12 +1,16 @@
 import { hostname } from 'node:os';
-import type { IClientOptions } from 'mqtt';
 import { redactUrl } from '../../config/redact.js';
-import { callbackGuard } from './callback-guard.js';
 import type { IntakeWiring } from './intake-checkpoint.js';
 import { OwnEchoFilter } from './own-echo.js';
-import { RouteMemo } from './route-memo.js';
-import { type BrokerConnection, ThreadedMqttConnection } from './threaded-connection.js';
-import { type IngressHooks, inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
+import { type IoThreadData, ThreadedMqttConnection } from './threaded-connection.js';
+import {
+  callbackGuard,
+  type IngressHooks,
+  inboundMqtt,
+  type MqttIngress,
+  type PublishOptions,
+  RouteMemo,
+} from './types.js';
 
 /** `mqtt://user:pass@host` -> `mqtt://user:***@host`: credentials never reach a log line. */
 export { redactUrl };
@@ -22,28 +26,18 @@ export interface ExternalBrokerClientOptions extends IngressHooks {
   password?: string;
   /** 4 (default, MQTT 3.1.1: no No Local, so the client drops the echoes of its own publishes itself) or 5. */
   protocolVersion?: 4 | 5;
-  /** MQTT 5 Session Expiry Interval in seconds (MQTT 5.0 §3.1.2.11.2); default 7 days. */
-  sessionExpirySeconds?: number;
   /** start() rejects when no CONNACK arrives within this; default 10 s. */
   connectTimeoutMs?: number;
   /** Reconnect backoff: first delay and ceiling; default 500 ms and 30 s, doubled per failed attempt. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
-  keepaliveSeconds?: number;
   /** QoS 1 messages are logged to disk before they are acknowledged (threaded-connection.ts). */
   intake?: IntakeWiring;
 }
 
-export interface ExternalClientStats {
-  messages: number;
-  unrouted: number;
-  connects: number;
-  resubscribes: number;
-  errors: number;
-  callbackErrors: number;
-  /** MQTT 3.1.1: copies of the gateway's own publishes that came back through its subscriptions, dropped. */
-  ownEchoes: number;
-}
+const KEEPALIVE_S = 30;
+/** MQTT 5 Session Expiry Interval (MQTT 5.0 §3.1.2.11.2): a week of the gateway being down. */
+const SESSION_EXPIRY_S = 7 * 24 * 3600;
 
 /**
  * The gateway as a client of an external broker: QoS 1, persistent session (clean: false), so
@@ -51,15 +45,14 @@ export interface ExternalClientStats {
  * The gateway's own publishes are never fed back into onMessage: with MQTT 5 the subscriptions
  * carry No Local (MQTT 5.0 §3.8.3.1); with MQTT 3.1.1, which has none, OwnEchoFilter recognises
  * the copies. With 3.1.1 the session lasts as long as the broker keeps it (mosquitto: forever
- * unless `persistent_client_expiration` is set); with 5 it expires after sessionExpirySeconds.
+ * unless `persistent_client_expiration` is set); with 5 it expires after SESSION_EXPIRY_S.
  */
 export class ExternalBrokerClient implements MqttIngress {
-  private client: BrokerConnection | undefined;
+  private client: ThreadedMqttConnection | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
   private stopping = false;
   private lastError: Error | undefined;
-  private readonly now: () => number;
   /** A SUBSCRIBE of ours the broker has not confirmed (the connection dropped first, or it refused). */
   private subscribePending = false;
   /** Numbers SUBSCRIBEs: only the latest one's SUBACK says every filter is in place (the broker answers in order). */
@@ -72,13 +65,14 @@ export class ExternalBrokerClient implements MqttIngress {
   private onUp: ((refused?: Error) => void) | undefined;
   readonly clientId: string;
   private readonly safe: (fn: () => void) => void;
-  readonly stats: ExternalClientStats = {
+  readonly stats = {
     messages: 0,
     unrouted: 0,
     connects: 0,
     resubscribes: 0,
     errors: 0,
     callbackErrors: 0,
+    /** MQTT 3.1.1: copies of the gateway's own publishes that came back through its subscriptions, dropped. */
     ownEchoes: 0,
   };
 
@@ -86,7 +80,7 @@ export class ExternalBrokerClient implements MqttIngress {
    * What `route` answered per device topic. Devices send on the same few topics, and with the
    * client thread each topic arrives as the same string, hashed once.
    */
-  private readonly routes = new RouteMemo((topic) => this.opts.route(topic));
+  private readonly routes: RouteMemo;
 
   /** MQTT 3.1.1 only: what this client published on topics its own subscriptions cover. */
   private echoes: OwnEchoFilter | undefined;
@@ -96,11 +90,11 @@ export class ExternalBrokerClient implements MqttIngress {
 
   constructor(private readonly opts: ExternalBrokerClientOptions) {
     this.safe = callbackGuard(this.stats, opts.logger);
+    this.routes = new RouteMemo((topic) => opts.route(topic));
     this.safeUrl = redactUrl(opts.url);
-    this.now = opts.now ?? Date.now;
     this.clientId = opts.clientId ?? `gridgate-${hostname()}`;
     this.topics = [...opts.topics];
-    if (opts.protocolVersion !== 5) this.echoes = new OwnEchoFilter(opts.topics, this.now);
+    if (opts.protocolVersion !== 5) this.echoes = new OwnEchoFilter(opts.topics);
   }
 
   get connected(): boolean {
@@ -118,33 +112,42 @@ export class ExternalBrokerClient implements MqttIngress {
     this.attempts = 0;
     this.lastError = undefined;
     const version = this.opts.protocolVersion ?? 4;
-    const options: IClientOptions = {
+    const options: IoThreadData['options'] = {
       clientId: this.clientId,
       clean: false,
       protocolVersion: version,
       username: this.opts.username,
       password: this.opts.password,
-      keepalive: this.opts.keepaliveSeconds ?? 30,
-      // mqtt.js calls its `debug` logger several times per packet; checking whether DEBUG is set
-      // costs ~2% of the ingest thread at 60k msg/s. Connection events are logged here instead.
-      log: () => {},
+      keepalive: KEEPALIVE_S,
       connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
       // Reconnects are scheduled here with backoff; mqtt.js would retry at a fixed period.
       reconnectPeriod: 0,
       // We subscribe ourselves when the broker has no session for us (sessionPresent false).
       resubscribe: false,
-      ...(version === 5
-        ? { properties: { sessionExpiryInterval: this.opts.sessionExpirySeconds ?? 7 * 24 * 3600 } }
-        : {}),
+      ...(version === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}),
     };
-    const client: BrokerConnection = new ThreadedMqttConnection(
+    const log = this.opts.logger;
+    const client: ThreadedMqttConnection = new ThreadedMqttConnection(
       this.opts.url,
       options,
-      this.opts.logger,
+      log,
       this.opts.intake,
+      {
+        connect: (connack) => this.onConnect(client, connack.sessionPresent),
+        message: (topic, payload) => this.ingest(topic, payload),
+        error: (err) => {
+          this.stats.errors++;
+          this.lastError = err;
+          log.warn({ url: this.safeUrl, err: err.message }, 'mqtt client error');
+        },
+        close: () => {
+          if (this.stopping) return;
+          log.warn({ url: this.safeUrl }, 'mqtt connection closed; will reconnect');
+          this.scheduleReconnect(client);
+        },
+      },
     );
     this.client = client;
-    this.wire(client);
     await this.waitConnected();
   }
 
@@ -156,8 +159,7 @@ export class ExternalBrokerClient implements MqttIngress {
     this.client = undefined;
     if (!client) return;
     // A clean DISCONNECT keeps the session (clean: false) but drops the will [MQTT-3.14.4-3].
-    await client.endAsync(!client.connected);
-    client.removeAllListeners();
+    await client.end(!client.connected);
   }
 
   async publish(topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
@@ -165,7 +167,7 @@ export class ExternalBrokerClient implements MqttIngress {
     if (!client)
       throw new Error(`mqtt client for ${this.safeUrl} is not started; cannot publish to ${topic}`);
     this.echoes?.published(topic, payload);
-    await client.publishAsync(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
+    await client.publish(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
   }
 
   /**
@@ -187,7 +189,7 @@ export class ExternalBrokerClient implements MqttIngress {
     for (const f of added) this.stale.delete(f);
     // Publishes of ours remembered under the old filters are dropped with it: at worst an echo
     // arriving just after counts as one unrouted message (the gateway publishes on no device topic).
-    if (this.opts.protocolVersion !== 5) this.echoes = new OwnEchoFilter(next, this.now);
+    if (this.opts.protocolVersion !== 5) this.echoes = new OwnEchoFilter(next);
     this.opts.logger.info(
       { url: this.safeUrl, subscribe: added, unsubscribe: removed },
       'mqtt subscriptions follow the device models',
@@ -210,123 +212,89 @@ export class ExternalBrokerClient implements MqttIngress {
   private waitConnected(): Promise<void> {
     const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
-      const onConnect = (refused?: Error) => {
-        clearTimeout(timer);
-        this.onUp = undefined;
-        if (!refused) {
-          resolve();
-          return;
-        }
-        void this.stop().finally(() =>
-          reject(
-            new Error(
-              `MQTT broker ${this.safeUrl} refused the subscription to ${this.topics.join(', ')} for ${this.clientId}: ${refused.message}. Check the broker's ACL for this client.`,
-              { cause: refused },
-            ),
-          ),
-        );
-      };
+      const fail = (message: string, cause?: Error) =>
+        void this.stop().finally(() => reject(new Error(message, { cause })));
       const timer = setTimeout(() => {
         this.onUp = undefined;
         const cause = this.lastError;
         const reason = cause ? `: ${cause.message}` : '';
-        void this.stop().finally(() =>
-          reject(
-            new Error(
-              `could not connect to MQTT broker ${this.safeUrl} as ${this.clientId} within ${timeoutMs} ms${reason}. Check mqtt.url, credentials and that the broker is reachable.`,
-              { cause },
-            ),
-          ),
+        fail(
+          `could not connect to MQTT broker ${this.safeUrl} as ${this.clientId} within ${timeoutMs} ms${reason}. Check mqtt.url, credentials and that the broker is reachable.`,
+          cause,
         );
       }, timeoutMs);
-      this.onUp = onConnect;
+      this.onUp = (refused) => {
+        clearTimeout(timer);
+        this.onUp = undefined;
+        if (!refused) resolve();
+        else
+          fail(
+            `MQTT broker ${this.safeUrl} refused the subscription to ${this.topics.join(', ')} for ${this.clientId}: ${refused.message}. Check the broker's ACL for this client.`,
+            refused,
+          );
+      };
     });
   }
 
-  private wire(client: BrokerConnection): void {
-    const log = this.opts.logger;
-    client.on('connect', (connack) => {
-      this.attempts = 0;
-      this.stats.connects++;
-      log.info(
-        { url: this.safeUrl, clientId: this.clientId, sessionPresent: connack.sessionPresent },
-        'mqtt connected',
-      );
-      // A broker that lost (or never had) our session has no subscriptions for us [MQTT-3.2.2-2].
-      // Nor may one whose SUBSCRIBE was cut off by a dropped connection: the session it created
-      // at CONNECT is present, the subscriptions perhaps not. start() resolves once they are in
-      // place (SUBACK), so nothing sent after it is missed; a refusal fails it; a drop before the
-      // SUBACK waits for the reconnect, which subscribes again.
-      // Filters dropped while disconnected: a new session never had them, a kept one loses them.
-      if (!connack.sessionPresent) this.stale.clear();
-      else void this.unsubscribeStale(client);
-      if (connack.sessionPresent && !this.subscribePending) this.onUp?.();
-      else {
-        void this.subscribe(client).then((err) => {
-          if (err === undefined || refused(err)) this.onUp?.(err);
-        });
-      }
-    });
-    client.on('message', (topic, payload) => this.ingest(topic, payload));
-    client.on('error', (err) => {
-      this.stats.errors++;
-      this.lastError = err;
-      log.warn({ url: this.safeUrl, err: err.message }, 'mqtt client error');
-    });
-    client.on('close', () => {
-      if (this.stopping) return;
-      log.warn({ url: this.safeUrl }, 'mqtt connection closed; will reconnect');
-      this.scheduleReconnect(client);
-    });
+  private onConnect(client: ThreadedMqttConnection, sessionPresent: boolean): void {
+    this.attempts = 0;
+    this.stats.connects++;
+    this.opts.logger.info({ url: this.safeUrl, clientId: this.clientId, sessionPresent }, 'mqtt connected');
+    // A broker that lost (or never had) our session has no subscriptions for us [MQTT-3.2.2-2].
+    // Nor may one whose SUBSCRIBE was cut off by a dropped connection: the session it created
+    // at CONNECT is present, the subscriptions perhaps not. start() resolves once they are in
+    // place (SUBACK), so nothing sent after it is missed; a refusal fails it; a drop before the
+    // SUBACK waits for the reconnect, which subscribes again.
+    // Filters dropped while disconnected: a new session never had them, a kept one loses them.
+    if (!sessionPresent) this.stale.clear();
+    else void this.unsubscribeStale(client);
+    if (sessionPresent && !this.subscribePending) this.onUp?.();
+    else {
+      void this.subscribe(client).then((err) => {
+        if (err === undefined || refused(err)) this.onUp?.(err);
+      });
+    }
   }
 
   /**
    * Every filter (at connect) or the new ones (forgetRoutes). Resolves once the broker answered:
    * with the error when it refused (or the connection dropped first).
    */
-  private subscribe(client: BrokerConnection, topics = this.topics): Promise<Error | undefined> {
+  private async subscribe(client: ThreadedMqttConnection, topics = this.topics): Promise<Error | undefined> {
     this.stats.resubscribes++;
     this.subscribePending = true;
     const seq = ++this.subscribeSeq;
     const nl = this.opts.protocolVersion === 5;
     const filters = Object.fromEntries(topics.map((t) => [t, { qos: 1 as const, nl }]));
-    return new Promise((resolve) => {
-      client.subscribe(filters, (err) => {
-        // A SUBACK code of 0x80 or above (MQTT 3.1.1 §3.9.3, MQTT 5.0 §3.9.3) comes back as err.code.
-        if (!err) {
-          if (seq === this.subscribeSeq) this.subscribePending = false;
-        } else if (refused(err))
-          this.opts.logger.error({ err, topics }, 'mqtt broker refused the subscription');
-        else
-          this.opts.logger.warn(
-            { err: err.message },
-            'mqtt subscribe cut off; subscribing again on reconnect',
-          );
-        resolve(err ?? undefined);
-      });
-    });
+    const err = await client.subscribe(filters).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    // A SUBACK code of 0x80 or above (MQTT 3.1.1 §3.9.3, MQTT 5.0 §3.9.3) comes back as err.code.
+    if (!err) {
+      if (seq === this.subscribeSeq) this.subscribePending = false;
+    } else if (refused(err)) this.opts.logger.error({ err, topics }, 'mqtt broker refused the subscription');
+    else
+      this.opts.logger.warn({ err: err.message }, 'mqtt subscribe cut off; subscribing again on reconnect');
+    return err;
   }
 
   /** Filters dropped by forgetRoutes leave the session; a failure leaves them for the next connect. */
-  private unsubscribeStale(client: BrokerConnection): Promise<void> {
+  private async unsubscribeStale(client: ThreadedMqttConnection): Promise<void> {
     const filters = [...this.stale];
-    if (filters.length === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      client.unsubscribe(filters, (err) => {
-        if (err) {
-          this.opts.logger.warn(
-            { err: err.message, topics: filters },
-            'mqtt unsubscribe failed; trying again on reconnect',
-          );
-        } else {
-          for (const f of filters) if (!this.topics.includes(f)) this.stale.delete(f);
-        }
-        resolve();
-      });
-    });
+    if (filters.length === 0) return;
+    try {
+      await client.unsubscribe(filters);
+      for (const f of filters) if (!this.topics.includes(f)) this.stale.delete(f);
+    } catch (err) {
+      this.opts.logger.warn(
+        { err: (err as Error).message, topics: filters },
+        'mqtt unsubscribe failed; trying again on reconnect',
+      );
+    }
   }
 
-  private scheduleReconnect(client: BrokerConnection): void {
+  private scheduleReconnect(client: ThreadedMqttConnection): void {
     if (this.reconnectTimer || this.stopping) return;
     const min = this.opts.reconnectMinMs ?? 500;
     const max = this.opts.reconnectMaxMs ?? 30_000;
@@ -353,7 +321,7 @@ export class ExternalBrokerClient implements MqttIngress {
       return;
     }
     this.stats.messages++;
-    this.safe(() => this.opts.onMessage(inboundMqtt(routed, topic, payload, this.now())));
+    this.safe(() => this.opts.onMessage(inboundMqtt(routed, topic, payload, Date.now())));
   }
 }
 

@@ -6,8 +6,8 @@ import type { Socket } from 'node:net';
  * aedes reads a connection with `conn.read(null)` and parses everything that comes back before it
  * reads again, and it reads again as soon as those packets are handled. So each 'readable' event
  * runs the whole pipeline over every byte the socket holds (up to ~64 KiB per read from the
- * kernel), and a turn of the event loop is the sum over every busy connection. Under load a turn
- * grew to 20-40 ms (bench scenario 3), and a device on a quiet connection waited for all of it.
+ * kernel), and a turn of the event loop is the sum over every busy connection: under load a device
+ * on a quiet connection would wait for all of it.
  *
  * Here a connection's reads hand aedes at most `sliceBytes` at a time, and only while the current
  * turn has budget left (`budgetMs` of work since the turn began). A connection that finds the

@@ -19,46 +19,40 @@ import { readdir } from '../fs/file.js';
  * a sample at the limit, or one that cannot even open /proc/self/fd, logs the same line.
  */
 export interface FdBudgetOptions {
-  /** The soft RLIMIT_NOFILE; default read from /proc/self/limits (undefined elsewhere: no check). */
-  limit?: number;
   /** Descriptors left for everything but MQTT connections. Default 64. */
   reserve?: number;
   /** How often the other descriptors are counted. Default 5 s. */
   sampleMs?: number;
-  /** At most one log line per interval. Default 60 s. */
-  logIntervalMs?: number;
   logger: Logger;
-  now?: () => number;
   /** Called per refused (or, at EMFILE, dropped) connection seen. */
-  onRefuse?(): void;
+  onRefuse(): void;
 }
+
+/** At most one log line per interval. */
+const LOG_INTERVAL_MS = 60_000;
 
 const RAISE_HINT =
   "raise the open-file limit: 'ulimit -n 65536' in the shell that starts gridgate, LimitNOFILE= in its systemd unit, or docker run --ulimit nofile=65536:65536; past what one process holds, use an external MQTT broker cluster (mqtt.url)";
 
 export class FdBudget {
-  readonly limit: number | undefined;
+  /** The soft RLIMIT_NOFILE (undefined where /proc is not there: no check). */
+  readonly limit = readFdLimit();
   readonly #reserve: number;
   readonly #sampleMs: number;
-  readonly #logIntervalMs: number;
   readonly #log: Logger;
-  readonly #now: () => number;
-  readonly #onRefuse: (() => void) | undefined;
+  readonly #onRefuse: () => void;
   /** Descriptors other than the broker's sockets at the last sample. */
   #others = 0;
   #timer: NodeJS.Timeout | undefined;
   #nextLogAt = 0;
   #suppressed = 0;
   /** Connections closed because the process was at its budget (on accept, or EMFILE from accept). */
-  refused = 0;
+  #refused = 0;
 
   constructor(opts: FdBudgetOptions) {
-    this.limit = opts.limit ?? readFdLimit();
     this.#reserve = opts.reserve ?? 64;
     this.#sampleMs = opts.sampleMs ?? 5_000;
-    this.#logIntervalMs = opts.logIntervalMs ?? 60_000;
     this.#log = opts.logger;
-    this.#now = opts.now ?? Date.now;
     this.#onRefuse = opts.onRefuse;
   }
 
@@ -97,20 +91,20 @@ export class FdBudget {
   }
 
   #refuse(inUse: number, cause: 'reserve' | 'emfile'): void {
-    this.refused++;
-    this.#onRefuse?.();
-    const now = this.#now();
+    this.#refused++;
+    this.#onRefuse();
+    const now = Date.now();
     if (now < this.#nextLogAt) {
       this.#suppressed++;
       return;
     }
-    this.#nextLogAt = now + this.#logIntervalMs;
+    this.#nextLogAt = now + LOG_INTERVAL_MS;
     this.#log.warn(
       {
         openFiles: inUse,
         limit: this.limit,
         reserve: this.#reserve,
-        refused: this.refused,
+        refused: this.#refused,
         cause,
         suppressed: this.#suppressed,
       },
@@ -121,7 +115,7 @@ export class FdBudget {
 }
 
 /** The soft "Max open files" of this process, or undefined where /proc is not there. */
-export function readFdLimit(): number | undefined {
+function readFdLimit(): number | undefined {
   try {
     const line = readFileSync('/proc/self/limits', 'utf8')
       .split('\n')

@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import { IntakeLog, type IntakeLogConfig } from './intake-log.js';
-import type { MessageBatchWriter } from './message-batch.js';
+import { IntakeLog, type IntakeLogConfig, type IntakeRecord } from './intake-log.js';
 
 /**
  * The least time between the starts of two syncs. Each sync costs CPU (the pool thread's wake-up,
@@ -11,17 +10,17 @@ import type { MessageBatchWriter } from './message-batch.js';
 const SYNC_GAP_MS = 2;
 
 /**
- * The intake log as an MQTT edge thread uses it (mqtt-io-thread.ts, broker-thread.ts): each QoS 1
- * message is appended as it is taken in, and the socket it came on is corked, so the PUBACK the
- * broker or client library writes for it waits in the socket. At the end of the turn the turn's
- * messages are written as one record. With fsync `always` the sockets stay corked until a sync
- * that covers the record completes; that sync runs off the thread, which goes on parsing, and
- * what arrives meanwhile waits for the next sync (one in flight at a time, starting at least
- * SYNC_GAP_MS after the last, so a sync covers every turn since the last). A socket corked for two
- * syncs is uncorked twice (cork counts), so no PUBACK leaves before its message is on the disk.
- * With `interval` or `never` they leave at the end of the turn, once the record is written. A log
- * that cannot be opened or written is logged and given up: messages are then acknowledged as they
- * are taken in, as without one.
+ * The intake log as an MQTT edge thread uses it (edge-stream.ts): each QoS 1 message is appended
+ * as it is taken in, and the socket it came on is corked, so the PUBACK the broker or client
+ * library writes for it waits in the socket. At the end of the turn the turn's messages are
+ * written as one record. With fsync `always` the sockets stay corked until a sync that covers the
+ * record completes; that sync runs off the thread, which goes on parsing, and what arrives
+ * meanwhile waits for the next sync (one in flight at a time, starting at least SYNC_GAP_MS after
+ * the last, so a sync covers every turn since the last). A socket corked for two syncs is uncorked
+ * twice (cork counts), so no PUBACK leaves before its message is on the disk. With `interval` or
+ * `never` they leave at the end of the turn, once the record is written. A log that cannot be
+ * opened or written is logged and given up: messages are then acknowledged as they are taken in,
+ * as without one.
  */
 export class IntakeEdge {
   #log: IntakeLog | undefined;
@@ -33,8 +32,6 @@ export class IntakeEdge {
   #lastSyncAt = Number.NEGATIVE_INFINITY;
   /** Every logged message numbered below this is in a batch handed over, or in the one gathering. */
   #seq = 0;
-  /** While the log is replayed: resolves when the channel gives credit. */
-  #credit: (() => void) | undefined;
 
   constructor(
     cfg: IntakeLogConfig | undefined,
@@ -125,50 +122,19 @@ export class IntakeEdge {
     this.#log?.settled(seq);
   }
 
-  /** The channel gave credit: true when a replay was waiting for it (the thread then does nothing else). */
-  credit(): boolean {
-    const go = this.#credit;
-    if (!go) return false;
-    this.#credit = undefined;
-    go();
-    return true;
-  }
-
-  /**
-   * Hands over what the log holds past its checkpoint, oldest first, each message with its receive
-   * time, through `batch` and `send` as the channel's credit allows (the thread's onCredit calls
-   * credit()); before the edge takes anything new in.
-   */
-  async replay(
-    batch: MessageBatchWriter,
-    highWaterBytes: number,
-    channel: { readonly canSend: boolean },
-    send: () => void,
-  ): Promise<void> {
+  /** The records past the log's checkpoint, oldest first; `seq` follows them, then goes to the log's end. */
+  *unsettled(): Generator<IntakeRecord> {
     const log = this.#log;
     if (!log) return;
-    const handOver = async () => {
-      while (!channel.canSend) await new Promise<void>((resolve) => (this.#credit = resolve));
-      send();
-    };
-    let messages = 0;
     try {
       for (const record of log.unsettled()) {
-        for (const m of record.messages) batch.add(m.topic, m.payload, 0, record.at);
-        messages += record.messages.length;
         this.#seq = record.end;
-        if (batch.bytes >= highWaterBytes) await handOver();
+        yield record;
       }
     } catch (err) {
       this.logger.error({ err }, 'mqtt intake log could not be read back to its end');
     }
     this.#seq = log.committed;
-    if (batch.count > 0) await handOver();
-    if (messages > 0)
-      this.logger.info(
-        { messages },
-        'handed over messages acknowledged before the last stop and not yet written',
-      );
   }
 
   /**

@@ -1,68 +1,37 @@
 /**
  * Worker-thread entry of ThreadedMqttConnection: the mqtt.js client of the external broker — socket,
- * packet parsing, keepalive, acks — on a core of its own. Received messages are packed into batches
- * (message-batch.ts) and handed to the gateway's thread once per turn of this thread's event loop.
+ * packet parsing, keepalive, acks — on a core of its own. Received messages go to the gateway's
+ * thread through an EdgeStream (edge-stream.ts: batches, back-pressure, the intake log); what the
+ * intake log holds past its checkpoint is handed over before the connection is made.
  *
- * Back-pressure: while the gateway's thread has not taken the batches handed over (the channel's
- * credit window) and the next one grows past highWaterBytes, the thread holds mqtt.js's
- * per-message callback (its handleMessage hook), so mqtt.js stops parsing, the socket stops being
- * read and TCP slows the broker down — as when the client ran on the gateway's thread and that
- * thread was busy.
- *
- * Durability: with an intake log, each QoS 1 message is on disk before mqtt.js's PUBACK leaves
- * (intake-edge.ts), and what the log holds past its checkpoint is handed over before the connection
- * is made.
+ * Back-pressure holds mqtt.js's per-message callback (its handleMessage hook), so mqtt.js stops
+ * parsing, the socket stops being read and TCP slows the broker down.
  */
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { toWire } from '../threads/endpoint.js';
 import { serveThread } from '../threads/serve.js';
-import { IntakeEdge } from './intake-edge.js';
-import type { IoAsks, IoCalls, IoThreadData } from './io-protocol.js';
-import { MessageBatchWriter, type MessagesBatch } from './message-batch.js';
+import { EdgeStream } from './edge-stream.js';
+import type { IoAsks, IoCalls, IoThreadData } from './threaded-connection.js';
+
+/**
+ * A batch this big waiting to be handed over, without credit, stops the thread reading the socket.
+ * Larger than the embedded broker's mark: every device comes over this one connection, so there is
+ * no quiet device to serve first, and the mark only bounds what a lagging pipeline holds in memory.
+ */
+const HIGH_WATER_BYTES = 1024 * 1024;
 
 const thread = serveThread<IoAsks, IoCalls, IoThreadData>();
 const { endpoint } = thread;
-const { url, options, highWaterBytes, intake } = thread.data;
+const { url, options, intake } = thread.data;
 
-const batch = new MessageBatchWriter();
-let scheduled = false;
+/** mqtt.js's callback for the last message, held for back-pressure. */
 let held: ((err?: Error) => void) | undefined;
-/** After `stop`: nothing more is taken in (or acknowledged), and what was taken in is handed over. */
-let ending = false;
-const intakeEdge = new IntakeEdge(intake, thread.logger);
-let client: MqttClient | undefined;
-
-/** The turn's end: its messages to the log, then the PUBACKs, then the batch to the gateway's thread. */
-function turn(): void {
-  scheduled = false;
-  intakeEdge.commit();
-  handOver();
-}
-
-function schedule(): void {
-  if (scheduled) return;
-  scheduled = true;
-  setImmediate(turn);
-}
-
-function handOver(): void {
-  if (batch.count === 0 || (!endpoint.canSend && !ending)) return;
-  const { buffer, byteLength } = batch.take();
-  endpoint.batch('msgs', { buffer, byteLength, seq: intakeEdge.seq } satisfies MessagesBatch, [buffer]);
-}
-
-function release(): void {
+const stream = new EdgeStream(endpoint, intake, thread.logger, HIGH_WATER_BYTES, () => {
   const go = held;
   held = undefined;
   go?.();
-}
-
-endpoint.onCredit = () => {
-  if (intakeEdge.credit()) return;
-  // Committed now rather than at the turn's end: a batch only ever claims messages in the log.
-  turn();
-  if (batch.bytes <= highWaterBytes / 2) release();
-};
+});
+let client: MqttClient | undefined;
 
 function connect(): MqttClient {
   // mqtt.js calls `log` several times per packet; it must be a no-op function (not cloneable, so set here).
@@ -70,23 +39,16 @@ function connect(): MqttClient {
   c.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
     // While ending, not taken in: handleMessage does not acknowledge it either, so the broker keeps
     // it for the next session (taking it in as well would store it twice).
-    if (ending) return;
-    batch.add(topic, payload);
-    intakeEdge.taken(topic, payload, packet.qos, c.stream);
-    schedule();
+    if (!stream.ending) stream.take(topic, payload, packet.qos, c.stream);
   });
-
   // Called by mqtt.js after each 'message', before the next packet is parsed (and, for QoS 1, before
   // the PUBACK): holding the callback pauses the client.
   c.handleMessage = (_packet: IPublishPacket, callback: (err?: Error) => void) => {
     // While ending, never: a QoS 1 message not acknowledged stays with the broker for the next session.
-    if (ending) return;
-    // Held only without credit: the credit that comes back releases it. Holding with credit in hand
-    // would wait for credit the gateway's thread owes for no batch (it returns it in groups).
-    if (endpoint.canSend || batch.bytes <= highWaterBytes) callback();
-    else held = callback;
+    if (stream.ending) return;
+    if (stream.full) held = callback;
+    else callback();
   };
-
   c.on('connect', (connack: IConnackPacket) =>
     endpoint.event('connect', { sessionPresent: connack.sessionPresent }),
   );
@@ -104,48 +66,29 @@ function made(): MqttClient {
   return client;
 }
 
-const settle =
-  (resolve: () => void, reject: (e: Error) => void) =>
-  (err?: Error | null): void =>
-    err ? reject(err) : resolve();
-
-endpoint.handle(
-  'subscribe',
-  (filters) => new Promise<void>((resolve, reject) => made().subscribe(filters, settle(resolve, reject))),
-);
-endpoint.handle(
-  'unsubscribe',
-  (filters) => new Promise<void>((resolve, reject) => made().unsubscribe(filters, settle(resolve, reject))),
-);
-endpoint.handle(
-  'publish',
-  (p) =>
-    new Promise<void>((resolve, reject) =>
-      made().publish(
-        p.topic,
-        Buffer.from(p.payload),
-        { qos: p.qos, retain: p.retain },
-        settle(resolve, reject),
-      ),
-    ),
-);
+endpoint.handle('subscribe', async (filters) => {
+  await made().subscribeAsync(filters);
+});
+endpoint.handle('unsubscribe', async (filters) => {
+  await made().unsubscribeAsync(filters);
+});
+endpoint.handle('publish', async (p) => {
+  await made().publishAsync(p.topic, Buffer.from(p.payload), { qos: p.qos, retain: p.retain });
+});
 endpoint.onItem = (name, v) => {
   if (name === 'reconnect') client?.reconnect();
-  else if (name === 'settled') intakeEdge.settled(v as number);
+  else if (name === 'settled') stream.settled(v as number);
 };
 endpoint.handle(
   'stop',
   (force) =>
     new Promise<void>((resolve) => {
-      ending = true;
       // Everything taken in goes to the gateway's thread before the reply, so it is acknowledged:
       // the turn's PUBACKs, and a held one (its message is in the batch), or the broker would
       // deliver it again next session.
-      turn();
-      release();
+      stream.end();
       const done = () => {
-        turn();
-        intakeEdge.close();
+        stream.close();
         resolve();
         setImmediate(thread.close);
       };
@@ -154,6 +97,6 @@ endpoint.handle(
     }),
 );
 thread.ready();
-void intakeEdge.replay(batch, highWaterBytes, endpoint, handOver).then(() => {
-  if (!ending) client = connect();
+void stream.replay().then(() => {
+  if (!stream.ending) client = connect();
 });

@@ -1,27 +1,104 @@
-import type { PublishPacket } from 'aedes';
+import type { Client, PublishPacket } from 'aedes';
 import { ThreadChannel } from '../threads/channel.js';
-import type {
-  BrokerAsk,
-  BrokerAsks,
-  BrokerCalls,
-  BrokerEvent,
-  BrokerReady,
-  BrokerThreadStats,
-} from './broker-protocol.js';
-import { proxyOf, ThreadConns, verdictFor } from './broker-thread-clients.js';
-import { brokerThreadData, type ThreadedEmbeddedBrokerOptions } from './broker-thread-data.js';
-import { callbackGuard } from './callback-guard.js';
-import { type EmbeddedBrokerStats, zeroBrokerStats } from './embedded-broker-options.js';
+import { EdgeStreamReader } from './edge-stream.js';
+import {
+  type ConnackRefusal,
+  type EmbeddedBrokerOptions,
+  type EmbeddedBrokerStats,
+  zeroBrokerStats,
+} from './embedded-broker-options.js';
 import type { FairReadsStats } from './fair-reads.js';
-import { IntakeCheckpoint } from './intake-checkpoint.js';
-import { type MessagesBatch, readMessageBatch, TopicTable } from './message-batch.js';
-import { RouteMemo } from './route-memo.js';
-import { inboundMqtt, type MqttIngress, type PublishOptions } from './types.js';
-
-export type { ThreadedEmbeddedBrokerOptions } from './broker-thread-data.js';
+import type { IntakeWiring } from './intake-checkpoint.js';
+import type { IntakeLogConfig } from './intake-log.js';
+import { callbackGuard, inboundMqtt, type MqttIngress, type PublishOptions, RouteMemo } from './types.js';
 
 const STOP_TIMEOUT_MS = 5000;
 const RESTART = { firstMs: 1000, maxMs: 30_000, calmMs: 60_000 };
+
+export interface ThreadedEmbeddedBrokerOptions extends EmbeddedBrokerOptions {
+  /** QoS 1 messages are logged to disk before they are acknowledged (intake-checkpoint.ts). */
+  intake?: IntakeWiring;
+}
+
+/*
+ * ThreadedEmbeddedBroker <-> broker-thread.ts over the thread channel (adapters/threads/).
+ * Structured-cloneable only: the gateway's hooks stay on its thread, and the broker thread asks for
+ * verdicts. Connections are named by a number the thread gives each aedes client (`conn`), not by
+ * client id: a client id can be taken over by a new connection while the old one's messages are in
+ * flight. The gateway's side sends `close` (the number of a connection whose message it refused on
+ * its re-check) and `settled` (edge-stream.ts).
+ */
+
+export interface BrokerThreadData {
+  /** The options the thread's EmbeddedBroker takes as they are (no functions cross threads). */
+  listener: Pick<
+    EmbeddedBrokerOptions,
+    'host' | 'port' | 'maxPayloadBytes' | 'tls' | 'maxConnectionsPerIp' | 'readBudgetMs' | 'persistence'
+  >;
+  /** Which gateway hooks exist (absent ones allow in the thread, as EmbeddedBroker's defaults do). */
+  hooks: { authenticate: boolean; authorizePublish: boolean; authorizeSubscribe: boolean };
+  /** Where QoS 1 messages are logged before they are acknowledged; none: acknowledged as taken in. */
+  intake?: IntakeLogConfig;
+}
+
+/** Totals the thread counts (its EmbeddedBroker's stats and its read pacing). */
+export interface BrokerThreadStats {
+  /** messages and unrouted here count every publish handed over; the gateway's side routes and counts those. */
+  broker: EmbeddedBrokerStats;
+  connectedClients: number;
+  fairness: FairReadsStats;
+  /** Times every read was held because the gateway's thread had not taken the batches handed over. */
+  holds: number;
+}
+
+/** The thread's events, in order with its `msgs` batches. */
+export interface BrokerEvents {
+  client: { conn: number; clientId: string; online: boolean; at: number };
+  /** A connection closed. */
+  gone: number;
+  oversize: { clientId?: string; topic: string; size: number };
+  /** Each second. */
+  stats: BrokerThreadStats;
+}
+
+export type BrokerCalls = {
+  publish: [{ topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean }, undefined];
+  /** The device models' topics changed: forget the topics each connection was allowed to publish on. */
+  forget: [undefined, undefined];
+  stop: [undefined, undefined];
+};
+
+interface ConnAsk {
+  conn: number;
+  clientId: string;
+}
+
+/** Verdicts the thread asks the gateway's hooks for. */
+export type BrokerAsks = {
+  authenticate: [
+    ConnAsk & { remote: string; username?: string; password?: Uint8Array },
+    boolean | { code: ConnackRefusal },
+  ];
+  authorizePublish: [ConnAsk & { topic: string; qos: 0 | 1 | 2; retain: boolean }, boolean];
+  authorizeSubscribe: [ConnAsk & { topic: string; qos: 0 | 1 | 2 }, boolean];
+};
+
+export interface BrokerReady {
+  port: number;
+}
+
+/** What the gateway knows of a connection of the broker thread. */
+interface ThreadConn {
+  clientId: string;
+  /** Stands for the aedes client in the gateway's hooks: its id and remote address, as DeviceAuth reads them. */
+  proxy: Client;
+  online: boolean;
+  /** A message of it was refused here: the thread was asked to close it. */
+  closing: boolean;
+}
+
+const proxyOf = (clientId: string, remote: string) =>
+  ({ id: clientId, conn: { remoteAddress: remote } }) as unknown as Client;
 
 /**
  * The embedded broker on a worker thread of its own (broker-thread.ts), through the thread channel,
@@ -32,20 +109,18 @@ const RESTART = { firstMs: 1000, maxMs: 30_000, calmMs: 60_000 };
  * as it takes it (so a device retired while connected is cut off). Messages, connectivity and
  * oversize events arrive in one ordered stream.
  *
- * Differences from EmbeddedBroker: `now` is not used (the thread stamps receive times with its own
- * clock), stats other than messages/unrouted are the thread's, sent each second, and a QoS 1
- * message is acknowledged once the thread has it (a crash loses the batch in flight, at most a few
- * MB; stop() loses nothing). A thread that dies is logged, its clients reported offline, and a new
- * one starts on the same port.
+ * Differences from EmbeddedBroker: stats other than messages/unrouted are the thread's, sent each
+ * second, and a QoS 1 message is acknowledged once it is in the thread's intake log (edge-stream.ts;
+ * without one, once the thread has it: a crash loses the batches in flight, stop() loses nothing).
+ * A thread that dies is logged, its clients reported offline, and a new one starts on the same port.
  */
 export class ThreadedEmbeddedBroker implements MqttIngress {
   private boundPort = 0;
-  private stopping = false;
   private readonly channel: ThreadChannel<BrokerCalls, BrokerAsks, BrokerReady>;
-  private readonly conns = new ThreadConns();
-  /** The thread numbers the topics it sends; a new thread starts its numbering afresh. */
-  private topics = new TopicTable();
-  private readonly routes = new RouteMemo((topic) => this.opts.route(topic));
+  private readonly stream: EdgeStreamReader;
+  /** The thread's connections by its number for them, remembered when first heard of. */
+  private readonly conns = new Map<number, ThreadConn>();
+  private readonly routes: RouteMemo;
   private threadStats: BrokerThreadStats = {
     broker: zeroBrokerStats(),
     connectedClients: 0,
@@ -54,7 +129,6 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   };
   private readonly counts = { messages: 0, unrouted: 0, callbackErrors: 0 };
   private readonly safe: (fn: () => void) => void;
-  private readonly checkpoint: IntakeCheckpoint | undefined;
   /** Reused for the per-message re-check (the hooks read its topic). */
   private readonly packet: PublishPacket = {
     cmd: 'publish',
@@ -67,15 +141,8 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
 
   constructor(private readonly opts: ThreadedEmbeddedBrokerOptions) {
     this.safe = callbackGuard(this.counts, opts.logger);
-    this.checkpoint =
-      opts.intake &&
-      new IntakeCheckpoint(
-        opts.intake,
-        (seq) => {
-          if (this.channel.running) this.channel.event('settled', seq);
-        },
-        (err) => opts.logger.error({ err }, 'mqtt intake checkpoint could not be written'),
-      );
+    this.routes = new RouteMemo((topic) => opts.route(topic));
+    const { authenticate, authorizePublish, authorizeSubscribe } = opts;
     this.channel = new ThreadChannel<BrokerCalls, BrokerAsks, BrokerReady>(
       {
         callerUrl: import.meta.url,
@@ -85,23 +152,49 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
         restart: RESTART,
         stopTimeoutMs: STOP_TIMEOUT_MS,
       },
-      () => {
-        this.topics = new TopicTable();
-        return brokerThreadData(opts, this.boundPort || opts.port);
+      (): BrokerThreadData => {
+        this.stream.restart();
+        return {
+          listener: {
+            host: opts.host,
+            port: this.boundPort || opts.port,
+            maxPayloadBytes: opts.maxPayloadBytes,
+            tls: opts.tls,
+            maxConnectionsPerIp: opts.maxConnectionsPerIp,
+            readBudgetMs: opts.readBudgetMs,
+            persistence: opts.persistence,
+          },
+          intake: opts.intake?.log,
+          hooks: {
+            authenticate: authenticate !== undefined,
+            authorizePublish: authorizePublish !== undefined,
+            authorizeSubscribe: authorizeSubscribe !== undefined,
+          },
+        };
       },
     );
-    const ask =
-      <A extends { conn: number; clientId: string }>(what: BrokerAsk['what'], remote?: (a: A) => string) =>
-      (a: A) => {
-        const c = this.conns.ensure(a.conn, a.clientId, remote?.(a) ?? 'unknown');
-        return verdictFor(this.opts, c, { what, ...a } as unknown as BrokerAsk, this.packet);
-      };
-    this.channel.handle(
-      'authenticate',
-      ask('authenticate', (a) => a.remote),
+    this.stream = new EdgeStreamReader(this.channel, opts.intake, (err) =>
+      opts.logger.error({ err }, 'mqtt intake checkpoint could not be written'),
     );
-    this.channel.handle('authorizePublish', ask('publish'));
-    this.channel.handle('authorizeSubscribe', ask('subscribe'));
+    if (authenticate)
+      this.channel.handle('authenticate', (a) =>
+        authenticate(this.conn(a, a.remote).proxy, a.username, a.password && Buffer.from(a.password)),
+      );
+    if (authorizePublish)
+      this.channel.handle('authorizePublish', (a) =>
+        authorizePublish(this.conn(a).proxy, {
+          cmd: 'publish',
+          topic: a.topic,
+          payload: Buffer.alloc(0),
+          qos: a.qos,
+          retain: a.retain,
+          dup: false,
+        }),
+      );
+    if (authorizeSubscribe)
+      this.channel.handle('authorizeSubscribe', (a) =>
+        authorizeSubscribe(this.conn(a).proxy, { topic: a.topic, qos: a.qos }),
+      );
     this.channel.onItem = (name, v) => this.onItem(name, v);
     this.channel.onExit = () => {
       this.allGone();
@@ -147,7 +240,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
 
   /** Messages in the intake log whose readings are not yet in the database or the spool. */
   get intakeUnsettled(): number {
-    return this.checkpoint?.unsettled ?? 0;
+    return this.stream.unsettled;
   }
 
   get fairness(): Readonly<FairReadsStats> | undefined {
@@ -156,12 +249,10 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
 
   async start(): Promise<void> {
     if (this.channel.running) return;
-    this.stopping = false;
     this.boundPort = (await this.channel.start()).port;
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
     await this.channel.stop();
     this.conns.clear();
   }
@@ -192,26 +283,46 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     });
   }
 
+  /** The connection `a.conn`, remembered now if it is new. */
+  private conn(a: ConnAsk, remote = 'unknown'): ThreadConn {
+    let c = this.conns.get(a.conn);
+    if (!c) {
+      c = { clientId: a.clientId, proxy: proxyOf(a.clientId, remote), online: false, closing: false };
+      this.conns.set(a.conn, c);
+    }
+    return c;
+  }
+
   private onItem(name: string, v: unknown): void {
+    const o = this.opts;
     switch (name) {
-      case 'msgs': {
-        const b = v as MessagesBatch;
-        readMessageBatch(
-          b.buffer,
-          b.byteLength,
-          this.topics,
+      case 'msgs':
+        this.stream.read(
+          v,
           (topic, payload, conn, at) => this.take(topic, payload, conn, at),
-          (err) => this.opts.logger.error({ err }, 'mqtt ingress callback threw'),
+          (err) => o.logger.error({ err }, 'mqtt ingress callback threw'),
         );
-        this.checkpoint?.afterBatch(b.seq);
         return;
-      }
       case 'stats':
         this.threadStats = v as BrokerThreadStats;
         return;
-      case 'event':
-        this.onEvent(v as BrokerEvent);
+      case 'client': {
+        const e = v as BrokerEvents['client'];
+        // Offline may come after the connection's 'gone': then it is not remembered again.
+        const c = e.online ? this.conn(e) : this.conns.get(e.conn);
+        if (c) c.online = e.online;
+        const proxy = c?.proxy ?? proxyOf(e.clientId, 'unknown');
+        this.safe(() => o.onConnectivity?.(e.clientId, e.online, e.at, proxy));
         return;
+      }
+      case 'gone':
+        this.conns.delete(v as number);
+        return;
+      case 'oversize': {
+        const e = v as BrokerEvents['oversize'];
+        this.safe(() => o.onOversize?.(e.clientId, e.topic, e.size));
+        return;
+      }
     }
   }
 
@@ -237,7 +348,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
       }
       if (verdict === false) {
         c.closing = true;
-        this.channel.event('close', { conn });
+        this.channel.event('close', conn);
         return;
       }
     }
@@ -245,31 +356,10 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     this.safe(() => this.opts.onMessage(inboundMqtt(routed, topic, payload, at, clientId)));
   }
 
-  private onEvent(e: BrokerEvent): void {
-    const o = this.opts;
-    switch (e.t) {
-      case 'client': {
-        // Offline may come after the connection's 'gone': then it is not remembered again.
-        const c = e.online ? this.conns.ensure(e.conn, e.clientId, 'unknown') : this.conns.get(e.conn);
-        if (c) c.online = e.online;
-        const proxy = c?.proxy ?? proxyOf(e.clientId, 'unknown');
-        this.safe(() => o.onConnectivity?.(e.clientId, e.online, e.at, proxy));
-        return;
-      }
-      case 'gone':
-        this.conns.delete(e.conn);
-        return;
-      case 'oversize':
-        this.safe(() => o.onOversize?.(e.clientId, e.topic, e.size));
-        return;
-    }
-  }
-
   /** The thread died: every client it had is offline. */
   private allGone(): void {
     for (const c of this.conns.values()) {
-      if (c.online && !this.stopping)
-        this.safe(() => this.opts.onConnectivity?.(c.clientId, false, Date.now(), c.proxy));
+      if (c.online) this.safe(() => this.opts.onConnectivity?.(c.clientId, false, Date.now(), c.proxy));
     }
     this.conns.clear();
   }

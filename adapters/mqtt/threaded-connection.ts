@@ -1,76 +1,69 @@
-import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import { ThreadChannel } from '../threads/channel.js';
 import { fromWire, type WireError } from '../threads/endpoint.js';
-import { IntakeCheckpoint, type IntakeWiring } from './intake-checkpoint.js';
-import type { IoAsks, IoCalls, IoThreadData } from './io-protocol.js';
-import { type MessagesBatch, readMessageBatch, TopicTable } from './message-batch.js';
+import { EdgeStreamReader } from './edge-stream.js';
+import type { IntakeWiring } from './intake-checkpoint.js';
+import type { IntakeLogConfig } from './intake-log.js';
 
-/** What ExternalBrokerClient uses of an mqtt.js client, behind the thread. */
-export interface BrokerConnection {
-  readonly connected: boolean;
-  on(event: 'connect', cb: (connack: { sessionPresent: boolean }) => void): this;
-  on(event: 'message', cb: (topic: string, payload: Buffer) => void): this;
-  on(event: 'error', cb: (err: Error) => void): this;
-  on(event: 'close', cb: () => void): this;
-  removeAllListeners(): this;
-  subscribe(
-    filters: Record<string, { qos: 0 | 1 | 2; nl?: boolean }>,
-    cb: (err: Error | null | undefined) => void,
-  ): unknown;
-  unsubscribe(filters: string[], cb: (err: Error | null | undefined) => void): unknown;
-  publishAsync(
-    topic: string,
-    payload: Buffer | string,
-    opts: { qos: 0 | 1 | 2; retain: boolean },
-  ): Promise<unknown>;
-  reconnect(): unknown;
-  endAsync(force?: boolean): Promise<void>;
-  /** Messages handed on whose readings are not yet confirmed durable (0 without an intake log). */
-  readonly unsettled: number;
+const END_TIMEOUT_MS = 5000;
+
+/*
+ * ThreadedMqttConnection <-> mqtt-io-thread.ts over the thread channel (adapters/threads/). The
+ * thread sends `msgs` batches (edge-stream.ts) and `connect` / `close` / `error` events in the same
+ * ordered stream; the gateway's side sends `reconnect`, and `settled` (edge-stream.ts).
+ */
+export interface IoThreadData {
+  url: string;
+  /** Plain data: the thread sets mqtt.js's `log` function itself. */
+  options: Omit<IClientOptions, 'log'>;
+  /** Where QoS 1 messages are logged before they are acknowledged; none: acknowledged as taken in. */
+  intake?: IntakeLogConfig;
+}
+
+export type IoCalls = {
+  subscribe: [Record<string, { qos: 0 | 1 | 2; nl?: boolean }>, undefined];
+  unsubscribe: [string[], undefined];
+  publish: [{ topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean }, undefined];
+  /** Ends the connection (force: without waiting for in-flight publishes); the thread then ends. */
+  stop: [boolean | undefined, undefined];
+};
+
+export type IoAsks = Record<never, [unknown, unknown]>;
+
+/** What the connection reports, as mqtt.js's events would. */
+export interface ConnectionEvents {
+  connect(connack: { sessionPresent: boolean }): void;
+  message(topic: string, payload: Buffer): void;
+  error(err: Error): void;
+  close(): void;
 }
 
 /**
- * A batch waiting to be handed over this big stops the thread reading the socket: ~6,000 typical
- * messages, some 60 ms of work for this thread at full load.
- */
-const HIGH_WATER_BYTES = 1024 * 1024;
-const END_TIMEOUT_MS = 5000;
-
-/**
- * An mqtt.js client on a worker thread (mqtt-io-thread.ts), through the thread channel, behind the
- * part of MqttClient's interface ExternalBrokerClient uses. Socket reads, MQTT parsing and acks run
- * on that thread; this one gets the messages in batches and emits them as 'message', as mqtt.js
- * would. A thread that dies is reported as an error and a close; reconnect() starts a new one.
+ * An mqtt.js client on a worker thread (mqtt-io-thread.ts), through the thread channel. Socket
+ * reads, MQTT parsing and acks run on that thread; this one gets the messages in batches and
+ * reports them one by one. A thread that dies is reported as a close; reconnect() starts a new one.
  *
- * With an intake log, QoS 1 messages are acknowledged once they are on disk in it. After each
- * batch is emitted (the pipeline writes its readings synchronously), this side asks the writer when
- * they are durable, then moves the log's checkpoint past the batch. Without one they are
- * acknowledged once the thread has taken them in, and a crash can lose what was not yet processed.
- * A clean endAsync() loses nothing either way: it delivers everything taken in first, and the
- * thread acknowledges nothing more.
+ * With an intake log, QoS 1 messages are acknowledged once they are on disk in it, and the log's
+ * checkpoint moves past each batch once its readings are durable (edge-stream.ts). Without one they
+ * are acknowledged once the thread has taken them in, and a crash can lose what was not yet
+ * processed. A clean end() loses nothing either way: it delivers everything taken in first, and
+ * the thread acknowledges nothing more.
  */
-export class ThreadedMqttConnection extends EventEmitter implements BrokerConnection {
+export class ThreadedMqttConnection {
   connected = false;
   private ending = false;
   private readonly channel: ThreadChannel<IoCalls, IoAsks>;
-  /** The thread numbers the topics it sends; a new thread starts its numbering afresh. */
-  private topics = new TopicTable();
-  private readonly checkpoint: IntakeCheckpoint | undefined;
+  private readonly stream: EdgeStreamReader;
 
-  constructor(url: string, options: IClientOptions, logger: Logger, intake?: IntakeWiring) {
-    super();
-    this.checkpoint =
-      intake &&
-      new IntakeCheckpoint(
-        intake,
-        (seq) => {
-          if (this.channel.running) this.channel.event('settled', seq);
-        },
-        (err) => this.emit('error', err),
-      );
+  constructor(
+    url: string,
+    options: IoThreadData['options'],
+    logger: Logger,
+    intake: IntakeWiring | undefined,
+    private readonly on: ConnectionEvents,
+  ) {
     this.channel = new ThreadChannel<IoCalls, IoAsks>(
       {
         callerUrl: import.meta.url,
@@ -79,16 +72,12 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
         logger,
         stopTimeoutMs: END_TIMEOUT_MS,
       },
-      () => {
-        this.topics = new TopicTable();
-        return {
-          url,
-          options: withoutFunctions(options),
-          highWaterBytes: HIGH_WATER_BYTES,
-          intake: intake?.log,
-        } satisfies IoThreadData;
+      (): IoThreadData => {
+        this.stream.restart();
+        return { url, options, intake: intake?.log };
       },
     );
+    this.stream = new EdgeStreamReader(this.channel, intake, (err) => on.error(err));
     this.channel.onItem = (name, v) => this.onItem(name, v);
     this.channel.onExit = () => {
       this.gone();
@@ -97,8 +86,9 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     this.start();
   }
 
+  /** Messages handed on whose readings are not yet durable (0 without an intake log). */
   get unsettled(): number {
-    return this.checkpoint?.unsettled ?? 0;
+    return this.stream.unsettled;
   }
 
   /** The thread (tests end it, as a crash would). */
@@ -106,30 +96,18 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
     return this.channel.worker;
   }
 
-  subscribe(
-    filters: Record<string, { qos: 0 | 1 | 2; nl?: boolean }>,
-    cb: (err: Error | null | undefined) => void,
-  ): void {
-    this.channel.call('subscribe', filters).then(
-      () => cb(null),
-      (err: Error) => cb(err),
-    );
+  /** Resolves once the broker granted every filter; rejects with its refusal (a SUBACK code as err.code). */
+  subscribe(filters: Record<string, { qos: 0 | 1 | 2; nl?: boolean }>): Promise<void> {
+    return this.channel.call('subscribe', filters);
   }
 
-  unsubscribe(filters: string[], cb: (err: Error | null | undefined) => void): void {
-    this.channel.call('unsubscribe', filters).then(
-      () => cb(null),
-      (err: Error) => cb(err),
-    );
+  unsubscribe(filters: string[]): Promise<void> {
+    return this.channel.call('unsubscribe', filters);
   }
 
-  async publishAsync(
-    topic: string,
-    payload: Buffer | string,
-    opts: { qos: 0 | 1 | 2; retain: boolean },
-  ): Promise<void> {
+  publish(topic: string, payload: Buffer | string, opts: { qos: 0 | 1 | 2; retain: boolean }): Promise<void> {
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
-    await this.channel.call('publish', { topic, payload: bytes, qos: opts.qos, retain: opts.retain });
+    return this.channel.call('publish', { topic, payload: bytes, qos: opts.qos, retain: opts.retain });
   }
 
   reconnect(): void {
@@ -139,12 +117,12 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
   }
 
   /**
-   * Ends the connection (as mqtt.js's endAsync), then hands on every message the thread took in:
-   * those were acknowledged to the broker, so they are delivered before this resolves. A thread
-   * that does not end within END_TIMEOUT_MS (mqtt.js waiting for a publish on a dead connection)
-   * is terminated.
+   * Ends the connection (as mqtt.js's end), then hands on every message the thread took in: those
+   * were acknowledged to the broker, so they are delivered before this resolves. A thread that does
+   * not end within END_TIMEOUT_MS (mqtt.js waiting for a publish on a dead connection) is
+   * terminated.
    */
-  async endAsync(force = false): Promise<void> {
+  async end(force: boolean): Promise<void> {
     this.ending = true;
     await this.channel.stop(force);
     this.connected = false;
@@ -152,48 +130,37 @@ export class ThreadedMqttConnection extends EventEmitter implements BrokerConnec
 
   private start(): void {
     this.channel.start().catch((err: Error) => {
-      this.emit('error', err);
+      this.on.error(err);
       this.gone();
     });
   }
 
   private gone(): void {
     this.connected = false;
-    if (!this.ending) this.emit('close');
+    if (!this.ending) this.on.close();
   }
 
   private onItem(name: string, v: unknown): void {
     switch (name) {
-      case 'msgs': {
-        const b = v as MessagesBatch;
-        readMessageBatch(
-          b.buffer,
-          b.byteLength,
-          this.topics,
-          (topic, payload) => this.emit('message', topic, payload),
+      case 'msgs':
+        this.stream.read(
+          v,
+          (topic, payload) => this.on.message(topic, payload),
           // A listener that threw: reported, and the rest of the batch (and its topics) still read.
-          (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
+          (err) => this.on.error(err instanceof Error ? err : new Error(String(err))),
         );
-        this.checkpoint?.afterBatch(b.seq);
         return;
-      }
       case 'connect':
         this.connected = true;
-        this.emit('connect', v as { sessionPresent: boolean });
+        this.on.connect(v as { sessionPresent: boolean });
         return;
       case 'close':
         this.connected = false;
-        this.emit('close');
+        this.on.close();
         return;
       case 'error':
-        this.emit('error', fromWire(v as WireError));
+        this.on.error(fromWire(v as WireError));
         return;
     }
   }
-}
-
-function withoutFunctions(o: IClientOptions): IoThreadData['options'] {
-  return Object.fromEntries(
-    Object.entries(o).filter(([, v]) => typeof v !== 'function'),
-  ) as IoThreadData['options'];
 }

@@ -14,6 +14,30 @@ export interface RoutedTopic {
  */
 export type TopicRouter = (topic: string) => RoutedTopic | undefined;
 
+/** Topics whose routing is remembered (device topics: a few per device); past this it starts over. */
+const MAX_ROUTES = 200_000;
+
+/** The router's answer per topic, remembered (topics that route nowhere too) until `clear()`. */
+export class RouteMemo {
+  private readonly routes = new Map<string, RoutedTopic | null>();
+
+  constructor(private readonly route: TopicRouter) {}
+
+  get(topic: string): RoutedTopic | undefined {
+    let r = this.routes.get(topic);
+    if (r === undefined) {
+      r = this.route(topic) ?? null;
+      if (this.routes.size >= MAX_ROUTES) this.routes.clear();
+      this.routes.set(topic, r);
+    }
+    return r ?? undefined;
+  }
+
+  clear(): void {
+    this.routes.clear();
+  }
+}
+
 /** A routed MQTT message as the pipeline takes it (every MQTT edge builds it here, the same way). */
 export function inboundMqtt(
   routed: RoutedTopic,
@@ -68,6 +92,19 @@ export interface IngressHooks {
   /** A device publish on a topic that `route` does not know. */
   onUnrouted?(topic: string, clientId: string | undefined, size: number): void;
   logger: Logger;
-  /** Receive-time source; Date.now by default. */
-  now?: () => number;
+}
+
+/**
+ * Runs an IngressHooks callback for an MQTT edge: one that throws is counted in
+ * `stats.callbackErrors` and logged, and the edge goes on with the next message.
+ */
+export function callbackGuard(stats: { callbackErrors: number }, logger: Logger): (fn: () => void) => void {
+  return (fn) => {
+    try {
+      fn();
+    } catch (err) {
+      stats.callbackErrors++;
+      logger.error({ err }, 'mqtt ingress callback threw');
+    }
+  };
 }

@@ -1,11 +1,15 @@
-import type { Worker } from 'node:worker_threads';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { type Logger, pino } from 'pino';
 import { type Answer, type Calls, Endpoint, type Envelope, fromWire } from './endpoint.js';
-import { endThread, spawnSibling } from './spawn.js';
+
+/** After its answer to stop, how long a thread has to end on its own before it is terminated. */
+const EXIT_GRACE_MS = 1000;
 
 /**
  * The gateway's side of a worker thread: the one way the broker, the MQTT client and the writer
- * talk to their threads. It starts the thread (a sibling module, see spawn.ts), waits for its
+ * talk to their threads. It starts the thread (a sibling module, see siblingWorker), waits for its
  * `ready`, relays calls, batches and events through an Endpoint, fails the calls waiting when the
  * thread exits, restarts it with doubling backoff when asked to, and writes the thread's log lines
  * (pino JSON, already redacted and levelled there) into this side's pino destination as they are.
@@ -108,8 +112,10 @@ export class ThreadChannel<Out extends Calls, In extends Calls, Ready = void> {
 
   /**
    * Asks the thread to stop (its `stop` call: it finishes its work and sends what it holds), waits
-   * for it within stopTimeoutMs, terminates it, and takes everything it sent before going. Resolves
-   * with the stop call's answer (undefined if the thread did not give one).
+   * for its reply or its exit within stopTimeoutMs, gives it a moment to end on its own (so its exit
+   * code says whether it stopped cleanly), terminates it if it did not (a thread that hangs is cut
+   * off, not waited for), and takes everything it sent before going. Resolves with the stop call's
+   * answer (undefined if the thread did not give one).
    */
   async stop(arg?: unknown): Promise<unknown> {
     this.stopping = true;
@@ -117,15 +123,28 @@ export class ThreadChannel<Out extends Calls, In extends Calls, Ready = void> {
     const c = this.current;
     if (!c) return undefined;
     let answer: unknown;
-    const ask = () =>
-      c.endpoint.call('stop' as keyof Out & string, arg).then((r) => {
+    let ended = false;
+    const exited = new Promise<void>((resolve) =>
+      c.worker.once('exit', () => {
+        ended = true;
+        resolve();
+      }),
+    );
+    const asked = c.endpoint.call('stop' as keyof Out & string, arg).then(
+      (r) => {
         answer = r;
-      });
-    if (!(await endThread(c.worker, ask, this.opts.stopTimeoutMs)))
+      },
+      () => undefined,
+    );
+    await within(this.opts.stopTimeoutMs, Promise.race([asked, exited]));
+    await within(EXIT_GRACE_MS, exited);
+    if (!ended) {
+      await c.worker.terminate();
       this.opts.logger.error(
         { timeoutMs: this.opts.stopTimeoutMs },
         `${this.opts.name} did not stop in time; terminated`,
       );
+    }
     c.endpoint.drainAll();
     if (this.current === c) this.current = undefined;
     return answer;
@@ -137,8 +156,8 @@ export class ThreadChannel<Out extends Calls, In extends Calls, Ready = void> {
       data: this.data(),
       log: { level: logger.level, bindings: logger.bindings() },
     };
-    const worker = spawnSibling(this.opts.callerUrl, this.opts.module, boot);
-    const endpoint = new Endpoint<Out, In>(worker, { peer: this.opts.name });
+    const worker = siblingWorker(this.opts.callerUrl, this.opts.module, boot);
+    const endpoint = new Endpoint<Out, In>(worker, this.opts.name);
     for (const [m, fn] of this.handlers) endpoint.handle(m as keyof In & string, fn as never);
     endpoint.onItem = (name, v, batch) => this.onItem(name, v, batch);
     endpoint.onItemError = (err) =>
@@ -203,4 +222,26 @@ export class ThreadChannel<Out extends Calls, In extends Calls, Ready = void> {
     }, delay);
     this.restartTimer.unref();
   }
+}
+
+/** Waits for `p` or `ms`, whichever comes first. */
+async function within(ms: number, p: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * A worker thread running the module `name` beside the caller (`import.meta.url`). From dist/ that
+ * is the compiled .js, started as is. Only when the caller runs from TypeScript source (the test
+ * suite, tsx) does the thread go through ts-entry.mjs, which registers the dev dependency tsx: the
+ * built package never loads it.
+ */
+function siblingWorker(callerUrl: string, name: string, workerData: unknown): Worker {
+  const ext = extname(fileURLToPath(callerUrl));
+  const target = new URL(`./${name}${ext}`, callerUrl);
+  if (ext !== '.ts') return new Worker(target, { workerData });
+  const tsEntry = new URL('./ts-entry.mjs', import.meta.url);
+  const boot = `import(${JSON.stringify(tsEntry.href)}).then((m) => m.run(${JSON.stringify(target.href)}))`;
+  return new Worker(boot, { eval: true, workerData });
 }

@@ -58,11 +58,6 @@ export type Calls = Record<string, [unknown, unknown]>;
 // biome-ignore lint/suspicious/noConfusingVoidType: a handler with no result returns void
 export type Answer<R> = undefined extends R ? R | void : R;
 
-export interface EndpointOptions {
-  /** Names the other side in errors: "mqtt broker thread". */
-  peer: string;
-}
-
 export class Endpoint<Out extends Calls, In extends Calls> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -82,7 +77,8 @@ export class Endpoint<Out extends Calls, In extends Calls> {
 
   constructor(
     private readonly port: PortLike,
-    private readonly opts: EndpointOptions,
+    /** Names the other side in errors: "mqtt broker thread". */
+    private readonly peer: string,
   ) {}
 
   /** Whether a batch sent now stays within the credit window. */
@@ -102,7 +98,7 @@ export class Endpoint<Out extends Calls, In extends Calls> {
     arg: Out[K][0],
     transfer?: readonly ArrayBuffer[],
   ): Promise<Out[K][1]> {
-    if (this.closed) return Promise.reject(new Error(`${this.opts.peer} is not running; cannot ${method}`));
+    if (this.closed) return Promise.reject(new Error(`${this.peer} is not running; cannot ${method}`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });

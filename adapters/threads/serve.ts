@@ -25,7 +25,7 @@ export function serveThread<Out extends Calls, In extends Calls, Data>(): Served
   const port = parentPort;
   if (!port) throw new Error('this module runs as a worker thread of a ThreadChannel');
   const boot = workerData as ThreadBoot;
-  const endpoint = new Endpoint<Out, In>(port, { peer: "the gateway's thread" });
+  const endpoint = new Endpoint<Out, In>(port, "the gateway's thread");
   port.on('message', (msg: Envelope) => endpoint.receive(msg));
   const logger = pino(
     { level: boot.log.level, base: undefined, ...LOG_OPTIONS },

@@ -141,39 +141,30 @@ export function buildIngress(deps: IngressDeps): { ingress: GatewayIngress; devi
     });
     return { ingress };
   }
-  const auth = cfg.mqtt.auth;
   const deviceAuth = createDeviceAuth({
+    // mqtt.auth as it is (its secretKeyFile is the credential store's).
+    ...cfg.mqtt.auth,
     devices: deps.parts.registry,
     credentials: deps.parts.credentials,
     models: deps.models,
-    users: auth.users,
-    required: auth.required,
-    maxFailures: auth.maxFailures,
-    maxFailuresPerAddress: auth.maxFailuresPerAddress,
-    lockoutS: auth.lockoutS,
-    checksPerS: auth.checksPerS,
-    slowChecksPerS: auth.slowChecksPerS,
     maxTopicDepth: cfg.limits.maxTopicDepth,
     hj212Topic: pattern || undefined,
     unknown: deps.parts.unknownDevices,
     logger,
   });
-  const embedded = cfg.mqtt.embedded;
   const maxPayload = cfg.ingest.maxPayloadBytes;
   ingress = new ThreadedEmbeddedBroker({
     ...hooks,
+    // The listener: mqtt.embedded as it is.
+    ...cfg.mqtt.embedded,
     authenticate: deviceAuth.authenticate,
     authorizePublish: deviceAuth.authorizePublish,
     authorizeSubscribe: deviceAuth.authorizeSubscribe,
     maxConnectionsPerIp: cfg.limits.maxConnectionsPerIp,
-    readBudgetMs: embedded.readBudgetMs,
     // Persistent clients' QoS 1 sessions and retained messages survive a restart.
     persistence: { redisUrl: cfg.redis.url, keyPrefix: `${cfg.redis.prefix}mqtt:` },
     intake,
-    host: embedded.host,
-    port: embedded.port,
     maxPayloadBytes: maxPayload,
-    tls: embedded.tls,
     onConnectivity: (clientId, online, at) => {
       if (deps.running()) pipeline.connectivity(clientId, online, at);
     },

@@ -89,7 +89,6 @@ describe('ThreadedEmbeddedBroker', () => {
   it('holds the reads while the pipeline lags, and loses or reorders nothing (QoS 0)', async () => {
     const got: number[] = [];
     const b = await start({
-      highWaterBytes: 16 * 1024,
       onMessage: (m) => {
         // A slow pipeline: ~100 µs per message.
         const until = performance.now() + 0.1;
