@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { within } from '../adapters/bullmq/deadline.js';
 import { AlertDispatcher } from '../adapters/bullmq/dispatcher.js';
 import { type AckRecord, Supervision } from '../adapters/bullmq/supervision.js';
 import { SupervisionSink } from '../adapters/bullmq/supervision-sink.js';
@@ -8,8 +9,7 @@ import type { PublishOptions } from '../adapters/mqtt/types.js';
 import { MqttAlertPublisher } from '../adapters/mqtt-alerts/publisher.js';
 import { RedisIncidentStore } from '../adapters/redis/incident-store.js';
 import { RedisSilencePersistence } from '../adapters/redis/rule-silences.js';
-import { loadRulesDirOrThrow } from '../adapters/rules/load-dir.js';
-import { RulesWatcher } from '../adapters/rules/watcher.js';
+import { loadRulesDirOrThrow, watchRules } from '../adapters/rules/load-dir.js';
 import type { GridgateConfig } from '../config/schema.js';
 import type { AlertEvent, AlertSink } from '../processors/alerts/event.js';
 import { EvidenceSink, type EvidenceSinkOptions } from '../processors/alerts/evidence.js';
@@ -27,15 +27,6 @@ const SUPERVISION_STOP_MS = 3000;
 const FORGET_SENT_MS = 1000;
 /** In dispatch.outbox.dir: that folder is alerting's local durable place, one gateway's only. */
 const UNSAVED_STATE_FILE = 'incidents-unsaved.json';
-
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((r) => {
-    timer = setTimeout(r, ms);
-  });
-  await Promise.race([p.catch(() => {}), late]);
-  clearTimeout(timer);
-}
 
 export interface AlertingDeps {
   config: Readonly<GridgateConfig>;
@@ -61,7 +52,7 @@ export class Alerting {
   readonly installerAlerts = new RecentAlerts();
   readonly recent = new RecentAlerts(1000);
   /** Reloads the rule folder (POST /api/v1/rules/reload); also watches it when rules.watch is on. */
-  readonly watcher: RulesWatcher;
+  readonly watcher: ReturnType<typeof watchRules>;
   readonly evidence?: EvidenceSink;
   private tick?: NodeJS.Timeout;
 
@@ -142,7 +133,7 @@ export class Alerting {
       logger: logger.child({ component: 'rules' }),
     });
     this.engine = engine;
-    this.watcher = new RulesWatcher(cfg.rules.dir, engine, { logger });
+    this.watcher = watchRules(cfg.rules.dir, engine, { logger });
   }
 
   async start(): Promise<void> {
@@ -162,11 +153,11 @@ export class Alerting {
     // Supervision's BullMQ worker waits for a dead Redis without end. Bounded, so that the
     // dispatcher's stop, which leaves every undelivered event in the outbox, always runs in the
     // time the gateway gives this component.
-    await settlesWithin(this.supervision.stop(), SUPERVISION_STOP_MS);
+    await within(this.supervision.stop(), SUPERVISION_STOP_MS);
     await this.dispatcher.stop();
     // Every event the engine handed on is in Redis or in the outbox now: their saved copies go, or
     // the next start would send them again (BullMQ drops the copies; MQTT subscribers would not).
-    await settlesWithin(this.engine.drain(FORGET_SENT_MS), FORGET_SENT_MS + 500);
+    await within(this.engine.drain(FORGET_SENT_MS), FORGET_SENT_MS + 500);
   }
 
   /** The incident's current state as an event (what supervision escalates from). */

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { loadModelsDirOrThrow } from '../adapters/models/load-dir.js';
-import { ModelsWatcher } from '../adapters/models/watcher.js';
+import { loadModelsDirOrThrow, watchModels } from '../adapters/models/load-dir.js';
 import type { MqttIngress } from '../adapters/mqtt/types.js';
 import type { DeviceModel } from '../processors/devices/define.js';
 import type { ModelIndex } from '../processors/devices/index.js';
@@ -42,7 +41,7 @@ export interface ModelFilesStatus {
  * by model object).
  */
 export class ModelFiles {
-  private watcher: ModelsWatcher | undefined;
+  private watcher: ReturnType<typeof watchModels> | undefined;
   /** The MQTT edge's last forgetRoutes (it never rejects: failures are logged). */
   private rerouted: Promise<void> = Promise.resolve();
 
@@ -53,7 +52,7 @@ export class ModelFiles {
     if (dir === undefined) return;
     this.apply(await loadModelsDirOrThrow(dir), true);
     if (!this.opts.watch) return;
-    this.watcher = new ModelsWatcher(dir, (r) => this.apply(r, false), { logger: this.opts.logger });
+    this.watcher = watchModels(dir, (r) => this.apply(r, false), { logger: this.opts.logger });
     await this.watcher.start();
   }
 

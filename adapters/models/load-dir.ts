@@ -1,33 +1,28 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type { DeviceModel } from '../../processors/devices/define.js';
 import { MODELS } from '../../processors/devices/index.js';
 import { buildModelSet, type ModelSetResult } from '../../processors/devices/model-set.js';
-import { formatModelError } from '../../processors/devices/yaml.js';
+import { formatModelError, type ModelFileError } from '../../processors/devices/yaml.js';
 import { GridgateError } from '../../processors/errors.js';
-
-/** Every `*.yaml` / `*.yml` in `dir` (not recursive, no dot-files), sorted so load order is stable. */
-export async function readModelFiles(dir: string): Promise<{ path: string; text: string }[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.')).sort();
-  } catch (err) {
-    throw new GridgateError('GG_ERR_CONFIG_READ', `models folder ${dir} could not be read`, [
-      (err as Error).message,
-      'create the folder or fix models.dir',
-    ]);
-  }
-  return Promise.all(
-    names.map(async (n) => ({ path: join(dir, n), text: await readFile(join(dir, n), 'utf8') })),
-  );
-}
+import { FolderReloader } from '../fs/folder-reloader.js';
+import { readYamlFolder } from '../fs/yaml-folder.js';
 
 /** The shipped models plus the folder's: the set, or every error of every file. No folder: the shipped set. */
 export async function loadModelsDir(
   dir: string | undefined,
   shipped: readonly DeviceModel[] = MODELS,
 ): Promise<ModelSetResult> {
-  return buildModelSet(dir === undefined ? [] : await readModelFiles(dir), shipped);
+  if (dir === undefined) return buildModelSet([], shipped);
+  let files: { path: string; text: string }[];
+  try {
+    files = await readYamlFolder(dir);
+  } catch (err) {
+    throw new GridgateError('GG_ERR_CONFIG_READ', `models folder ${dir} could not be read`, [
+      (err as Error).message,
+      'create the folder or fix models.dir',
+    ]);
+  }
+  return buildModelSet(files, shipped);
 }
 
 /** Like loadModelsDir, but throws GG_ERR_MODEL_INVALID listing every error (gateway start). */
@@ -41,4 +36,30 @@ export async function loadModelsDirOrThrow(dir: string | undefined): Promise<Mod
     );
   }
   return r;
+}
+
+/**
+ * Hot reload of the models folder (adapters/fs/folder-reloader.ts): on any change the whole folder
+ * is loaded and checked against the shipped models; only a clean set is handed to `apply` (the
+ * gateway swaps its model index and topic router). A broken file keeps the previous set running;
+ * why is kept in `lastReloadError` for GET /api/v1/models.
+ */
+export function watchModels(
+  dir: string,
+  /** Puts a valid set in place; a throw counts as a failed reload. */
+  apply: (result: ModelSetResult) => void,
+  opts: { logger?: Logger; debounceMs?: number } = {},
+): FolderReloader<ModelSetResult, ModelFileError> {
+  return new FolderReloader({
+    dir,
+    what: 'device models',
+    load: async (d) => {
+      const result = await loadModelsDir(d);
+      return { value: result, errors: result.errors };
+    },
+    apply,
+    describe: (r) => ({ models: r.set.models.length, overrides: r.overrides.map((o) => o.id) }),
+    format: formatModelError,
+    ...opts,
+  });
 }

@@ -1,26 +1,20 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { GridgateError } from '../../processors/errors.js';
+import type { RuleEngine } from '../../processors/rules/engine.js';
 import {
   formatRuleError,
   parseRuleFiles,
   type RuleFileError,
   type RuleSet,
 } from '../../processors/rules/parse.js';
-
-/** Every `*.yaml` / `*.yml` in `dir` (not recursive), sorted so load order is stable. */
-export async function readRuleFiles(dir: string): Promise<{ path: string; text: string }[]> {
-  const names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.')).sort();
-  return Promise.all(
-    names.map(async (n) => ({ path: join(dir, n), text: await readFile(join(dir, n), 'utf8') })),
-  );
-}
+import { FolderReloader } from '../fs/folder-reloader.js';
+import { readYamlFolder } from '../fs/yaml-folder.js';
 
 /** Load and compile a rules folder: the set, or every error of every file. */
 export async function loadRulesDir(dir: string): Promise<{ set: RuleSet; errors: RuleFileError[] }> {
   let files: { path: string; text: string }[];
   try {
-    files = await readRuleFiles(dir);
+    files = await readYamlFolder(dir);
   } catch (err) {
     throw new GridgateError('GG_ERR_CONFIG_READ', `rules folder ${dir} could not be read`, [], {
       cause: err,
@@ -40,4 +34,28 @@ export async function loadRulesDirOrThrow(dir: string): Promise<RuleSet> {
     );
   }
   return set;
+}
+
+/**
+ * Hot reload of a rules folder (adapters/fs/folder-reloader.ts): on any change or `reload()`
+ * (POST /api/v1/rules/reload) the whole folder is loaded and compiled; only a clean set replaces
+ * the engine's rules, a broken file keeps the previous set running.
+ */
+export function watchRules(
+  dir: string,
+  engine: Pick<RuleEngine, 'replaceRules'>,
+  opts: { logger?: Logger; debounceMs?: number } = {},
+): FolderReloader<RuleSet, RuleFileError> {
+  return new FolderReloader({
+    dir,
+    what: 'rules',
+    load: async (d) => {
+      const { set, errors } = await loadRulesDir(d);
+      return { value: set, errors };
+    },
+    apply: (set) => engine.replaceRules(set),
+    describe: (set) => ({ rules: set.rules.length }),
+    format: formatRuleError,
+    ...opts,
+  });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RulesWatcher } from '../../adapters/rules/watcher.js';
+import { watchRules } from '../../adapters/rules/load-dir.js';
 import { engine, rules } from './helpers.js';
 
 const A = 'rules:\n  - { id: a, name: A, condition: "aqi > 200", severity: red }\n';
@@ -30,7 +30,7 @@ describe('a broken rule file, as the log shows it', () => {
     const lines: { level: number; msg: string; errors?: string[] }[] = [];
     const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
     const { e } = await engine(rules(A));
-    const w = new RulesWatcher(dir, e, { debounceMs: 50, logger });
+    const w = watchRules(dir, e, { debounceMs: 50, logger });
     await w.start();
     try {
       await writeFile(join(dir, 'a.yaml'), BROKEN);

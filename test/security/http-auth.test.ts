@@ -40,7 +40,11 @@ const alerting = {
   engine: { listIncidents: () => [], getIncident: () => undefined, rulesStatus: () => [], shadowEvents: [] },
   currentEvent: () => undefined,
   ack: async () => ({ ok: true }),
-  watcher: { lastReloadAt: 0, lastReloadError: undefined, reload: async () => ({ ok: true, rules: 0 }) },
+  watcher: {
+    lastReloadAt: 0,
+    lastReloadError: undefined,
+    reload: async () => ({ ok: true, value: { rules: [] }, errors: [] }),
+  },
   silences: { list: () => [], add: async (s: unknown) => s, remove: async () => false },
   installerAlerts: { list: () => [] },
 } as unknown as Alerting;

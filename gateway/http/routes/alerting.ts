@@ -131,7 +131,7 @@ export function alertingRoutes(alerting: Alerting): FastifyPluginAsync {
     }));
     app.post('/rules/reload', async () => {
       const r = await alerting.watcher.reload();
-      if (r.ok) return { ok: true, rules: r.rules };
+      if (r.ok) return { ok: true, rules: r.value.rules.length };
       const message = 'rules not reloaded; the previous set keeps running';
       throw new GridgateError('GG_ERR_RULES_INVALID', message, r.errors.map(formatRuleError));
     });
