@@ -4,7 +4,7 @@ import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, writeFileSync } 
  * Files the gateway writes that may hold operational data (the capture, alert snapshots, device
  * exports, issued secrets) are readable by the gateway's own user only. The mode is set on the open
  * descriptor as well as at creation: `open(..., mode)` only applies to a new file, and an existing
- * one left 0644 by an older version must not stay world-readable.
+ * one left 0644 must not stay world-readable.
  */
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;

@@ -1,14 +1,11 @@
 import type { Logger } from 'pino';
 
-export interface ClockSkewWarningsOptions {
-  logger: Logger;
-  /** |DataTime - receive time| above which a frame is worth a warning. Default 5 min. */
-  thresholdMs?: number;
-  /** At most one warning per station in this long. Default 1 h. */
-  everyMs?: number;
-  /** Stations remembered for the rate limit; the least recently warned are forgotten first. Default 10 000. */
-  maxStations?: number;
-}
+/** |DataTime - receive time| above which a frame is worth a warning. */
+const THRESHOLD_MS = 5 * 60_000;
+/** At most one warning per station in this long. */
+const EVERY_MS = 3_600_000;
+/** Stations remembered for the rate limit; the least recently warned are forgotten first. */
+const MAX_STATIONS = 10_000;
 
 /**
  * Warns when a station's DataTime is far from the time its frame arrived. HJ 212 readings are stored
@@ -16,44 +13,35 @@ export interface ClockSkewWarningsOptions {
  * writes its readings hours in the past, where no dashboard looks and no rule window sees them (and
  * one that is fast has them refused as future readings by the pipeline).
  * The warning is the installer's cue; `gridgate devices status` shows the same drift. One line per
- * station per `everyMs`, with how many frames were off since the last line.
+ * station per EVERY_MS, with how many frames were off since the last line.
  */
 export class ClockSkewWarnings {
-  readonly #log: Logger;
-  readonly #threshold: number;
-  readonly #every: number;
-  readonly #max: number;
   /** MN -> when it was last warned about and the frames off since. */
   readonly #last = new Map<string, { at: number; suppressed: number }>();
 
-  constructor(opts: ClockSkewWarningsOptions) {
-    this.#log = opts.logger;
-    this.#threshold = opts.thresholdMs ?? 300_000;
-    this.#every = opts.everyMs ?? 3_600_000;
-    this.#max = Math.max(1, opts.maxStations ?? 10_000);
-  }
+  constructor(private readonly log: Logger) {}
 
   /** Called per real-time frame with its skew (DataTime - receive time, ms). */
   observe(mn: string, deviceId: string, skewMs: number, at: number): void {
-    if (Math.abs(skewMs) <= this.#threshold) return;
+    if (Math.abs(skewMs) <= THRESHOLD_MS) return;
     const prev = this.#last.get(mn);
-    if (prev && at - prev.at < this.#every) {
+    if (prev && at - prev.at < EVERY_MS) {
       prev.suppressed++;
       return;
     }
     this.#last.delete(mn);
-    if (this.#last.size >= this.#max) {
+    if (this.#last.size >= MAX_STATIONS) {
       const oldest = this.#last.keys().next().value;
       if (oldest !== undefined) this.#last.delete(oldest);
     }
     this.#last.set(mn, { at, suppressed: 0 });
     const minutes = Math.round(Math.abs(skewMs) / 60_000);
-    this.#log.warn(
+    this.log.warn(
       {
         device: deviceId,
         mn,
         skewS: Math.round(skewMs / 1000),
-        ...(prev ? { framesOffSinceLastWarning: prev.suppressed } : {}),
+        framesOffSinceLastWarning: prev?.suppressed,
       },
       skewMs > 0
         ? `hj212 DataTime is ${minutes} min ahead of receive time: the station's clock is wrong (DataTime is China time, UTC+8); readings further ahead than ingest.maxFutureSkewS are refused`

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { previewPayload } from '../../processors/deadletters.js';
 import { HJ212_DATA_CNS } from '../../processors/decode/hj212.js';
-import type { Rejection } from '../../processors/errors.js';
+import type { Rejection, RejectReason } from '../../processors/errors.js';
 import { dataTimeSkewMs } from '../../processors/hj212/clock.js';
 import { type DeframeItem, Hj212Deframer } from '../../processors/hj212/deframer.js';
 import { wantsAnswer } from '../../processors/hj212/frame.js';
@@ -19,8 +19,8 @@ import { ClockSkewWarnings } from './clock-skew.js';
  *   pipeline; both transports take what it returns.
  * - TCP: `Hj212Server` (tcp-server.ts) is handed `hj212Ingest(deps)`.
  * - MQTT: `Hj212OverMqtt` (below) is handed the same.
- * Both run each deframed item through `handleItem`: authenticate the frame by MN and PW, turn
- * monitoring data into an InboundMessage for the pipeline, and say whether to answer with 9014.
+ * Both run each deframed item of a stream through `handleItem`: authenticate the frame by MN and PW,
+ * turn monitoring data into an InboundMessage for the pipeline, and say whether to answer with 9014.
  * Everything else becomes a Rejection.
  */
 
@@ -41,12 +41,13 @@ export interface Hj212Origin {
 /** Device registry lookup by MN (HJ 212-2017 数据段结构组成, 设备唯一标识). */
 export type Hj212Lookup = (mn: string, from?: Hj212Origin) => Hj212Registration | undefined;
 
-export interface HandleOptions {
-  /** The device this stream already identified as, for rejects of frames that cannot say who sent them (bad CRC, garbage). */
-  knownDeviceId?: string;
-  from?: Hj212Origin;
+/** One stream of frames: a TCP connection, or the frames of one MQTT payload. */
+export interface Hj212Stream {
+  readonly from: Hj212Origin;
   /** Requests already taken; a resent one is acknowledged again but not passed on. */
-  requests?: QnWindow;
+  readonly requests: QnWindow;
+  /** The device the stream last proved to be: rejects of frames that cannot say who sent them carry it. */
+  deviceId?: string;
 }
 
 export type FrameOutcome =
@@ -54,111 +55,71 @@ export type FrameOutcome =
       kind: 'message';
       message: InboundMessage;
       mn: string;
-      response?: Buffer;
+      response: Buffer | undefined;
       /** DataTime minus receive time of real-time data (CN 2011), ms: how far off the station's clock is. */
-      skewMs?: number;
+      skewMs: number | undefined;
     }
   /** A resend of a request already taken (same MN, QN, CN): answered again, not stored again. */
-  | { kind: 'duplicate'; deviceId: string; mn: string; qn: string; response?: Buffer }
+  | { kind: 'duplicate'; deviceId: string; qn: string; response: Buffer | undefined }
   | { kind: 'reject'; rejection: Rejection; mn?: string }
   /** A frame from a known device that carries no monitoring data (heartbeat 9015/9021, responses, notices). */
-  | { kind: 'other'; deviceId: string; mn: string; cn: string };
+  | { kind: 'other'; deviceId: string };
 
-export const TRANSPORT = 'hj212';
-
-export function topicFor(mn: string, cn: string): string {
-  return `hj212/${mn}/${cn}`;
-}
-
+/** Takes one deframed item of the stream; a frame that proves its device makes it the stream's. */
 export function handleItem(
   item: DeframeItem,
   receivedAt: number,
   lookup: Hj212Lookup,
-  opts: HandleOptions = {},
+  stream: Hj212Stream,
 ): FrameOutcome {
-  const knownDeviceId = opts.knownDeviceId;
+  const reject = (
+    reason: RejectReason,
+    detail: string,
+    more: Partial<Rejection>,
+    mn?: string,
+  ): FrameOutcome => ({
+    kind: 'reject',
+    mn,
+    rejection: { reason, at: receivedAt, transport: 'hj212', detail, ...more },
+  });
   if (item.kind === 'error') {
-    return {
-      kind: 'reject',
-      rejection: {
-        reason: item.reason,
-        at: receivedAt,
-        transport: TRANSPORT,
-        ...(knownDeviceId ? { deviceId: knownDeviceId } : {}),
-        detail: item.detail,
-        payloadPreview: previewPayload(item.bytes),
-      },
-    };
+    const preview = previewPayload(item.bytes);
+    return reject(item.reason, item.detail, { deviceId: stream.deviceId, payloadPreview: preview });
   }
-  const text = item.data.toString('latin1');
-  const parsed = parseDataSegment(text);
+  const parsed = parseDataSegment(item.data.toString('latin1'));
   if (!parsed.ok) {
-    return {
-      kind: 'reject',
-      rejection: {
-        reason: 'malformed',
-        at: receivedAt,
-        transport: TRANSPORT,
-        ...(knownDeviceId ? { deviceId: knownDeviceId } : {}),
-        detail: parsed.detail,
-        payloadPreview: previewPayload(item.data),
-      },
-    };
+    const preview = previewPayload(item.data);
+    return reject('malformed', parsed.detail, { deviceId: stream.deviceId, payloadPreview: preview });
   }
   const p = parsed.packet;
-  const topic = topicFor(p.mn, p.cn);
-  const reg = lookup(p.mn, opts.from);
+  const topic = `hj212/${p.mn}/${p.cn}`;
+  const reg = lookup(p.mn, stream.from);
   if (!reg) {
-    return {
-      kind: 'reject',
-      mn: p.mn,
-      rejection: {
-        reason: 'unknown_device',
-        at: receivedAt,
-        transport: TRANSPORT,
-        topic,
-        detail: `MN ${p.mn} is not registered`,
-        payloadPreview: previewPayload(item.data),
-      },
-    };
+    const more = { topic, payloadPreview: previewPayload(item.data) };
+    return reject('unknown_device', `MN ${p.mn} is not registered`, more, p.mn);
   }
   if (reg.password !== undefined && !samePassword(p.pw, reg.password)) {
-    return {
-      kind: 'reject',
-      mn: p.mn,
-      rejection: {
-        reason: 'bad_password',
-        at: receivedAt,
-        transport: TRANSPORT,
-        deviceId: reg.deviceId,
-        topic,
-        // Never echo the PW that was tried: dead letters are readable by installers.
-        detail: `PW does not match the registered password of MN ${p.mn}; frame refused`,
-      },
-    };
+    // Never echo the PW that was tried: dead letters are readable by installers.
+    const detail = `PW does not match the registered password of MN ${p.mn}; frame refused`;
+    return reject('bad_password', detail, { deviceId: reg.deviceId, topic }, p.mn);
   }
-  if (!HJ212_DATA_CNS[p.cn]) return { kind: 'other', deviceId: reg.deviceId, mn: p.mn, cn: p.cn };
+  stream.deviceId = reg.deviceId;
+  if (!HJ212_DATA_CNS[p.cn]) return { kind: 'other', deviceId: reg.deviceId };
   // HJ 212-2017 Flag bit A (应答标志): the station waits for 9014 and resends without it.
   const response = wantsAnswer(p.flag) ? dataResponse(p) : undefined;
-  if (opts.requests?.seen(p) && p.qn !== undefined) {
+  if (stream.requests.seen(p) && p.qn !== undefined) {
     // The resend says our 9014 was lost: answer again so the station stops resending.
-    return response
-      ? { kind: 'duplicate', deviceId: reg.deviceId, mn: p.mn, qn: p.qn, response }
-      : { kind: 'duplicate', deviceId: reg.deviceId, mn: p.mn, qn: p.qn };
+    return { kind: 'duplicate', deviceId: reg.deviceId, qn: p.qn, response };
   }
   const message: InboundMessage = {
-    transport: TRANSPORT,
+    transport: 'hj212',
     kind: 'telemetry',
     deviceId: reg.deviceId,
     topic,
     payload: item.data,
     receivedAt,
   };
-  const out: Extract<FrameOutcome, { kind: 'message' }> = { kind: 'message', message, mn: p.mn };
-  if (response) out.response = response;
-  const skewMs = dataTimeSkewMs(p, receivedAt);
-  if (skewMs !== undefined) out.skewMs = skewMs;
-  return out;
+  return { kind: 'message', message, mn: p.mn, response, skewMs: dataTimeSkewMs(p, receivedAt) };
 }
 
 function samePassword(given: string | undefined, expected: string): boolean {
@@ -178,11 +139,11 @@ export interface Hj212IngestDeps {
   /** Per-device rate limit, per frame (a frame is a message). */
   admit: (msg: InboundMessage) => boolean;
   /** False while the gateway stops: closing every connection is not every station going offline. */
-  running?: () => boolean;
+  running: () => boolean;
   /** Unregistered MNs that sent frames, with where they came from, for `gridgate devices unknown`. */
   unknown?: { record(e: { transport: 'hj212'; id: string; topic?: string; remote?: string }): void };
   /** Resolves once the readings handed to the pipeline so far are durable; 9014 waits for it. */
-  settled?: () => Promise<void>;
+  settled: () => Promise<void>;
 }
 
 /** What either transport hands frames, rejects and station status to. */
@@ -199,108 +160,25 @@ export function hj212Ingest(deps: Hj212IngestDeps): Hj212Ingest {
   return {
     lookup: (mn, from) => {
       const d = deps.registry.byHj212Mn(mn);
-      if (!d) {
-        deps.unknown?.record({
-          transport: 'hj212',
-          id: mn,
-          ...(from?.topic === undefined ? {} : { topic: from.topic }),
-          ...(from?.remote === undefined ? {} : { remote: from.remote }),
-        });
-        return undefined;
-      }
-      if (d.state === 'retired') return undefined;
-      return d.hj212?.password === undefined
-        ? { deviceId: d.id }
-        : { deviceId: d.id, password: d.hj212.password };
+      if (!d) deps.unknown?.record({ transport: 'hj212', id: mn, ...from });
+      return !d || d.state === 'retired' ? undefined : { deviceId: d.id, password: d.hj212?.password };
     },
     onMessage: (msg) => {
       if (deps.admit(msg)) deps.pipeline.handle(msg);
     },
-    settled: deps.settled ?? (() => Promise.resolve()),
+    settled: deps.settled,
     onReject: (r) => deps.rejects.reject(r),
     onStatus: (deviceId, online) => {
-      if (deps.running?.() ?? true) deps.pipeline.connectivity(deviceId, online);
+      if (deps.running()) deps.pipeline.connectivity(deviceId, online);
     },
   };
-}
-
-export interface Hj212MqttOptions {
-  lookup: Hj212Lookup;
-  /** Largest data segment accepted (HJ 212-2017 通讯包结构组成: 1024). */
-  maxDataLength?: number;
-  /**
-   * The MN the topic belongs to (`hj212/{mn}`): the topic ACL is what authenticated the DTU, so
-   * a frame carrying any other MN is refused, whatever that station's password.
-   */
-  mn?: string;
-  /** The topic the payload came on, kept with an unregistered MN. */
-  topic?: string;
-  /** Requests already taken; a resent one is answered again but not passed on. */
-  requests?: QnWindow;
-}
-
-export interface Hj212MqttResult {
-  messages: InboundMessage[];
-  rejections: Rejection[];
-  /** 9014 responses for frames whose Flag asked for one; the caller may publish them back to the DTU. */
-  responses: { mn: string; frame: Buffer }[];
-  /** Resent requests (same MN, QN, CN): answered, not in `messages`. */
-  duplicates: number;
-  /** DataTime minus receive time of each real-time frame, for the clock check. */
-  skews: { mn: string; deviceId: string; skewMs: number }[];
-}
-
-/**
- * HJ 212 frames carried as one MQTT payload (a DTU publishing the station's TCP stream on e.g.
- * `hj212/{MN}`). One payload may hold one or several whole frames; a frame split across two
- * payloads is not reassembled (each payload is deframed on its own), since MQTT already delivers
- * whole messages and a DTU that splits frames would also reorder them across QoS retries. For the
- * same reason the end of the payload ends its last frame: a frame without its CR LF is accepted
- * when its length and CRC agree.
- */
-export function hj212FromMqtt(payload: Buffer, receivedAt: number, opts: Hj212MqttOptions): Hj212MqttResult {
-  const out: Hj212MqttResult = { messages: [], rejections: [], responses: [], duplicates: 0, skews: [] };
-  const d = new Hj212Deframer(opts.maxDataLength === undefined ? {} : { maxDataLength: opts.maxDataLength });
-  const own = opts.mn;
-  const lookup: Hj212Lookup =
-    own === undefined ? opts.lookup : (mn, from) => (mn === own ? opts.lookup(mn, from) : undefined);
-  const from = opts.topic === undefined ? {} : { topic: opts.topic };
-  let deviceId: string | undefined;
-  for (const item of [...d.push(payload), ...d.endOfMessage()]) {
-    const r = handleItem(item, receivedAt, lookup, {
-      ...(deviceId === undefined ? {} : { knownDeviceId: deviceId }),
-      from,
-      ...(opts.requests ? { requests: opts.requests } : {}),
-    });
-    if (r.kind === 'message') {
-      deviceId = r.message.deviceId;
-      out.messages.push(r.message);
-      if (r.response) out.responses.push({ mn: r.mn, frame: r.response });
-      if (r.skewMs !== undefined) out.skews.push({ mn: r.mn, deviceId, skewMs: r.skewMs });
-    } else if (r.kind === 'duplicate') {
-      deviceId = r.deviceId;
-      out.duplicates++;
-      if (r.response) out.responses.push({ mn: r.mn, frame: r.response });
-    } else if (r.kind === 'reject') {
-      const foreign = own !== undefined && r.mn !== undefined && r.mn !== own;
-      out.rejections.push(
-        foreign
-          ? { ...r.rejection, detail: `frame MN ${r.mn} does not match the topic's MN ${own}; refused` }
-          : r.rejection,
-      );
-    } else {
-      deviceId = r.deviceId;
-    }
-  }
-  return out;
 }
 
 /**
  * The MQTT transport (`hj212.mqttTopic`, default `hj212/{mn}`): the topic routes as a telemetry
  * message of the MN, and the payload is deframed, CRC-checked and PW-checked exactly like a TCP
- * frame (hj212FromMqtt). A frame must carry the topic's own MN (the topic ACL is what authenticated
- * the DTU), and each frame counts against the device's rate limit. 9014 responses go back on
- * `<topic>/response`.
+ * frame. A frame must carry the topic's own MN (the topic ACL is what authenticated the DTU), and
+ * each frame counts against the device's rate limit. 9014 responses go back on `<topic>/response`.
  */
 export class Hj212OverMqtt {
   private readonly prefix: string;
@@ -318,7 +196,7 @@ export class Hj212OverMqtt {
     const at = pattern.indexOf('{mn}');
     this.prefix = pattern.slice(0, at);
     this.suffix = pattern.slice(at + '{mn}'.length);
-    this.clockSkew = new ClockSkewWarnings({ logger: logger.child({ component: 'hj212-mqtt' }) });
+    this.clockSkew = new ClockSkewWarnings(logger.child({ component: 'hj212-mqtt' }));
   }
 
   /** The MN a topic carries, when it is an HJ 212 topic. */
@@ -330,20 +208,38 @@ export class Hj212OverMqtt {
       : undefined;
   }
 
+  /**
+   * The payload's frames, deframed on their own: MQTT delivers whole messages, and a DTU that split
+   * frames across payloads would also reorder them across QoS retries. For the same reason the end
+   * of the payload ends its last frame: a frame without its CR LF is taken when its length and CRC
+   * agree.
+   */
   handle(msg: InboundMessage): void {
-    const out = hj212FromMqtt(msg.payload, msg.receivedAt, {
-      lookup: this.ingest.lookup,
-      mn: this.match(msg.topic)?.deviceId,
-      topic: msg.topic,
-      requests: this.requests,
-    });
-    for (const r of out.rejections) this.ingest.onReject({ ...r, topic: msg.topic });
-    for (const m of out.messages) this.ingest.onMessage(m);
-    for (const s of out.skews) this.clockSkew.observe(s.mn, s.deviceId, s.skewMs, msg.receivedAt);
-    for (const r of out.responses)
-      void this.ingest
-        .settled()
-        .then(() => this.publish(`${msg.topic}/response`, r.frame))
-        .catch(() => undefined);
+    const own = this.match(msg.topic)?.deviceId;
+    const lookup: Hj212Lookup = (mn, from) => (mn === own ? this.ingest.lookup(mn, from) : undefined);
+    const stream: Hj212Stream = { from: { topic: msg.topic }, requests: this.requests };
+    const deframer = new Hj212Deframer();
+    for (const item of [...deframer.push(msg.payload), ...deframer.endOfMessage()]) {
+      const r = handleItem(item, msg.receivedAt, lookup, stream);
+      if (r.kind === 'reject') {
+        const foreign = r.mn !== undefined && r.mn !== own;
+        const detail = foreign
+          ? `frame MN ${r.mn} does not match the topic's MN ${own}; refused`
+          : r.rejection.detail;
+        this.ingest.onReject({ ...r.rejection, topic: msg.topic, detail });
+        continue;
+      }
+      if (r.kind === 'message') {
+        this.ingest.onMessage(r.message);
+        if (r.skewMs !== undefined)
+          this.clockSkew.observe(r.mn, r.message.deviceId, r.skewMs, msg.receivedAt);
+      }
+      const response = r.kind === 'other' ? undefined : r.response;
+      if (response)
+        void this.ingest
+          .settled()
+          .then(() => this.publish(`${msg.topic}/response`, response))
+          .catch(() => undefined);
+    }
   }
 }

@@ -1,11 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Rejection, RejectReason } from '../../processors/errors.js';
-import { HJ212_MAX_DATA_LENGTH, Hj212Deframer } from '../../processors/hj212/deframer.js';
+import { Hj212Deframer } from '../../processors/hj212/deframer.js';
 import { QnWindow } from '../../processors/hj212/qn-window.js';
 import { type Clock, type InboundMessage, systemClock } from '../../processors/types.js';
 import { ClockSkewWarnings } from './clock-skew.js';
-import { type FrameOutcome, type Hj212Lookup, handleItem } from './ingest.js';
+import { type Hj212Lookup, type Hj212Stream, handleItem } from './ingest.js';
 
 /**
  * The HJ 212-2017 listener: stations (现场机) connect over TCP and keep the connection open,
@@ -16,7 +16,13 @@ import { type FrameOutcome, type Hj212Lookup, handleItem } from './ingest.js';
  * frame on a noisy GPRS link says nothing about the next. The exception is the password: after
  * `maxAuthFailures` frames in a row with a wrong PW the connection is closed, since a station that
  * keeps sending a wrong PW is misconfigured or guessing, and closing costs a guesser a reconnect.
+ *
+ * Requests already taken are remembered across connections: a station that missed its 9014 often
+ * reconnects before resending.
  */
+
+/** Unread response bytes after which a connection is dropped (a client that never reads). */
+const MAX_PENDING_WRITE_BYTES = 64 * 1024;
 
 export interface Hj212ServerOptions {
   host: string;
@@ -37,20 +43,9 @@ export interface Hj212ServerOptions {
   idleTimeoutMs?: number;
   /** Further connections are refused. Default 2000. */
   maxConnections?: number;
-  /** Largest data segment accepted; bounds the bytes buffered per connection. Default 1024 (HJ 212-2017 通讯包结构组成). */
-  maxDataLength?: number;
   /** Consecutive wrong-PW frames before the connection is closed. Default 10. */
   maxAuthFailures?: number;
-  /** Unread response bytes after which a connection is dropped (a client that never reads). Default 64 KiB. */
-  maxPendingWriteBytes?: number;
   clock?: Clock;
-  /**
-   * Requests already taken, shared by every connection: a station that missed its 9014 often
-   * reconnects before resending. Default: one window per server.
-   */
-  requests?: QnWindow;
-  /** |DataTime - receive time| above which a station's clock is logged as wrong. Default 5 min. */
-  clockSkewWarnMs?: number;
 }
 
 export interface Hj212ServerStats {
@@ -70,9 +65,9 @@ export interface Hj212ServerStats {
 interface Conn {
   socket: Socket;
   deframer: Hj212Deframer;
+  stream: Hj212Stream;
+  /** Devices this connection has proved to be. */
   deviceIds: Set<string>;
-  lastDeviceId?: string;
-  remote: string;
   authFailures: number;
   log: Logger;
 }
@@ -81,7 +76,7 @@ export class Hj212Server {
   readonly #opts: Hj212ServerOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #requests: QnWindow;
+  readonly #requests = new QnWindow();
   readonly #skew: ClockSkewWarnings;
   readonly #conns = new Set<Conn>();
   /** deviceId -> its open connections, so `offline` is reported only when the last one closes. */
@@ -103,13 +98,7 @@ export class Hj212Server {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'hj212' });
     this.#clock = opts.clock ?? systemClock;
-    this.#requests = opts.requests ?? new QnWindow();
-    this.#skew = new ClockSkewWarnings({
-      logger: this.#log,
-      ...(opts.clockSkewWarnMs === undefined ? {} : { thresholdMs: opts.clockSkewWarnMs }),
-    });
-    // Fail at construction, not on the first connection.
-    new Hj212Deframer({ maxDataLength: opts.maxDataLength ?? HJ212_MAX_DATA_LENGTH });
+    this.#skew = new ClockSkewWarnings(this.#log);
   }
 
   /** The bound port (after start()). */
@@ -163,10 +152,10 @@ export class Hj212Server {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const conn: Conn = {
       socket,
-      deframer: new Hj212Deframer({ maxDataLength: this.#opts.maxDataLength ?? HJ212_MAX_DATA_LENGTH }),
+      deframer: new Hj212Deframer(),
+      stream: { from: { remote }, requests: this.#requests },
       deviceIds: new Set(),
       authFailures: 0,
-      remote,
       log: this.#log.child({ remote }),
     };
     this.#conns.add(conn);
@@ -194,7 +183,7 @@ export class Hj212Server {
     for (const item of items) {
       if (conn.socket.destroyed) return;
       if (item.kind === 'frame') this.#stats.frames++;
-      const r = handleItem(item, at, this.#opts.lookup, this.#handleOptions(conn));
+      const r = handleItem(item, at, this.#opts.lookup, conn.stream);
       if (r.kind === 'reject') {
         this.#reject(r.rejection);
         if (r.rejection.reason === 'bad_password') this.#authFailed(conn);
@@ -203,35 +192,25 @@ export class Hj212Server {
       conn.authFailures = 0;
       const deviceId = r.kind === 'message' ? r.message.deviceId : r.deviceId;
       this.#seen(conn, deviceId);
-      if (r.kind === 'message') this.#message(conn, r, at);
-      else if (r.kind === 'duplicate') {
+      if (r.kind === 'message') {
+        this.#stats.messages++;
+        if (r.skewMs !== undefined) this.#skew.observe(r.mn, deviceId, r.skewMs, at);
+        try {
+          this.#opts.onMessage(r.message);
+        } catch (err) {
+          conn.log.error({ err, deviceId }, 'hj212 onMessage threw');
+        }
+      } else if (r.kind === 'duplicate') {
         this.#stats.duplicates++;
         conn.log.debug({ device: deviceId, qn: r.qn }, 'hj212 request resent; answered, not stored again');
-        if (r.response) this.#answer(conn, r.response);
       }
+      if (r.kind !== 'other' && r.response) this.#answer(conn, r.response);
     }
-  }
-
-  #message(conn: Conn, r: Extract<FrameOutcome, { kind: 'message' }>, at: number): void {
-    const deviceId = r.message.deviceId;
-    this.#stats.messages++;
-    if (r.skewMs !== undefined) this.#skew.observe(r.mn, deviceId, r.skewMs, at);
-    try {
-      this.#opts.onMessage(r.message);
-    } catch (err) {
-      conn.log.error({ err, deviceId }, 'hj212 onMessage threw');
-    }
-    if (r.response) this.#answer(conn, r.response);
   }
 
   /** A 9014 once everything taken before it is durable; answers keep their order (settled() resolves in order). */
   #answer(conn: Conn, frame: Buffer): void {
-    const settled = this.#opts.settled;
-    if (!settled) {
-      this.#write(conn, frame);
-      return;
-    }
-    settled().then(
+    (this.#opts.settled?.() ?? Promise.resolve()).then(
       () => {
         if (!conn.socket.destroyed) this.#write(conn, frame);
       },
@@ -240,16 +219,8 @@ export class Hj212Server {
     );
   }
 
-  #handleOptions(conn: Conn) {
-    return {
-      ...(conn.lastDeviceId === undefined ? {} : { knownDeviceId: conn.lastDeviceId }),
-      from: { remote: conn.remote },
-      requests: this.#requests,
-    };
-  }
-
   #write(conn: Conn, frame: Buffer): void {
-    if (conn.socket.writableLength > (this.#opts.maxPendingWriteBytes ?? 65_536)) {
+    if (conn.socket.writableLength > MAX_PENDING_WRITE_BYTES) {
       conn.log.warn('hj212 client does not read its responses; closing');
       conn.socket.destroy();
       return;
@@ -276,7 +247,6 @@ export class Hj212Server {
   }
 
   #seen(conn: Conn, deviceId: string): void {
-    conn.lastDeviceId = deviceId;
     if (conn.deviceIds.has(deviceId)) return;
     conn.deviceIds.add(deviceId);
     let set = this.#online.get(deviceId);
@@ -290,9 +260,8 @@ export class Hj212Server {
 
   #onClose(conn: Conn): void {
     this.#conns.delete(conn);
-    const tail = conn.deframer.end();
-    for (const item of tail) {
-      const r = handleItem(item, this.#clock.now(), this.#opts.lookup, this.#handleOptions(conn));
+    for (const item of conn.deframer.end()) {
+      const r = handleItem(item, this.#clock.now(), this.#opts.lookup, conn.stream);
       if (r.kind === 'reject') this.#reject(r.rejection);
     }
     for (const id of conn.deviceIds) {

@@ -45,14 +45,6 @@ export class UnsavedIncidents {
 
   /** Add the changes of a save Redis refused, and write the file (a disk that fails is logged). */
   keep(c: IncidentChanges): void {
-    try {
-      this.write(c);
-    } catch (err) {
-      this.logger?.error({ err, file: this.file }, 'unsaved incident state could not be written to disk');
-    }
-  }
-
-  private write(c: IncidentChanges): void {
     this.pending ??= this.read() ?? { incidents: {}, lastSeen: {}, windows: {} };
     const p = this.pending;
     for (const i of c.put) p.incidents[i.key] = i;
@@ -60,17 +52,21 @@ export class UnsavedIncidents {
     for (const [d, at] of c.lastSeen) p.lastSeen[d] = at;
     for (const [d, w] of c.windows?.put ?? []) p.windows[d] = w;
     for (const d of c.windows?.remove ?? []) p.windows[d] = null;
-    mkdirSync(dirname(this.file), { recursive: true, mode: DIR_MODE });
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', FILE_MODE);
     try {
-      writeSync(fd, JSON.stringify(p));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      mkdirSync(dirname(this.file), { recursive: true, mode: DIR_MODE });
+      const tmp = `${this.file}.tmp`;
+      const fd = openSync(tmp, 'w', FILE_MODE);
+      try {
+        writeSync(fd, JSON.stringify(p));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      this.onDisk = true;
+      renameSync(tmp, this.file);
+    } catch (err) {
+      this.logger?.error({ err, file: this.file }, 'unsaved incident state could not be written to disk');
     }
-    this.onDisk = true;
-    renameSync(tmp, this.file);
   }
 
   /** Redis has everything the file held. */

@@ -1,5 +1,3 @@
-import type { Logger } from 'pino';
-
 /**
  * When a spooled batch is forced to the disk (fdatasync):
  * - `always`: before push() resolves, for every batch — a crash or power cut loses nothing pushed.
@@ -19,8 +17,4 @@ export interface DiskSpoolConfig {
   fsyncIntervalMs: number;
   /** Size at which a segment is closed and the next begun; default maxMB / 16, 64 kB to 64 MB. */
   segmentBytes?: number;
-}
-
-export interface DiskSpoolOptions extends DiskSpoolConfig {
-  logger: Logger;
 }

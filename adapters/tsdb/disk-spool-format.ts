@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { type File, openFile } from '../fs/file.js';
+import { chmod, type File, mkdir, openFile } from '../fs/file.js';
 
 /**
  * The disk spool's record format. A segment file is a run of records, each:
@@ -33,8 +33,7 @@ export function encodeHeader(payload: Uint8Array, lines: number, at: number): Bu
 }
 
 export interface SpooledRecord {
-  /** Where the record starts and where the next one starts. */
-  start: number;
+  /** Where the next record starts. */
   end: number;
   lines: number;
   at: number;
@@ -88,7 +87,7 @@ export class SegmentReader {
     if (!whole) return undefined;
     const payload = whole.subarray(HEADER_BYTES);
     if (crc32(payload, crc32(whole.subarray(4, 20))) !== crc) return undefined;
-    return { start: pos, end: pos + HEADER_BYTES + length, lines, at, payload };
+    return { end: pos + HEADER_BYTES + length, lines, at, payload };
   }
 
   /** The start of the next valid record at or after `pos`, or undefined if none before the limit. */
@@ -132,10 +131,49 @@ export class SegmentReader {
 }
 
 /** The cursor file: the segment number and offset sent up to (f64 each), and their CRC-32. */
-export const CURSOR_BYTES = 20;
+const CURSOR_BYTES = 20;
+
+export async function readCursor(fh: File): Promise<{ seq: number; offset: number } | undefined> {
+  const b = Buffer.alloc(CURSOR_BYTES);
+  const { bytesRead } = await fh.read(b, 0, CURSOR_BYTES, 0);
+  if (bytesRead < CURSOR_BYTES || b.readUInt32LE(16) !== crc32(b.subarray(0, 16))) return undefined;
+  return { seq: b.readDoubleLE(0), offset: b.readDoubleLE(8) };
+}
+
+export async function writeCursor(fh: File, cursor: { seq: number; offset: number }): Promise<void> {
+  const b = Buffer.allocUnsafe(CURSOR_BYTES);
+  b.writeDoubleLE(cursor.seq, 0);
+  b.writeDoubleLE(cursor.offset, 8);
+  b.writeUInt32LE(crc32(b.subarray(0, 16)), 16);
+  await fh.write(b, 0, CURSOR_BYTES, 0);
+}
+
+export async function writeAll(fh: File, parts: Uint8Array[], position: number): Promise<void> {
+  let pos = position;
+  for (const part of parts) {
+    let done = 0;
+    while (done < part.byteLength) {
+      const { bytesWritten } = await fh.write(part, done, part.byteLength - done, pos);
+      done += bytesWritten;
+      pos += bytesWritten;
+    }
+  }
+}
+
+/**
+ * The spool's folder and files are readable by the gateway's user only (they hold readings). The
+ * mode is set on the folder and on each descriptor as well as at creation: a mode given to mkdir or
+ * open only applies to what they create, and a folder or file left 0755/0644 must not stay so.
+ */
+const PRIVATE_DIR_MODE = 0o700;
 const PRIVATE_FILE_MODE = 0o600;
 
-/** Opens with mode 0600, and sets it on the descriptor too (a file left 0644 must not stay so). */
+export async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  await chmod(dir, PRIVATE_DIR_MODE);
+}
+
+/** Opens with mode 0600, set on the descriptor too unless only reading; `r+` creates a missing file. */
 export async function openPrivate(path: string, flags: 'r' | 'r+' | 'wx'): Promise<File> {
   let fh: File;
   try {
@@ -150,23 +188,4 @@ export async function openPrivate(path: string, flags: 'r' | 'r+' | 'wx'): Promi
       throw err;
     });
   return fh;
-}
-
-export async function readCursor(fh: File): Promise<{ seq: number; offset: number } | undefined> {
-  const b = Buffer.alloc(CURSOR_BYTES);
-  const { bytesRead } = await fh.read(b, 0, CURSOR_BYTES, 0);
-  if (bytesRead < CURSOR_BYTES || b.readUInt32LE(16) !== crc32(b.subarray(0, 16))) return undefined;
-  return { seq: b.readDoubleLE(0), offset: b.readDoubleLE(8) };
-}
-
-export async function writeAll(fh: File, parts: Uint8Array[], position: number): Promise<void> {
-  let pos = position;
-  for (const part of parts) {
-    let done = 0;
-    while (done < part.byteLength) {
-      const { bytesWritten } = await fh.write(part, done, part.byteLength - done, pos);
-      done += bytesWritten;
-      pos += bytesWritten;
-    }
-  }
 }

@@ -1,13 +1,13 @@
 /**
- * The disk spool's files: segment naming and listing, the cursor record, and the read-through of a
- * segment at open that counts what it holds, skips damaged records and cuts off a torn tail.
+ * The disk spool's segment files: naming and listing, and the read-through of a segment at open
+ * that counts what it holds, skips damaged records and cuts off a torn tail.
  */
 
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { readdir } from '../fs/file.js';
-import { CURSOR_BYTES, openPrivate, SegmentReader } from './disk-spool-format.js';
+import { openPrivate, SegmentReader } from './disk-spool-format.js';
+import type { SpoolStats } from './spool.js';
 
 export interface Segment {
   seq: number;
@@ -38,28 +38,13 @@ export async function listSegments(dir: string): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
-/** The cursor file's record: segment, offset, CRC-32 of both. */
-export function encodeCursor(seq: number, offset: number): Buffer {
-  const b = Buffer.allocUnsafe(CURSOR_BYTES);
-  b.writeDoubleLE(seq, 0);
-  b.writeDoubleLE(offset, 8);
-  b.writeUInt32LE(crc32(b.subarray(0, 16)), 16);
-  return b;
-}
-
-/** Counters the scan adds damage to. */
-export interface ScanCounters {
-  corruptRecords: number;
-  tornRecords: number;
-}
-
 /** Counts what one segment holds from `start`, skipping damage and cutting off a torn tail. */
 export async function scanSegment(
   seq: number,
   path: string,
   start: number,
   log: Logger,
-  counters: ScanCounters,
+  counters: Pick<SpoolStats, 'corruptRecords' | 'tornRecords'>,
 ): Promise<Segment> {
   const fh = await openPrivate(path, 'r+');
   try {

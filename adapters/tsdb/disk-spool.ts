@@ -1,24 +1,24 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type DirLock, lockDir } from '../fs/dir-lock.js';
-import { chmod, type File, mkdir, rm } from '../fs/file.js';
-import type { DiskSpoolOptions } from './disk-spool-config.js';
+import { type File, rm } from '../fs/file.js';
+import type { DiskSpoolConfig } from './disk-spool-config.js';
 import {
-  CURSOR_BYTES,
   encodeHeader,
   HEADER_BYTES,
   openPrivate,
+  privateDir,
   readCursor,
   SegmentReader,
   writeAll,
+  writeCursor,
 } from './disk-spool-format.js';
-import { encodeCursor, listSegments, type Segment, scanSegment, segmentPath } from './disk-spool-segments.js';
-import type { LineBatch, Spool, SpoolStats } from './spool.js';
+import { listSegments, type Segment, scanSegment, segmentPath } from './disk-spool-segments.js';
+import type { LineBatch, SpoolStats } from './spool.js';
 
-export type { DiskSpoolConfig, DiskSpoolOptions, FsyncPolicy } from './disk-spool-config.js';
+export type { DiskSpoolConfig, FsyncPolicy } from './disk-spool-config.js';
 
 const CURSOR_FILE = 'cursor';
-const PRIVATE_DIR_MODE = 0o700;
 
 /**
  * The spool on disk: append-only segment files `seg-NNNNNNNNNNNN.spool` in one folder, each a run of
@@ -30,9 +30,11 @@ const PRIVATE_DIR_MODE = 0o700;
  * Memory holds the segment list and one batch, whatever the spool's size.
  *
  * Delivery is at least once: a batch sent just before a crash, whose removal had not reached the
- * cursor file, is sent again on the next start.
+ * cursor file, is sent again on the next start. Every file call goes through adapters/fs/file.ts:
+ * the spool runs on the writer thread.
  */
-export class DiskSpool implements Spool {
+export class DiskSpool {
+  /** Resolves once what an earlier run left is found and counted. */
   readonly ready: Promise<void>;
   private readonly log: Logger;
   private readonly maxBytes: number;
@@ -58,7 +60,7 @@ export class DiskSpool implements Spool {
   /** Why open() failed, for health. */
   private openError: string | undefined;
 
-  constructor(private readonly opts: DiskSpoolOptions) {
+  constructor(private readonly opts: DiskSpoolConfig & { logger: Logger }) {
     this.log = opts.logger.child({ component: 'tsdb-spool' });
     this.maxBytes = Math.max(1, Math.floor(opts.maxMB * 1024 * 1024));
     this.segmentBytes =
@@ -70,12 +72,9 @@ export class DiskSpool implements Spool {
     });
   }
 
+  /** Lines held, waiting to be sent. */
   get lines(): number {
     return this.segments.reduce((n, s) => n + s.lines, 0);
-  }
-
-  get droppedLines(): number {
-    return this.counters.droppedLines;
   }
 
   get stats(): Readonly<SpoolStats> {
@@ -97,11 +96,16 @@ export class DiskSpool implements Spool {
     };
   }
 
+  /** Resolves once the batch is written as the fsync policy says (failing: the batch is not held). */
   push(batch: LineBatch): Promise<void> {
-    if (batch.lines === 0) return Promise.resolve();
     return this.serial(() => this.append(batch));
   }
 
+  /**
+   * Yields held batches, oldest first. A batch is removed only when the consumer asks for the next
+   * one: a consumer that stops iterating (the database failed again) leaves the batch it was given
+   * at the head, to be yielded first next time. One drain at a time.
+   */
   async *drain(): AsyncIterable<LineBatch> {
     await this.ready;
     if (this.draining) return;
@@ -119,6 +123,7 @@ export class DiskSpool implements Spool {
     }
   }
 
+  /** Waits for pending pushes, syncs and closes the files; what is held stays for the next start. */
   close(): Promise<void> {
     return this.serial(async () => {
       if (this.closed) return;
@@ -152,8 +157,7 @@ export class DiskSpool implements Spool {
 
   private async open(): Promise<void> {
     const { dir } = this.opts;
-    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-    await chmod(dir, PRIVATE_DIR_MODE);
+    await privateDir(dir);
     // Before anything is read: a second writer would replay and append the same segments.
     this.lock = lockDir(dir, { what: 'tsdb spool', setting: 'tsdb.spool.dir', logger: this.log });
     try {
@@ -173,7 +177,7 @@ export class DiskSpool implements Spool {
     this.cursorFile = await openPrivate(join(dir, CURSOR_FILE), 'r+');
     const saved = await readCursor(this.cursorFile);
     for (const seq of seqs) {
-      const path = this.pathOf(seq);
+      const path = segmentPath(dir, seq);
       if (saved && seq < saved.seq) {
         await rm(path, { force: true }); // sent to its end before the last stop or crash
         continue;
@@ -190,9 +194,7 @@ export class DiskSpool implements Spool {
     // New segments must sort after the cursor's, or the next open would take them as sent.
     if (saved) this.nextSeq = Math.max(this.nextSeq, saved.seq);
     const first = this.segments[0];
-    this.cursor = first
-      ? { seq: first.seq, offset: saved?.seq === first.seq ? saved.offset : 0 }
-      : this.cursor;
+    if (first) this.cursor = { seq: first.seq, offset: saved?.seq === first.seq ? saved.offset : 0 };
     await this.enforceBound();
     if (this.opts.fsync === 'interval') {
       this.syncTimer = setInterval(
@@ -213,7 +215,8 @@ export class DiskSpool implements Spool {
     await this.ready;
     if (this.closed) throw new Error('spool is closed');
     const active = this.active ?? (await this.openActive());
-    const header = encodeHeader(batch.body, batch.lines, Date.now());
+    const at = Date.now();
+    const header = encodeHeader(batch.body, batch.lines, at);
     const seg = active.seg;
     try {
       await writeAll(active.fh, [header, batch.body], seg.size);
@@ -226,7 +229,7 @@ export class DiskSpool implements Spool {
     seg.size += HEADER_BYTES + batch.body.byteLength;
     seg.lines += batch.lines;
     seg.records++;
-    seg.firstAt ??= header.readDoubleLE(12);
+    seg.firstAt ??= at;
     this.dirty = true;
     if (seg.size >= this.segmentBytes) await this.closeActive();
     await this.enforceBound();
@@ -234,7 +237,7 @@ export class DiskSpool implements Spool {
 
   private async openActive(): Promise<{ seg: Segment; fh: File }> {
     const seq = this.nextSeq++;
-    const path = this.pathOf(seq);
+    const path = segmentPath(this.opts.dir, seq);
     const fh = await openPrivate(path, 'wx');
     const seg: Segment = { seq, path, size: 0, lines: 0, records: 0, firstAt: undefined, found: false };
     this.segments.push(seg);
@@ -254,21 +257,14 @@ export class DiskSpool implements Spool {
   /** Oldest segments go while the files take more than maxBytes. */
   private async enforceBound(): Promise<void> {
     let bytes = this.segments.reduce((n, s) => n + s.size, 0);
-    while (bytes > this.maxBytes) {
-      const oldest = this.segments[0];
-      if (!oldest) return;
-      if (this.active?.seg === oldest) await this.closeActive();
-      if (this.reader?.seq === oldest.seq) await this.closeReader();
-      this.segments.shift();
+    while (bytes > this.maxBytes && this.segments.length > 0) {
+      const oldest = await this.removeOldest();
       bytes -= oldest.size;
-      await rm(oldest.path, { force: true });
       this.counters.droppedLines += oldest.lines;
       this.log.warn(
         { lines: oldest.lines, records: oldest.records, oldestAt: oldest.firstAt, maxMB: this.opts.maxMB },
         'spool full: oldest lines dropped',
       );
-      const next = this.segments[0];
-      if (next) this.cursor = { seq: next.seq, offset: 0 };
     }
   }
 
@@ -301,13 +297,10 @@ export class DiskSpool implements Spool {
         this.cursor.offset = got.next;
         continue;
       }
-      // End of the segment (a torn tail was cut off at open, or lies past size).
-      if (this.active?.seg === seg) {
-        if (seg.records > 0) return undefined; // appended meanwhile, not yet readable: none
-        await this.retire(seg);
-        return undefined;
-      }
-      await this.retire(seg);
+      // End of the segment (a torn tail was cut off at open, or lies past size): retired, unless it
+      // is the one being appended to and holds records appended meanwhile, not yet readable.
+      if (this.active?.seg === seg && seg.records > 0) return undefined;
+      await this.removeOldest();
     }
   }
 
@@ -319,26 +312,25 @@ export class DiskSpool implements Spool {
     seg.lines -= head.lines;
     seg.records--;
     if (seg.records === 0) seg.firstAt = undefined;
-    if (seg.records === 0 && this.active?.seg !== seg) await this.retire(seg);
+    if (seg.records === 0 && this.active?.seg !== seg) await this.removeOldest();
     else await this.saveCursor();
   }
 
-  /** A segment sent to its end: deleted, and the cursor moves to the next. */
-  private async retire(seg: Segment): Promise<void> {
+  /** The oldest segment (sent to its end, or dropped) is deleted, and the cursor moves to the next. */
+  private async removeOldest(): Promise<Segment> {
+    const seg = this.segments.shift() as Segment;
     if (this.active?.seg === seg) await this.closeActive();
     if (this.reader?.seq === seg.seq) await this.closeReader();
-    this.segments = this.segments.filter((s) => s !== seg);
-    const next = this.segments[0];
-    this.cursor = { seq: next?.seq ?? this.nextSeq, offset: 0 };
+    this.cursor = { seq: this.segments[0]?.seq ?? this.nextSeq, offset: 0 };
     await this.saveCursor();
     await rm(seg.path, { force: true });
+    return seg;
   }
 
   private async saveCursor(): Promise<void> {
     if (!this.cursorFile) return;
-    const b = encodeCursor(this.cursor.seq, this.cursor.offset);
     // The cursor is not synced here: a lost update means a batch sent twice, never one lost.
-    await this.cursorFile.write(b, 0, CURSOR_BYTES, 0);
+    await writeCursor(this.cursorFile, this.cursor);
     this.dirty = true;
   }
 
@@ -362,9 +354,5 @@ export class DiskSpool implements Spool {
   private releaseLock(): void {
     this.lock?.release();
     this.lock = undefined;
-  }
-
-  private pathOf(seq: number): string {
-    return segmentPath(this.opts.dir, seq);
   }
 }

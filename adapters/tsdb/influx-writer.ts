@@ -1,17 +1,25 @@
-import { HttpError, InfluxDB, type SendOptions, type Transport } from '@influxdata/influxdb-client';
+import {
+  HttpError,
+  InfluxDB,
+  type SendOptions,
+  setLogger,
+  type Transport,
+} from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { GridgateError } from '../../processors/errors.js';
 import type { Device, Reading } from '../../processors/types.js';
-import { routeInfluxClientLogs } from './client-log.js';
 import { DiskSpool } from './disk-spool.js';
 import { LineBuffer } from './line-buffer.js';
 import { SettledLines } from './settled-lines.js';
-import type { LineBatch, Spool, SpoolStats } from './spool.js';
-import { describeWriteError } from './write-error.js';
-import { postLines } from './write-request.js';
-import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './writer-types.js';
+import type { LineBatch, SpoolStats } from './spool.js';
+import { describeWriteError, postLines } from './write-request.js';
+import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter } from './writer-types.js';
+import { NO_WRITES } from './writer-types.js';
 
 export type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './writer-types.js';
+
+/** HTTP timeout per write, and how long flush() waits for the answers at most. */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 interface Attempt extends LineBatch {
   /** Its lines in SettledLines. */
@@ -37,7 +45,7 @@ export class InfluxWriter implements TsdbWriter {
   private readonly transport: Transport;
   private readonly path: string;
   private readonly sendOptions: SendOptions;
-  private readonly spool: Spool;
+  private readonly spool: DiskSpool;
   private readonly log: Logger;
   /** Lines from write(), encoded here; chunks from writeBytes() wait beside them. */
   private readonly encoder = new LineBuffer(64 * 1024);
@@ -57,18 +65,16 @@ export class InfluxWriter implements TsdbWriter {
   private stopped = false;
   /** Which lines are finished with (written, spooled or dropped): what settled() and flush() wait on. */
   private readonly lines = new SettledLines();
-  private readonly counters = {
-    linesWritten: 0,
-    linesFailed: 0,
-    batchesFailed: 0,
-    linesSpooled: 0,
-    readingsSkipped: 0,
-    lastError: undefined as WriteErrorInfo | undefined,
-  };
+  private readonly counters: InfluxWriterStats = { ...NO_WRITES };
 
   constructor(private readonly opts: InfluxWriterOptions) {
     this.log = opts.logger.child({ component: 'influx-writer' });
-    routeInfluxClientLogs(this.log);
+    // The influx client logs through one process-wide logger (console by default): its warnings go
+    // to debug and its errors to warn, since every failed write is logged below with its cause.
+    setLogger({
+      error: (message: string, err?: unknown) => this.log.warn({ err }, `influx client: ${message}`),
+      warn: (message: string, err?: unknown) => this.log.debug({ err }, `influx client: ${message}`),
+    });
     this.spool = new DiskSpool({ ...opts.spool, logger: opts.logger });
     // What an earlier run left is sent as soon as it is counted (and the database answers).
     this.spool.ready.then(
@@ -83,7 +89,7 @@ export class InfluxWriter implements TsdbWriter {
     this.transport = new InfluxDB({
       url: opts.url,
       token: opts.token,
-      timeout: opts.timeoutMs ?? 10_000,
+      timeout: REQUEST_TIMEOUT_MS,
     }).transport;
     this.path = `/api/v2/write?org=${encodeURIComponent(opts.org)}&bucket=${encodeURIComponent(opts.bucket)}&precision=ms`;
     this.sendOptions = {
@@ -96,7 +102,7 @@ export class InfluxWriter implements TsdbWriter {
   }
 
   get stats(): Readonly<InfluxWriterStats> {
-    return { ...this.counters, linesFailed: this.counters.linesFailed + this.spool.droppedLines };
+    return { ...this.counters, linesFailed: this.counters.linesFailed + this.spool.stats.droppedLines };
   }
 
   /** Lines waiting in the spool. */
@@ -128,7 +134,6 @@ export class InfluxWriter implements TsdbWriter {
 
   /** Lines already encoded (LineBuffer's format: UTF-8, each ending in \n), e.g. on another thread. */
   writeBytes(chunk: Uint8Array, lines: number): void {
-    if (lines === 0) return;
     if (this.stopped) {
       this.counters.linesFailed += lines;
       return;
@@ -147,7 +152,7 @@ export class InfluxWriter implements TsdbWriter {
     this.cut();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.opts.timeoutMs ?? 10_000);
+      timer = setTimeout(resolve, REQUEST_TIMEOUT_MS);
     });
     // Spooled lines are finished once on disk (as the fsync policy says).
     await Promise.race([this.lines.after(), late]);
@@ -205,25 +210,21 @@ export class InfluxWriter implements TsdbWriter {
     this.chunks = [];
     this.pendingLines = 0;
     const run = this.lines.cut(lines);
-    void this.send({ body, lines, run });
+    this.send({ body, lines, run });
   }
 
-  /** One attempt; true when it was written. A failure has already been retried, spooled or dropped. */
-  private send(attempt: Attempt): Promise<boolean> {
+  private send(attempt: Attempt): void {
     this.requests++;
-    return postLines(this.transport, this.path, this.sendOptions, attempt.body).then(
+    void this.post(attempt).then(
       () => {
         this.answered(true);
         this.lines.finished(attempt.run);
-        this.counters.linesWritten += attempt.lines;
-        queueMicrotask(this.changed);
         if (this.spool.lines > 0) this.drainSpool();
-        return true;
       },
       (err: Error) => {
         this.answered(false);
-        this.failed(attempt, err);
-        return false;
+        if (this.failed(err, attempt, false)) this.lines.finished(attempt.run);
+        else this.toSpool(attempt);
       },
     );
   }
@@ -235,30 +236,38 @@ export class InfluxWriter implements TsdbWriter {
     if (written && this.requests === 0 && this.pendingLines > 0 && !this.stopped) this.cut();
   }
 
-  private failed(attempt: Attempt, error: Error): void {
-    this.counters.batchesFailed++;
-    queueMicrotask(this.changed);
+  /** One POST of the batch, counted when written. */
+  private post(batch: LineBatch): Promise<void> {
+    return postLines(this.transport, this.path, this.sendOptions, batch.body).then(() => {
+      this.counters.linesWritten += batch.lines;
+      queueMicrotask(this.changed);
+    });
+  }
+
+  /**
+   * Counts and logs a failed write; true when the data itself was refused (as the client has it,
+   * an HTTP status below 429): counted as failed, since no retry would mend it.
+   */
+  private failed(error: Error, batch: LineBatch, fromSpool: boolean): boolean {
     const info = describeWriteError(error);
+    const refused = error instanceof HttpError && error.statusCode < 429;
+    this.counters.batchesFailed++;
     this.counters.lastError = info;
-    // Same rule as the client: an HTTP status below 429 means the data itself was refused.
-    const retriable = !(error instanceof HttpError) || error.statusCode >= 429;
+    if (refused) this.counters.linesFailed += batch.lines;
     this.pauseFor(error);
+    queueMicrotask(this.changed);
     this.log.warn(
       {
         err: new GridgateError('GG_ERR_TSDB_WRITE', `write to ${this.opts.url} failed`, [], { cause: error }),
         statusCode: info.statusCode,
         body: info.body,
         cause: info.message,
-        lines: attempt.lines,
-        next: retriable ? 'spool' : 'drop',
+        lines: batch.lines,
+        next: refused ? 'drop' : fromSpool ? 'keep in spool' : 'spool',
       },
-      'time-series write failed',
+      fromSpool ? 'time-series write of spooled lines failed' : 'time-series write failed',
     );
-    if (retriable) this.toSpool(attempt);
-    else {
-      this.counters.linesFailed += attempt.lines;
-      this.lines.finished(attempt.run);
-    }
+    return refused;
   }
 
   /**
@@ -276,7 +285,7 @@ export class InfluxWriter implements TsdbWriter {
 
   private toSpool(batch: Attempt): void {
     this.counters.linesSpooled += batch.lines;
-    void this.spool.push({ body: batch.body, lines: batch.lines }).then(
+    void this.spool.push(batch).then(
       () => {
         this.lines.finished(batch.run);
         queueMicrotask(this.changed);
@@ -300,7 +309,13 @@ export class InfluxWriter implements TsdbWriter {
       for await (const batch of this.spool.drain()) {
         // The batch before this one is off the spool now: its counters are worth reporting.
         this.changed();
-        if (this.stopped || !(await this.sendSpooled(batch))) return;
+        if (this.stopped) return;
+        // Done with once written, or refused as invalid (no retry would mend it); else it stays at the head.
+        const done = await this.post(batch).then(
+          () => true,
+          (err: Error) => this.failed(err, batch, true),
+        );
+        if (!done) return;
       }
       this.changed();
       this.log.info({ left: this.spool.lines }, 'spool drained');
@@ -310,39 +325,5 @@ export class InfluxWriter implements TsdbWriter {
       .finally(() => {
         this.drainRun = undefined;
       });
-  }
-
-  /** True when the batch is done with: written, or refused as invalid (no retry would mend it). */
-  private sendSpooled(batch: LineBatch): Promise<boolean> {
-    return postLines(this.transport, this.path, this.sendOptions, batch.body).then(
-      () => {
-        this.counters.linesWritten += batch.lines;
-        queueMicrotask(this.changed);
-        return true;
-      },
-      (error: Error) => {
-        this.counters.batchesFailed++;
-        const info = describeWriteError(error);
-        this.counters.lastError = info;
-        const refused = error instanceof HttpError && error.statusCode < 429;
-        this.pauseFor(error);
-        if (refused) this.counters.linesFailed += batch.lines;
-        queueMicrotask(this.changed);
-        this.log.warn(
-          {
-            err: new GridgateError('GG_ERR_TSDB_WRITE', `write to ${this.opts.url} failed`, [], {
-              cause: error,
-            }),
-            statusCode: info.statusCode,
-            body: info.body,
-            cause: info.message,
-            lines: batch.lines,
-            next: refused ? 'drop' : 'keep in spool',
-          },
-          'time-series write of spooled lines failed',
-        );
-        return refused;
-      },
-    );
   }
 }

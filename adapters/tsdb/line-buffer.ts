@@ -1,13 +1,12 @@
 import type { Reading } from '../../processors/types.js';
-import { cachedTags, escapeMeasurement, type FieldKey, fieldKey } from './line-protocol.js';
+import { type FieldKey, fieldKey, prefixOf } from './line-protocol.js';
 
 /**
- * Readings encoded straight into UTF-8 line protocol, `\n`-terminated, the bytes toLine() would
- * give. For handing lines to another thread: one memcpy of the bytes, transferred (not cloned),
- * and no string per line is built (building then joining small strings costs more per line;
- * bench/pipeline-micro.ts compares the two).
- * Per-device `measurement,tags` prefixes and per-field `key=` prefixes are cached as bytes; numbers
- * are written as the ASCII of their JS string form, exactly as toLine() writes them.
+ * Readings encoded straight into UTF-8 line protocol with millisecond timestamps, each line ending
+ * in `\n`. No string per line is built: the cached prefixes (line-protocol.ts) are copied as bytes,
+ * and numbers are written as the ASCII of their JS string form (building then joining small strings
+ * costs more per line; bench/pipeline-micro.ts compares the two). The bytes are handed to the HTTP
+ * request or to another thread as they are.
  */
 export class LineBuffer {
   #buf: Uint8Array;
@@ -15,7 +14,7 @@ export class LineBuffer {
   #lines = 0;
 
   constructor(initialBytes = 256 * 1024) {
-    this.#buf = uninitialized(initialBytes);
+    this.#buf = new Uint8Array(uninitialized(initialBytes));
   }
 
   get lines(): number {
@@ -115,15 +114,15 @@ export class LineBuffer {
   /**
    * The lines so far in a buffer of their own (to transfer; the first `byteLength` bytes are the
    * lines), and an empty buffer to go on. A buffer at least half full is handed over as it is and
-   * replaced by a fresh one of the same size (at full load, every 2,000 lines): copying it would
-   * cost a memcpy and a zero-filled allocation. Less than half full, the lines are copied out, so
-   * a small hand-over never holds a large buffer.
+   * replaced by a fresh one of the same size: copying it would cost a memcpy and a zero-filled
+   * allocation. Less than half full, the lines are copied out, so a small hand-over never holds a
+   * large buffer.
    */
   take(): { buffer: ArrayBuffer; byteLength: number; lines: number } {
     const whole = this.#off * 2 >= this.#buf.length;
     const buffer = whole ? (this.#buf.buffer as ArrayBuffer) : this.#buf.slice(0, this.#off).buffer;
     const out = { buffer, byteLength: this.#off, lines: this.#lines };
-    if (whole) this.#buf = uninitialized(this.#buf.length);
+    if (whole) this.#buf = new Uint8Array(uninitialized(this.#buf.length));
     this.#off = 0;
     this.#lines = 0;
     return out;
@@ -131,26 +130,15 @@ export class LineBuffer {
 
   #reserve(n: number): void {
     if (this.#off + n <= this.#buf.length) return;
-    const bigger = uninitialized(Math.max(this.#buf.length * 2, this.#off + n));
+    const bigger = new Uint8Array(uninitialized(Math.max(this.#buf.length * 2, this.#off + n)));
     bigger.set(this.#buf.subarray(0, this.#off));
     this.#buf = bigger;
   }
 }
 
-/** A Uint8Array over an ArrayBuffer of its own, not zero-filled: every byte handed out is written first. */
-function uninitialized(bytes: number): Uint8Array {
-  return new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes);
-}
-
-/** `measurement,tags` as UTF-8, kept in the device's tag-cache entry (line-protocol.ts). */
-export function prefixOf(r: Reading): Uint8Array {
-  const tags = cachedTags(r.device, r.tags);
-  let bytes = tags.prefixes.get(r.measurement);
-  if (bytes === undefined) {
-    bytes = Buffer.from(`${escapeMeasurement(r.measurement)}${tags.str}`);
-    tags.prefixes.set(r.measurement, bytes);
-  }
-  return bytes;
+/** An ArrayBuffer of its own (transferable), not zero-filled: every byte handed out is written first. */
+export function uninitialized(bytes: number): ArrayBuffer {
+  return Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
 }
 
 /**

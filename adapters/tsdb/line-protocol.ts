@@ -2,9 +2,9 @@ import { isMetricName, METRICS } from '../../processors/metrics/catalogue.js';
 import type { Reading } from '../../processors/types.js';
 
 /**
- * Reading -> one line of InfluxDB line protocol with millisecond timestamps. Built by hand rather
- * than with the client's Point: one string per reading and no intermediate objects on the hot path
- * (issue 6 benchmarks it).
+ * The parts of a line of InfluxDB line protocol that repeat from reading to reading, escaped and
+ * encoded once and cached: the `measurement,tags` prefix per device and the `key=` of each field.
+ * LineBuffer writes lines from them.
  *
  * Line protocol: measurement names escape comma and space; tag keys, tag values and field keys
  * escape comma, equals and space (InfluxDB line protocol reference, "Special characters"). Other
@@ -31,8 +31,7 @@ export function escapeKey(s: string): string {
 
 /** `escapedKey=` and whether the field is an integer, per field name: one Map lookup per field on the hot path. */
 export interface FieldKey {
-  readonly prefix: string;
-  /** The prefix as UTF-8, for LineBuffer. */
+  /** `escapedKey=` as UTF-8. */
   readonly bytes: Uint8Array;
   readonly int: boolean;
 }
@@ -42,9 +41,11 @@ const MAX_FIELD_KEYS = 10_000;
 export function fieldKey(name: string): FieldKey {
   let k = FIELD_KEYS.get(name);
   if (k === undefined) {
-    const prefix = `${escapeKey(name)}=`;
     // Integer fields carry the `i` suffix; a bare number is a float (line protocol "Field values").
-    k = { prefix, bytes: Buffer.from(prefix), int: isMetricName(name) && METRICS[name].type === 'int' };
+    k = {
+      bytes: Buffer.from(`${escapeKey(name)}=`),
+      int: isMetricName(name) && METRICS[name].type === 'int',
+    };
     // Field names come from the catalogue, so this stays small; the bound is against the unexpected.
     if (FIELD_KEYS.size < MAX_FIELD_KEYS) FIELD_KEYS.set(name, k);
   }
@@ -52,18 +53,18 @@ export function fieldKey(name: string): FieldKey {
 }
 
 /**
- * `,k=v,...` of a tag set, sorted by key (the order InfluxDB stores them in, cheapest for it to
- * index), remembered per device: a device's readings carry the same tags (each reading its own
- * copy), so checking the values against the last set is cheaper than sorting and escaping again.
- * Bounded: past MAX_CACHED_DEVICES the cache starts over (correct, only slower, for larger fleets).
+ * A device's tag set, `,k=v,...` sorted by key (the order InfluxDB stores them in, cheapest for it
+ * to index): a device's readings carry the same tags (each reading its own copy), so checking the
+ * values against the last set is cheaper than sorting and escaping again. Bounded: past
+ * MAX_CACHED_DEVICES the cache starts over (correct, only slower, for larger fleets).
  */
-export interface CachedTags {
+interface CachedTags {
   /** The tags object it was built from: a device's readings share one frozen object, so identity is the fast check. */
   readonly obj: Readonly<Record<string, string>>;
   readonly keys: readonly string[];
   readonly values: readonly string[];
   readonly str: string;
-  /** `measurement,tags` as UTF-8 per measurement (LineBuffer); goes with the entry when the tags change. */
+  /** `measurement,tags` as UTF-8 per measurement; goes with the entry when the tags change. */
   readonly prefixes: Map<string, Uint8Array>;
 }
 const TAGS_BY_DEVICE = new Map<string, CachedTags>();
@@ -84,12 +85,8 @@ function sameTags(c: CachedTags, tags: Readonly<Record<string, string>>): boolea
   return true;
 }
 
-export function tagString(device: string, tags: Readonly<Record<string, string>>): string {
-  return cachedTags(device, tags).str;
-}
-
 /** The device's cache entry, made again when its tags differ from the cached ones. */
-export function cachedTags(device: string, tags: Readonly<Record<string, string>>): CachedTags {
+function cachedTags(device: string, tags: Readonly<Record<string, string>>): CachedTags {
   const cached = TAGS_BY_DEVICE.get(device);
   if (cached !== undefined) {
     // A frozen object cannot have changed since it was cached; anything else is compared by value.
@@ -112,16 +109,13 @@ export function cachedTags(device: string, tags: Readonly<Record<string, string>
   return entry;
 }
 
-/** undefined when the reading has no finite field (a line needs at least one). */
-export function toLine(reading: Reading): string | undefined {
-  let fields = '';
-  const values = reading.fields;
-  for (const name in values) {
-    const v = values[name]!;
-    if (!Number.isFinite(v)) continue;
-    const k = fieldKey(name);
-    fields += `${fields === '' ? '' : ','}${k.prefix}${k.int ? `${Math.round(v)}i` : v}`;
+/** The reading's `measurement,tags` as UTF-8. */
+export function prefixOf(r: Reading): Uint8Array {
+  const tags = cachedTags(r.device, r.tags);
+  let bytes = tags.prefixes.get(r.measurement);
+  if (bytes === undefined) {
+    bytes = Buffer.from(`${escapeMeasurement(r.measurement)}${tags.str}`);
+    tags.prefixes.set(r.measurement, bytes);
   }
-  if (fields === '') return undefined;
-  return `${escapeMeasurement(reading.measurement)}${tagString(reading.device, reading.tags)} ${fields} ${Math.round(reading.time)}`;
+  return bytes;
 }

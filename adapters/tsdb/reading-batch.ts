@@ -1,6 +1,6 @@
 import type { Reading } from '../../processors/types.js';
-import { type LineBuffer, prefixOf } from './line-buffer.js';
-import { type FieldKey, fieldKey } from './line-protocol.js';
+import { type LineBuffer, uninitialized } from './line-buffer.js';
+import { type FieldKey, fieldKey, prefixOf } from './line-protocol.js';
 
 /**
  * Readings on their way to the writer thread (ThreadedInfluxWriter -> writer-thread.ts), taken apart
@@ -8,7 +8,7 @@ import { type FieldKey, fieldKey } from './line-protocol.js';
  * and each field's number (a Uint32Array), its time and field values (a Float64Array). The writer
  * thread makes the line-protocol bytes (LineBuffer.appendParts), so the number formatting and the
  * byte copying of a line run on the thread that is idle, not on the one that takes messages in
- * (bench/pipeline-micro.ts: 13–17% less work per message on the ingest thread).
+ * (bench/pipeline-micro.ts measures both).
  *
  * Prefixes and field names are numbered as they first appear. A batch carries the definitions its
  * reader has not seen; a new reader (a restarted thread) is sent all of them again (`restart`).
@@ -223,11 +223,6 @@ function grown<T extends Uint32Array | Float64Array>(a: T, used: number, need: n
   const bigger = new Type(uninitialized(a.BYTES_PER_ELEMENT * Math.max(a.length * 2, used + need)));
   bigger.set(a.subarray(0, used));
   return bigger;
-}
-
-/** An ArrayBuffer of its own, not zero-filled: every item handed over is written first. */
-function uninitialized(bytes: number): ArrayBuffer {
-  return Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
 }
 
 function define<T>(table: T[], from: number, items: readonly T[]): void {

@@ -13,8 +13,7 @@ export class SettledLines {
   #cut = 0;
   /** First line of each batch not finished with. */
   readonly #open = new Set<{ readonly from: number }>();
-  /** Callers waiting, in the order they asked, for the watermark to reach `upTo`. */
-  readonly #waiting: { upTo: number; resolve: () => void }[] = [];
+  readonly #waiting = new Waiters();
 
   /** `lines` more reached the writer. */
   received(lines: number): void {
@@ -31,21 +30,20 @@ export class SettledLines {
 
   finished(token: { readonly from: number }): void {
     if (!this.#open.delete(token)) return;
-    this.#wake();
+    this.#waiting.reached(this.#watermark());
   }
 
   /** Resolves once every line received before this call is finished with. */
   after(): Promise<void> {
     const upTo = this.#received;
-    if (this.#watermark() >= upTo) return Promise.resolve();
-    return new Promise((resolve) => this.#waiting.push({ upTo, resolve }));
+    return this.#watermark() >= upTo ? Promise.resolve() : this.#waiting.until(upTo);
   }
 
   /** Lines received after the writer stopped are given up at once: nothing will settle them. */
   releaseAll(): void {
     this.#open.clear();
     this.#cut = this.#received;
-    this.#wake();
+    this.#waiting.reached(this.#watermark());
   }
 
   #watermark(): number {
@@ -53,14 +51,21 @@ export class SettledLines {
     for (const b of this.#open) if (b.from < low) low = b.from;
     return low;
   }
+}
 
-  #wake(): void {
+/** Callers waiting, in the order they asked, for a count that only grows to reach what each waits for. */
+export class Waiters {
+  readonly #waiting: { upTo: number; resolve: () => void }[] = [];
+
+  /** Resolves once reached() is given `upTo` or more; `upTo` never less than an earlier caller's. */
+  until(upTo: number): Promise<void> {
+    return new Promise((resolve) => this.#waiting.push({ upTo, resolve }));
+  }
+
+  reached(count: number): void {
     const w = this.#waiting;
-    if (w.length === 0) return;
-    const low = this.#watermark();
     let n = 0;
-    while (n < w.length && (w[n] as { upTo: number }).upTo <= low)
-      (w[n++] as { resolve: () => void }).resolve();
-    if (n > 0) w.splice(0, n);
+    while (n < w.length && w[n]!.upTo <= count) w[n++]!.resolve();
+    w.splice(0, n);
   }
 }

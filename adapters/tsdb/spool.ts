@@ -36,27 +36,3 @@ export const EMPTY_SPOOL_STATS: Readonly<SpoolStats> = {
   corruptRecords: 0,
   tornRecords: 0,
 };
-
-/**
- * Where line-protocol batches go when the database stays down past the writer's retries, to be
- * re-sent once it is back. The gateway's implementation is the disk spool (disk-spool.ts).
- */
-export interface Spool {
-  /** Resolves once what an earlier run left is found and counted. */
-  readonly ready: Promise<void>;
-  /** Resolves once the batch is written as the fsync policy says (failing: the batch is not held). */
-  push(batch: LineBatch): Promise<void>;
-  /**
-   * Yields held batches, oldest first. A batch is removed only when the consumer asks for the next
-   * one: a consumer that stops iterating (the database failed again) leaves the batch it was given
-   * at the head, to be yielded first next time. One drain at a time.
-   */
-  drain(): AsyncIterable<LineBatch>;
-  /** Lines currently held. */
-  readonly lines: number;
-  /** Lines discarded because the spool was full. */
-  readonly droppedLines: number;
-  readonly stats: Readonly<SpoolStats>;
-  /** Waits for pending pushes, syncs and closes the files; what is held stays for the next start. */
-  close(): Promise<void>;
-}

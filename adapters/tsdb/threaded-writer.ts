@@ -4,8 +4,10 @@ import { ThreadChannel } from '../threads/channel.js';
 import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './influx-writer.js';
 import { LineBuffer } from './line-buffer.js';
 import { ReadingBatchWriter } from './reading-batch.js';
+import { Waiters } from './settled-lines.js';
 import { EMPTY_SPOOL_STATS, type SpoolStats } from './spool.js';
 import type { WriterAsks, WriterCalls, WriterThreadData, WriterThreadState } from './writer-protocol.js';
+import { NO_WRITES } from './writer-types.js';
 
 /** Lines handed to the thread at once at most (and never more than a batch); fewer wait at most HAND_OVER_MS. */
 const MAX_LINES_PER_POST = 2000;
@@ -19,18 +21,7 @@ const HAND_OVER_MS = 5;
 const STOP_TIMEOUT_MS = 30_000;
 const RESTART = { firstMs: 100, maxMs: 30_000, calmMs: 60_000 };
 
-const EMPTY: WriterThreadState = {
-  stats: {
-    linesWritten: 0,
-    linesFailed: 0,
-    batchesFailed: 0,
-    linesSpooled: 0,
-    readingsSkipped: 0,
-    lastError: undefined,
-  },
-  spooledLines: 0,
-  spool: EMPTY_SPOOL_STATS,
-};
+const EMPTY: WriterThreadState = { stats: NO_WRITES, spooledLines: 0, spool: EMPTY_SPOOL_STATS };
 
 /**
  * InfluxWriter on a worker thread (writer-thread.ts), through the thread channel. Readings are
@@ -60,8 +51,8 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   private handed = 0;
   /** Lines per hand-over at most. */
   private readonly maxLines: number;
-  /** settled() callers, by mark, oldest first; a mark settles every one before it too. */
-  private readonly marks: { id: number; resolve: () => void }[] = [];
+  /** settled() callers, by mark; a mark settles every one before it too. */
+  private readonly marks = new Waiters();
   private lastMark = 0;
   /** The mark the pending readings carry when handed over (0: none). */
   private pendingMark = 0;
@@ -87,7 +78,7 @@ export class ThreadedInfluxWriter implements TsdbWriter {
     );
     this.channel.onItem = (name, v) => {
       if (name === 'state') this.state = v as WriterThreadState;
-      else if (name === 'settled') this.settledUpTo(v as number);
+      else if (name === 'settled') this.marks.reached(v as number);
     };
     this.channel.onCredit = () => this.handOver();
     this.channel.onExit = (code) => this.exited(code);
@@ -145,7 +136,7 @@ export class ThreadedInfluxWriter implements TsdbWriter {
     if (this.stopping) return this.stopping.catch(() => undefined);
     if (!this.channel.running) return Promise.resolve();
     const id = ++this.lastMark;
-    const p = new Promise<void>((resolve) => this.marks.push({ id, resolve }));
+    const p = this.marks.until(id);
     if (this.pending.lines > 0) this.pendingMark = id;
     else this.channel.event('mark', id);
     return p;
@@ -154,7 +145,8 @@ export class ThreadedInfluxWriter implements TsdbWriter {
   async flush(): Promise<void> {
     if (this.stopping) return this.stopping;
     this.handOver(true);
-    if (this.channel.running) await this.take(this.channel.call('flush', undefined));
+    if (this.channel.running)
+      this.state = await this.channel.call('flush', undefined).catch(() => this.state);
   }
 
   stop(): Promise<void> {
@@ -167,10 +159,6 @@ export class ThreadedInfluxWriter implements TsdbWriter {
     await this.ready.catch(() => undefined);
     const last = (await this.channel.stop()) as WriterThreadState | undefined;
     if (last) this.state = last;
-  }
-
-  private async take(reply: Promise<WriterThreadState>): Promise<void> {
-    this.state = await reply.catch(() => this.state);
   }
 
   /**
@@ -196,13 +184,6 @@ export class ThreadedInfluxWriter implements TsdbWriter {
     this.handed += batch.lines;
     this.channel.batch('readings', batch, [batch.ints, batch.nums]);
   };
-
-  private settledUpTo(mark: number): void {
-    const m = this.marks;
-    let n = 0;
-    while (n < m.length && (m[n] as { id: number }).id <= mark) (m[n++] as { resolve: () => void }).resolve();
-    if (n > 0) m.splice(0, n);
-  }
 
   /** Whatever the thread still held (its batch, retry buffer) is gone: counted as failed. What reached the spool is on disk, and the next thread sends it. */
   private exited(code: number): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { HttpError, type SendOptions, type Transport } from '@influxdata/influxdb-client';
+import type { WriteErrorInfo } from './writer-types.js';
 
 /**
  * One POST of ready-made line protocol through the influx client's transport (its auth header,
@@ -7,8 +8,8 @@ import { HttpError, type SendOptions, type Transport } from '@influxdata/influxd
  *
  * The body is bytes, not a string: the Node transport turns its body into a Buffer with
  * Buffer.from(body), which copies a Uint8Array as it is. Handing it bytes skips what the client's
- * write API does per line (count UTF-8 bytes in JS, join, encode again), which was the writer
- * thread's largest cost under load in the benchmark's profile.
+ * write API does per line (count UTF-8 bytes in JS, join, encode again), the writer thread's
+ * largest cost under load.
  */
 export function postLines(
   transport: Transport,
@@ -29,4 +30,18 @@ export function postLines(
       },
     });
   });
+}
+
+/** What the stats keep of a failed write: message, HTTP status and the start of the body, when. */
+export function describeWriteError(error: Error): WriteErrorInfo {
+  if (error instanceof HttpError) {
+    return {
+      message: error.message,
+      statusCode: error.statusCode,
+      body: error.body?.slice(0, 500),
+      at: Date.now(),
+    };
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  return { message: code ? `${code}: ${error.message}` : error.message, at: Date.now() };
 }

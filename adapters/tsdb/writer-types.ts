@@ -18,8 +18,6 @@ export interface InfluxWriterOptions {
   spool: DiskSpoolConfig;
   /** How often a non-empty spool is offered to the database again; default 10 s. */
   spoolRetryMs?: number;
-  /** HTTP timeout per write; default 10 s. */
-  timeoutMs?: number;
   /** Called after the counters change (a batch written, failed, spooled or dropped). */
   onChange?: () => void;
 }
@@ -43,6 +41,16 @@ export interface InfluxWriterStats {
   readingsSkipped: number;
   lastError: WriteErrorInfo | undefined;
 }
+
+/** The counters of a writer that has written nothing yet. */
+export const NO_WRITES: Readonly<InfluxWriterStats> = {
+  linesWritten: 0,
+  linesFailed: 0,
+  batchesFailed: 0,
+  linesSpooled: 0,
+  readingsSkipped: 0,
+  lastError: undefined,
+};
 
 /** What the gateway needs of a time-series writer, on this thread or another (threaded-writer.ts). */
 export interface TsdbWriter extends ReadingSink {

@@ -1,12 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { LineBuffer, writeNumber } from '../../adapters/tsdb/line-buffer.js';
-import { toLine } from '../../adapters/tsdb/line-protocol.js';
+import { escapeKey, escapeMeasurement } from '../../adapters/tsdb/line-protocol.js';
+import { isMetricName, METRICS } from '../../processors/metrics/catalogue.js';
 import type { Reading } from '../../processors/types.js';
 import { READINGS } from '../support/line-readings.js';
 import { seededRandom } from '../support/random.js';
 
+/** The oracle: the reading's line as one string, numbers by String(); undefined without a finite field. */
+function toLine(r: Reading): string | undefined {
+  const fields = Object.entries(r.fields)
+    .filter(([, v]) => Number.isFinite(v))
+    .map(
+      ([k, v]) => `${escapeKey(k)}=${isMetricName(k) && METRICS[k].type === 'int' ? `${Math.round(v)}i` : v}`,
+    );
+  if (fields.length === 0) return undefined;
+  const tags = Object.keys(r.tags)
+    .sort()
+    .filter((k) => r.tags[k] !== '')
+    .map((k) => `,${escapeKey(k)}=${escapeKey(r.tags[k]!)}`);
+  return `${escapeMeasurement(r.measurement)}${tags.join('')} ${fields.join(',')} ${Math.round(r.time)}`;
+}
+
 describe('LineBuffer', () => {
-  it('encodes exactly the UTF-8 of the lines toLine() builds, one per reading with a finite field', () => {
+  it('encodes exactly the UTF-8 of the lines the oracle builds, one per reading with a finite field', () => {
     const lb = new LineBuffer(64); // small: forces the buffer to grow
     const appended = READINGS.map((r) => lb.append(r));
     expect(appended).toEqual(READINGS.map((r) => toLine(r) !== undefined));

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { escapeKey, escapeMeasurement, toLine } from '../../adapters/tsdb/line-protocol.js';
+import { LineBuffer } from '../../adapters/tsdb/line-buffer.js';
+import { escapeKey, escapeMeasurement } from '../../adapters/tsdb/line-protocol.js';
 import type { Reading } from '../../processors/types.js';
+
+/** The line LineBuffer writes for the reading, without its `\n`; undefined when it writes none. */
+function toLine(r: Reading): string | undefined {
+  const lb = new LineBuffer(64);
+  if (!lb.append(r)) return undefined;
+  const { buffer, byteLength } = lb.take();
+  return Buffer.from(buffer, 0, byteLength - 1).toString('utf8');
+}
 
 const base: Reading = {
   device: 'fg-1',

@@ -9,7 +9,7 @@ import type { Reading } from '../../processors/types.js';
 import { READINGS } from '../support/line-readings.js';
 import { seededRandom } from '../support/random.js';
 
-/** What LineBuffer.append writes for the readings (the bytes the gateway's thread used to make itself). */
+/** What LineBuffer.append writes for the readings, on one thread. */
 function direct(readings: readonly Reading[]): string {
   const lb = new LineBuffer(64);
   for (const r of readings) lb.append(r);

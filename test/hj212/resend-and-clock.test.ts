@@ -1,14 +1,13 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hj212FromMqtt } from '../../adapters/hj212/ingest.js';
 import { Hj212Server } from '../../adapters/hj212/tcp-server.js';
 import { type DeframeItem, Hj212Deframer } from '../../processors/hj212/deframer.js';
 import { buildFrame } from '../../processors/hj212/frame.js';
 import { QnWindow } from '../../processors/hj212/qn-window.js';
 import { formatLocalCompact } from '../../processors/time.js';
 import type { InboundMessage } from '../../processors/types.js';
-import { TestClient, until } from './support.js';
+import { mqttBridge, TestClient, until } from './support.js';
 
 const SEG =
   'QN=20260101080000000;ST=22;CN=2011;PW=123456;MN=DUST0001;Flag=5;CP=&&DataTime=20260101080000;a34002-Rtd=80,a34002-Flag=N&&';
@@ -73,18 +72,16 @@ describe('QnWindow', () => {
   });
 });
 
-describe('hj212FromMqtt with a request window', () => {
-  it('answers a resent request again but passes it on once', () => {
-    const requests = new QnWindow();
-    const lookup = (mn: string) => (mn === 'DUST0001' ? { deviceId: 'dust-1' } : undefined);
-    const twice = Buffer.from(FRAME + FRAME, 'latin1');
-    const out = hj212FromMqtt(twice, Date.now(), { lookup, requests, mn: 'DUST0001' });
-    expect(out.messages).toHaveLength(1);
-    expect(out.duplicates).toBe(1);
-    expect(out.responses).toHaveLength(2);
-    const later = hj212FromMqtt(Buffer.from(FRAME, 'latin1'), Date.now(), { lookup, requests });
-    expect(later.messages).toHaveLength(0);
-    expect(later.responses).toHaveLength(1);
+describe('HJ 212 over MQTT, a resent request', () => {
+  it('is answered again but passed on once, in the same payload or a later one', async () => {
+    const mqtt = mqttBridge((mn) => (mn === 'DUST0001' ? { deviceId: 'dust-1' } : undefined));
+    await mqtt.send('DUST0001', Buffer.from(FRAME + FRAME, 'latin1'));
+    expect(mqtt.messages).toHaveLength(1);
+    expect(mqtt.published).toHaveLength(2);
+    await mqtt.send('DUST0001', Buffer.from(FRAME, 'latin1'));
+    expect(mqtt.messages).toHaveLength(1);
+    expect(mqtt.published).toHaveLength(3);
+    expect(mqtt.rejects).toEqual([]);
   });
 });
 

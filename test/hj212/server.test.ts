@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hj212FromMqtt } from '../../adapters/hj212/ingest.js';
 import { Hj212Server, type Hj212ServerOptions } from '../../adapters/hj212/tcp-server.js';
 import { InfluxWriter } from '../../adapters/tsdb/influx-writer.js';
 import type { Rejection } from '../../processors/errors.js';
@@ -11,7 +10,7 @@ import { buildFrame } from '../../processors/hj212/frame.js';
 import type { InboundMessage } from '../../processors/types.js';
 import { freePort } from '../../scripts/services.js';
 import { READINGS } from '../support/line-readings.js';
-import { TestClient, until } from './support.js';
+import { mqttBridge, TestClient, until } from './support.js';
 
 const REGISTRY: Record<string, { deviceId: string; password?: string }> = {
   MN0000000000000000000001: { deviceId: 'dust-1', password: 'pw-one' },
@@ -219,24 +218,32 @@ describe('9014 once durable', () => {
   });
 });
 
-describe('hj212FromMqtt', () => {
-  it('deframes several frames from one payload, with rejects and 9014 responses', () => {
+describe('HJ 212 over MQTT', () => {
+  it('deframes several frames from one payload, with rejects and 9014 responses', async () => {
     const good1 = seg(MN1, 'pw-one');
     const payload = Buffer.concat([
       buildFrame(good1),
       Buffer.from('junk'),
       buildFrame(seg(MN1, 'bad')),
-      buildFrame(seg(MN3, 'x', { cn: '2051', flag: 4, cp: 'DataTime=20260101080000;a34002-Avg=80' })),
+      buildFrame(seg(MN1, 'pw-one', { cn: '2051', flag: 4, cp: 'DataTime=20260101080000;a34002-Avg=80' })),
+      buildFrame(seg(MN3, 'x')),
     ]);
-    const r = hj212FromMqtt(payload, 1234, { lookup: (mn) => REGISTRY[mn] });
-    expect(r.messages.map((m) => [m.deviceId, m.topic, m.receivedAt])).toEqual([
+    const mqtt = mqttBridge((mn) => REGISTRY[mn]);
+    await mqtt.send(MN1, payload, 1234);
+    expect(mqtt.messages.map((m) => [m.deviceId, m.topic, m.receivedAt])).toEqual([
       ['dust-1', `hj212/${MN1}/2011`, 1234],
-      ['air-3', `hj212/${MN3}/2051`, 1234],
+      ['dust-1', `hj212/${MN1}/2051`, 1234],
     ]);
-    expect(r.messages[0]?.payload.toString('latin1')).toBe(good1);
-    expect(r.rejections.map((x) => x.reason)).toEqual(['malformed', 'bad_password']);
-    expect(r.responses).toHaveLength(1);
-    expect(r.responses[0]?.mn).toBe(MN1);
-    expect(r.responses[0]?.frame.toString('latin1')).toContain('CN=9014');
+    expect(mqtt.messages[0]?.payload.toString('latin1')).toBe(good1);
+    expect(mqtt.rejects.map((x) => [x.reason, x.topic])).toEqual([
+      ['malformed', `hj212/${MN1}`],
+      ['bad_password', `hj212/${MN1}`],
+      ['unknown_device', `hj212/${MN1}`],
+    ]);
+    // Another MN than the topic's is refused whatever its PW: the topic ACL authenticated the DTU.
+    expect(mqtt.rejects[2]?.detail).toBe(`frame MN ${MN3} does not match the topic's MN ${MN1}; refused`);
+    expect(mqtt.published).toHaveLength(1);
+    expect(mqtt.published[0]?.topic).toBe(`hj212/${MN1}/response`);
+    expect(mqtt.published[0]?.frame.toString('latin1')).toContain('CN=9014');
   });
 });

@@ -1,6 +1,10 @@
 import { connect, type Socket } from 'node:net';
+import { pino } from 'pino';
+import { type Hj212Lookup, Hj212OverMqtt } from '../../adapters/hj212/ingest.js';
+import type { Rejection } from '../../processors/errors.js';
 import { Hj212Deframer } from '../../processors/hj212/deframer.js';
 import { type Hj212Packet, parseDataSegment } from '../../processors/hj212/parse.js';
+import type { InboundMessage } from '../../processors/types.js';
 
 /** Polls until `check` returns true; not a timing assertion, just a bounded wait for async effects. */
 export async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -49,4 +53,32 @@ export class TestClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** Hj212OverMqtt on `hj212/{mn}`, with what it passes on, refuses and publishes collected. */
+export function mqttBridge(lookup: Hj212Lookup) {
+  const messages: InboundMessage[] = [];
+  const rejects: Rejection[] = [];
+  const published: { topic: string; frame: Buffer }[] = [];
+  const bridge = new Hj212OverMqtt(
+    'hj212/{mn}',
+    {
+      lookup,
+      onMessage: (m) => messages.push(m),
+      settled: () => Promise.resolve(),
+      onReject: (r) => rejects.push(r),
+      onStatus: () => {},
+    },
+    async (topic, frame) => {
+      published.push({ topic, frame });
+    },
+    pino({ level: 'silent' }),
+  );
+  /** A DTU's payload on the topic of `mn`; resolves once its 9014s are published. */
+  const send = async (mn: string, payload: Buffer, receivedAt = Date.now()) => {
+    const topic = `hj212/${mn}`;
+    bridge.handle({ transport: 'mqtt', kind: 'telemetry', deviceId: mn, topic, payload, receivedAt });
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return { messages, rejects, published, send };
 }
