@@ -5,11 +5,11 @@ import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { GridgateError } from '../processors/errors.js';
 import {
-  CSV_COLUMNS,
   type CsvRows,
   DEVICE_CSV_OPTIONS,
   rowToInput,
   scrubCsvError,
+  unknownColumns,
 } from '../processors/registry/csv.js';
 import type { DeviceRegistry } from '../processors/registry/types.js';
 import type { LocatedRow } from '../processors/registry/validate.js';
@@ -51,9 +51,6 @@ export function documentRows(parsed: CsvRows, source: string): LocatedRow[] {
   );
 }
 
-const KNOWN = new Set<string>(CSV_COLUMNS);
-const EXTRA_COLUMN = /^(attrs|labels)\.[A-Za-z_][A-Za-z0-9_]*$/;
-
 export interface CsvStreamLimit {
   maxBytes: number;
   /** The error to fail with past maxBytes (the HTTP route's 413). */
@@ -89,13 +86,10 @@ export async function parseDeviceCsvStream(
   ) => {
     for await (const { record, info } of records) {
       if (rows.length === 0) {
-        const bad = Object.keys(record).filter((c) => !KNOWN.has(c) && !EXTRA_COLUMN.test(c));
-        if (bad.length > 0) {
-          errors.push({
-            line: 1,
-            message: `unknown column(s) ${bad.map((c) => `'${c}'`).join(', ')}; expected ${CSV_COLUMNS.join(', ')}, attrs.<name>, labels.<name>`,
-          });
-          // The rest is not read: the header already makes the file unusable.
+        const bad = unknownColumns(Object.keys(record));
+        // The rest is not read: the header already makes the file unusable.
+        if (bad) {
+          errors.push(bad);
           return;
         }
       }

@@ -4,7 +4,7 @@ import type { DeviceChange } from '../../processors/registry/types.js';
 import type { DeviceSnapshot } from '../http/routes/devices.js';
 import { type ApiOptions, apiFetch, apiOptions, apiRequest, failure, readBody } from './api-client.js';
 import { type DevicesIo, iso } from './devices-common.js';
-import { table } from './table.js';
+import { table } from './output.js';
 
 /** What the registry and the gateway know of devices: `unknown`, `audit`, `watch`. */
 export function addInspectVerbs(cmd: Command, { print }: DevicesIo): void {

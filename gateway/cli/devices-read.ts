@@ -3,7 +3,7 @@ import { stringify as toYaml } from 'yaml';
 import type { DeviceRecord } from '../../processors/registry/device-schema.js';
 import { type ApiOptions, apiOptions, apiRequest } from './api-client.js';
 import type { DevicesIo } from './devices-common.js';
-import { table } from './table.js';
+import { table } from './output.js';
 
 /** `devices list` and `devices show`. */
 export function addReadVerbs(cmd: Command, { print }: DevicesIo): void {

@@ -1,13 +1,12 @@
 /**
  * `gridgate incidents list|ack`: the duty officer's view of incidents on a running gateway, through
- * its HTTP API (GET /api/v1/incidents, POST /api/v1/incidents/{id}/ack). The gateway is found with
- * --url, else GRIDGATE_URL, else http://127.0.0.1:8080, as for every verb that talks to the API.
+ * its HTTP API (GET /api/v1/incidents, POST /api/v1/incidents/{id}/ack).
  */
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
 import { SEVERITIES } from '../../processors/alerts/event.js';
 import { type ApiOptions, apiFetch, apiOptions, apiRequest, failure, readBody } from './api-client.js';
-import { table } from './table.js';
+import { table } from './output.js';
 
 export interface AckRequest {
   /** The gateway; default GRIDGATE_URL, else http://127.0.0.1:8080. */
@@ -31,7 +30,7 @@ export async function postAck(req: AckRequest): Promise<AckResponse> {
 }
 
 /** One row of GET /api/v1/incidents: the incident's current event plus its state. */
-export interface IncidentItem {
+interface IncidentItem {
   incidentId: string;
   state: string;
   severity: string;

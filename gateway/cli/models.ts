@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
+import { buffer } from 'node:stream/consumers';
 import { Command, Option } from 'commander';
 import { loadModelsDir } from '../../adapters/models/load-dir.js';
 import { loadConfig } from '../../config/load.js';
 import type { ModelOrigin } from '../../processors/devices/index.js';
-import type { ModelSetResult } from '../../processors/devices/model-set.js';
 import { decodeSample } from '../../processors/devices/sample.js';
 import { formatModelError } from '../../processors/devices/yaml.js';
 import { GridgateError } from '../../processors/errors.js';
 import type { MessageKind } from '../../processors/types.js';
 import { summarizeModel } from '../http/routes/models.js';
-import { table } from './table.js';
+import { reportErrors, table } from './output.js';
 
 /**
  * `gridgate models list|validate|test`: everything works on files, without a running gateway, so
@@ -27,7 +27,7 @@ export function modelsCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (opts: { models?: string; config?: string; json?: boolean }) => {
       const r = await loadModelsDir(modelsDir(opts));
-      if (!report(r)) return;
+      if (!reportErrors(r.errors.map(formatModelError), 'model files')) return;
       const summaries = r.set.models.map((m) => summarizeModel(m, r.set.origins.get(m.id)!));
       if (opts.json) return console.log(JSON.stringify(summaries, null, 2));
       const rows = table(['id', 'family', 'format', 'vendor', 'origin']);
@@ -42,7 +42,7 @@ export function modelsCommand(): Command {
     )
     .action(async (dir: string) => {
       const r = await loadModelsDir(dir);
-      if (!report(r)) return;
+      if (!reportErrors(r.errors.map(formatModelError), 'model files')) return;
       const files = r.set.models.filter((m) => r.set.origins.get(m.id)?.kind === 'file');
       for (const o of r.overrides) console.log(`note: ${o.file} model ${o.id} replaces the shipped model`);
       console.log(`${dir}: ${files.length} model(s) valid`);
@@ -79,7 +79,7 @@ export function modelsCommand(): Command {
         },
       ) => {
         const r = await loadModelsDir(modelsDir(opts));
-        if (!report(r)) return;
+        if (!reportErrors(r.errors.map(formatModelError), 'model files')) return;
         const model = r.set.models.find((m) => m.id === id);
         if (!model) {
           throw new GridgateError('GG_ERR_NOT_FOUND', `model '${id}' not found`, [
@@ -93,15 +93,14 @@ export function modelsCommand(): Command {
             `--received-at '${opts.receivedAt}' is not an ISO 8601 time`,
           );
         }
-        const raw = opts.payload === '-' ? await readStdin() : await readFile(opts.payload);
+        const raw = opts.payload === '-' ? await buffer(process.stdin) : await readFile(opts.payload);
         const payload = model.format === 'hj212' ? hj212Text(raw) : raw;
         const result = decodeSample(model, payload, { kind: opts.kind, receivedAt });
         if (result.rejects.length) process.exitCode = 1;
         if (opts.json) {
           const rejects = result.rejects.map(({ reason, field, detail }) => ({ reason, field, detail }));
           const readings = result.readings.map((x) => ({ ...x, tags: ownTags(x.tags) }));
-          console.log(JSON.stringify({ model: id, readings, rejects }, null, 2));
-          return;
+          return console.log(JSON.stringify({ model: id, readings, rejects }, null, 2));
         }
         console.log(`${model.id} (${originText(r.set.origins.get(model.id)!)}), ${opts.kind}:`);
         if (result.readings.length) {
@@ -130,15 +129,6 @@ function modelsDir(opts: { models?: string; config?: string }): string | undefin
   return loadConfig({ file: opts.config }).models.dir;
 }
 
-/** Every error on stderr and exit code 1; true when there were none. */
-function report(r: ModelSetResult): boolean {
-  if (!r.errors.length) return true;
-  for (const e of r.errors) console.error(formatModelError(e));
-  console.error(`${r.errors.length} error(s) in model files`);
-  process.exitCode = 1;
-  return false;
-}
-
 function originText(o: ModelOrigin): string {
   if (o.kind === 'shipped') return `shipped ${o.file}`;
   return `${o.file}:${o.line}${o.overrides ? ` (replaces shipped ${o.overrides})` : ''}`;
@@ -161,10 +151,4 @@ function pairs(o: Readonly<Record<string, unknown>>): string {
 function hj212Text(raw: Buffer): Buffer {
   const text = raw.toString('latin1').replace(/\s+$/, '');
   return Buffer.from(text.startsWith('##') ? `${text}\r\n` : text, 'latin1');
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }

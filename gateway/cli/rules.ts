@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { loadRulesDir, loadRulesDirOrThrow } from '../../adapters/rules/load-dir.js';
 import { formatRuleError, type RuleSet } from '../../processors/rules/parse.js';
 import { Replay, type ReplayReport, type RuleReplayStats } from '../../processors/rules/replay.js';
-import { table } from './table.js';
+import { reportErrors, table } from './output.js';
 
 /** `gridgate rules validate DIR` and `gridgate rules test --rules DIR --replay FILE [--against DIR]`. */
 export function rulesCommand(): Command {
@@ -14,12 +14,7 @@ export function rulesCommand(): Command {
     .description('check every rule file in DIR; list every error with file, line and rule id; exit 1 on any')
     .action(async (dir: string) => {
       const { set, errors } = await loadRulesDir(dir);
-      if (errors.length) {
-        for (const e of errors) console.error(formatRuleError(e));
-        console.error(`${errors.length} error(s) in ${dir}`);
-        process.exitCode = 1;
-        return;
-      }
+      if (!reportErrors(errors.map(formatRuleError), dir)) return;
       console.log(`${dir}: ${set.rules.length} rule(s) valid`);
     });
   cmd
@@ -34,10 +29,7 @@ export function rulesCommand(): Command {
       const against = opts.against
         ? await replayFile(opts.replay, await loadRulesDirOrThrow(opts.against))
         : undefined;
-      if (opts.json) {
-        console.log(JSON.stringify({ report, against }, null, 2));
-        return;
-      }
+      if (opts.json) return console.log(JSON.stringify({ report, against }, null, 2));
       console.log(renderReport(report, against));
     });
   return cmd;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { text } from 'node:stream/consumers';
 import { Command, InvalidArgumentError } from 'commander';
 import { hashSecret } from '../../adapters/registry/secret-hash.js';
 import { GridgateError } from '../../processors/errors.js';
@@ -25,10 +26,7 @@ export function tokensCommand(): Command {
       // 32 random bytes: 256 bits, so a plain (unsalted) SHA-256 at rest is enough.
       const token = `gg_${randomBytes(32).toString('base64url')}`;
       const entry = { name: opts.name, role: opts.role, sha256: tokenHash(token) };
-      if (opts.json) {
-        console.log(JSON.stringify({ token, config: entry }, null, 2));
-        return;
-      }
+      if (opts.json) return console.log(JSON.stringify({ token, config: entry }, null, 2));
       console.log(`token (shown once; the gateway keeps only its hash):\n  ${token}\n`);
       console.log('add to the config file under auth.tokens:');
       console.log(
@@ -40,7 +38,7 @@ export function tokensCommand(): Command {
     .command('hash-secret')
     .description('read a password from stdin and print its scrypt hash for mqtt.auth.users[].scrypt')
     .action(async () => {
-      const secret = (await readAll(process.stdin)).replace(/\r?\n$/, '');
+      const secret = (await text(process.stdin)).replace(/\r?\n$/, '');
       if (secret.length === 0) {
         throw new GridgateError('GG_ERR_BAD_REQUEST', 'no secret on stdin', [
           'e.g. printf \'%s\' "$PASSWORD" | gridgate tokens hash-secret',
@@ -57,10 +55,4 @@ function parseRole(value: string): Role {
     throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}`);
   }
   return value as Role;
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
-  return Buffer.concat(chunks).toString('utf8');
 }

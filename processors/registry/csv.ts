@@ -62,6 +62,16 @@ export const DEVICE_CSV_OPTIONS = {
   relax_column_count: false,
 } as const;
 
+/** The header's problem, if it has columns the device CSV does not know (reported on line 1). */
+export function unknownColumns(header: readonly string[]): { line: number; message: string } | undefined {
+  const bad = header.filter((c) => !KNOWN.has(c) && !/^(attrs|labels)\.[A-Za-z_][A-Za-z0-9_]*$/.test(c));
+  if (bad.length === 0) return undefined;
+  return {
+    line: 1,
+    message: `unknown column(s) ${bad.map((c) => `'${c}'`).join(', ')}; expected ${CSV_COLUMNS.join(', ')}, attrs.<name>, labels.<name>`,
+  };
+}
+
 export function parseDeviceCsv(text: string): CsvRows {
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
@@ -70,19 +80,8 @@ export function parseDeviceCsv(text: string): CsvRows {
     const e = err as { message?: string; lines?: number };
     return { rows: [], errors: [{ line: e.lines ?? 1, message: scrubCsvError(e.message ?? String(err)) }] };
   }
-  const header = records[0] ? Object.keys(records[0].record) : [];
-  const bad = header.filter((c) => !KNOWN.has(c) && !/^(attrs|labels)\.[A-Za-z_][A-Za-z0-9_]*$/.test(c));
-  if (bad.length > 0) {
-    return {
-      rows: [],
-      errors: [
-        {
-          line: 1,
-          message: `unknown column(s) ${bad.map((c) => `'${c}'`).join(', ')}; expected ${CSV_COLUMNS.join(', ')}, attrs.<name>, labels.<name>`,
-        },
-      ],
-    };
-  }
+  const bad = unknownColumns(records[0] ? Object.keys(records[0].record) : []);
+  if (bad) return { rows: [], errors: [bad] };
   return { rows: records.map((r) => ({ line: r.info.lines, input: rowToInput(r.record) })), errors: [] };
 }
 

@@ -11,7 +11,7 @@ import { CredentialStore } from '../../adapters/registry/credentials.js';
 import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
 import { UnknownDevices } from '../../adapters/registry/unknown-devices.js';
 import { devicesCommand } from '../../gateway/cli/devices.js';
-import { colourWanted } from '../../gateway/cli/table.js';
+import { colourWanted } from '../../gateway/cli/output.js';
 import { devicesPlugin } from '../../gateway/http/routes/devices.js';
 import { buildHttpServer } from '../../gateway/http/server.js';
 import { ModelIndex } from '../../processors/devices/index.js';
