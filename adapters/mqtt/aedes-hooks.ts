@@ -59,33 +59,18 @@ export class AedesHooks {
       done(new Error(`${SYS_PREFIX} topic is reserved`));
       return;
     }
-    const hook = this.opts.authorizePublish;
-    const sizeCheck = () => {
-      const size = packet.payload.length;
-      if (size > this.opts.maxPayloadBytes && client) {
-        this.stats.oversize++;
-        this.opts.logger.warn(
-          { clientId: client.id, topic: packet.topic, size, max: this.opts.maxPayloadBytes },
-          'mqtt payload too large; dropped',
-        );
-        this.safe(() => this.opts.onOversize?.(client.id, packet.topic, size));
-        // Acknowledged so the client goes on, but never retained (authorizeForward keeps it from subscribers).
-        packet.retain = false;
-      }
-      if (client) this.accepted(client, packet);
-      done(null);
+    const failed = (err: unknown) => done(err instanceof Error ? err : new Error(String(err)));
+    const verdict = (ok: boolean) => {
+      if (!ok) done(new Error(`publish to ${packet.topic} not authorized`));
+      else if (!client) done(null);
+      else if (packet.qos === 2 && packet.dup) this.unlessHeld(client, packet, done);
+      else this.admit(client, packet, done);
     };
-    const admit = () =>
-      client && packet.qos === 2 && packet.dup
-        ? this.unlessHeld(client, packet, sizeCheck, done)
-        : sizeCheck();
+    const hook = this.opts.authorizePublish;
     if (!hook || !client) {
-      admit();
+      verdict(true);
       return;
     }
-    const verdict = (ok: boolean) =>
-      ok ? admit() : done(new Error(`publish to ${packet.topic} not authorized`));
-    const failed = (err: unknown) => done(err instanceof Error ? err : new Error(String(err)));
     let answer: boolean | Promise<boolean>;
     try {
       answer = hook(client, packet);
@@ -97,20 +82,35 @@ export class AedesHooks {
     else answer.then(verdict, failed);
   }
 
+  /** An allowed PUBLISH: an oversize payload is reported and acknowledged, never retained nor forwarded. */
+  private admit(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    const size = packet.payload.length;
+    if (size > this.opts.maxPayloadBytes) {
+      this.stats.oversize++;
+      this.opts.logger.warn(
+        { clientId: client.id, topic: packet.topic, size, max: this.opts.maxPayloadBytes },
+        'mqtt payload too large; dropped',
+      );
+      this.safe(() => this.opts.onOversize?.(client.id, packet.topic, size));
+      // Acknowledged so the client goes on, but never retained (authorizeForward keeps it from subscribers).
+      packet.retain = false;
+    }
+    this.accepted(client, packet);
+    done(null);
+  }
+
   /**
    * A QoS 2 PUBLISH sent again (DUP) before its PUBREC arrived: aedes answers a copy it already
    * holds with another PUBREC and publishes nothing (MQTT-4.3.3-2), so it must not be taken in
    * twice either. Authorization runs before that check, hence this lookup of aedes' store of
    * incoming QoS 2 packets. A lookup that fails takes it in: a duplicate, never a loss.
    */
-  private unlessHeld(
-    client: Client,
-    packet: PublishPacket,
-    take: () => void,
-    done: (error?: Error | null) => void,
-  ): void {
+  private unlessHeld(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void {
     const store = (client as unknown as { broker: { persistence: IncomingPackets } }).broker.persistence;
-    store.incomingGetPacket(client, packet).then(() => done(null), take);
+    store.incomingGetPacket(client, packet).then(
+      () => done(null),
+      () => this.admit(client, packet, done),
+    );
   }
 
   authorizeSubscribe(

@@ -101,12 +101,6 @@ export class FailureCounter {
   }
 }
 
-export interface LogThrottleOptions {
-  /** At most one line per key per interval. */
-  intervalMs: number;
-  maxKeys?: number;
-}
-
 /**
  * At most one log line per key per interval (failed logins: keyed by client id and by address, so
  * neither a client cycling its id nor a botnet reusing one floods the log). A suppressed event is
@@ -115,13 +109,11 @@ export interface LogThrottleOptions {
  */
 export class LogThrottle {
   readonly #keys = new Map<string, { until: number; suppressed: number }>();
-  readonly #intervalMs: number;
-  readonly #maxKeys: number;
 
-  constructor(opts: LogThrottleOptions) {
-    this.#intervalMs = opts.intervalMs;
-    this.#maxKeys = opts.maxKeys ?? MAX_KEYS;
-  }
+  constructor(
+    private readonly intervalMs: number,
+    private readonly maxKeys = MAX_KEYS,
+  ) {}
 
   /**
    * undefined: do not log (counted as suppressed). A number: log now, reporting that many events
@@ -138,7 +130,7 @@ export class LogThrottle {
     let suppressed = 0;
     for (const k of keys) {
       suppressed += this.#keys.get(k)?.suppressed ?? 0;
-      setBounded(this.#keys, k, { until: now + this.#intervalMs, suppressed: 0 }, this.#maxKeys);
+      setBounded(this.#keys, k, { until: now + this.intervalMs, suppressed: 0 }, this.maxKeys);
     }
     return suppressed;
   }

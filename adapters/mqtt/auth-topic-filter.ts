@@ -1,7 +1,7 @@
 /**
- * MQTT topic-filter logic for the broker ACL (MQTT 3.1.1 §4.7). Pure functions: whether a topic
- * matches a filter (for publish), and whether an allowed filter covers a requested one (for
- * subscribe: `alerts/#` covers `alerts/+/red` but not `#`).
+ * MQTT topic-filter logic for the broker ACL (MQTT 3.1.1 §4.7). Pure functions: whether an allowed
+ * filter covers a requested one (for subscribe: `alerts/#` covers `alerts/+/red` but not `#`), or a
+ * topic (for publish).
  */
 
 /** `$share/{group}/{filter}` (MQTT 5.0 §4.8.2): the ACL judges the inner filter. */
@@ -12,23 +12,10 @@ export function stripShare(filter: string): string {
   return slash < 0 ? '' : rest.slice(slash + 1);
 }
 
-/** True when `topic` (no wildcards) matches `filter`. */
-export function topicMatches(filter: string, topic: string): boolean {
-  // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with '$'.
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i];
-    // [MQTT-4.7.1-2] '#' also matches the parent level: `a/#` matches `a`.
-    if (level === '#') return true;
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
-
-/** True when every topic that `requested` can match is also matched by `allowed`. */
+/**
+ * True when every topic that `requested` can match is also matched by `allowed`. A topic name has
+ * no wildcards [MQTT-3.3.2-2], so for one this says whether `allowed` matches it.
+ */
 export function filterCovers(allowed: string, requested: string): boolean {
   // A filter starting with a wildcard never reaches '$' topics [MQTT-4.7.2-1]; '$...' needs a literal grant.
   if (requested.startsWith('$') && (allowed.startsWith('+') || allowed.startsWith('#'))) return false;
@@ -36,12 +23,13 @@ export function filterCovers(allowed: string, requested: string): boolean {
   const r = requested.split('/');
   for (let i = 0; i < a.length; i++) {
     const level = a[i];
+    // [MQTT-4.7.1-2] '#' also matches the parent level: `a/#` matches `a`.
     if (level === '#') return true;
     const want = r[i];
     if (want === undefined) return false;
     if (want === '#') return false; // only '#' covers '#'
     if (level === '+') continue; // covers any one level, '+' included
-    if (want === '+' || want !== level) return false;
+    if (want !== level) return false;
   }
   return a.length === r.length;
 }

@@ -10,7 +10,7 @@ import type { SecretCheck } from '../registry/credentials.js';
 import { verifySecret } from '../registry/secret-hash.js';
 import { type DeviceAcl, deviceAcl } from './auth-acl.js';
 import { backoff, FailureCounter, LogThrottle, lockout, setBounded } from './auth-failures.js';
-import { filterCovers, isValidFilter, stripShare, topicMatches } from './auth-topic-filter.js';
+import { filterCovers, isValidFilter, stripShare } from './auth-topic-filter.js';
 import type { ConnackRefusal } from './embedded-broker-options.js';
 
 /**
@@ -103,25 +103,27 @@ const VOUCH_MS = 86_400_000;
 /** Pairs remembered as vouched at most; past it the least recently seen goes. */
 const MAX_VOUCHED = 100_000;
 
-export interface DeviceAuthStats {
-  accepted: { device: number; user: number; open: number };
-  refused: Record<RefusalReason, number>;
-  publishDenied: Record<PublishDenial, number>;
-  subscribeDenied: Record<SubscribeDenial, number>;
-  /** Secrets checked (any hash). Stays flat while a client is locked out or the broker is busy. */
-  hashChecks: number;
-  /** Of those, scrypt checks (users, device hashes not yet migrated). */
-  slowChecks: number;
-  /** (address, client id) pairs that reached maxFailures. */
-  lockouts: number;
-  /** Times an address started a backoff past maxFailuresPerAddress. */
-  addressBackoffs: number;
+/** Every counter at zero (DeviceAuthStats). */
+function zeroStats() {
+  const refused = Object.fromEntries(Object.keys(REFUSAL_CODES).map((reason) => [reason, 0]));
+  return {
+    accepted: { device: 0, user: 0, open: 0 },
+    refused: refused as Record<RefusalReason, number>,
+    publishDenied: { foreign_topic: 0, topic_too_deep: 0, device_gone: 0 },
+    subscribeDenied: { not_permitted: 0, topic_too_deep: 0, invalid_filter: 0 },
+    /** Secrets checked (any hash). Stays flat while a client is locked out or the broker is busy. */
+    hashChecks: 0,
+    /** Of those, scrypt checks (users, device hashes not yet migrated). */
+    slowChecks: 0,
+    /** (address, client id) pairs that reached maxFailures. */
+    lockouts: 0,
+    /** Times an address started a backoff past maxFailuresPerAddress. */
+    addressBackoffs: 0,
+  };
 }
+export type DeviceAuthStats = ReturnType<typeof zeroStats>;
 
-type Session =
-  | { kind: 'device'; id: string; acl: DeviceAcl }
-  | { kind: 'user'; user: MqttUser }
-  | { kind: 'open' };
+type Session = { kind: 'device'; id: string; acl: DeviceAcl } | { kind: 'user'; user: MqttUser };
 
 export interface DeviceAuth {
   authenticate(
@@ -155,20 +157,10 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
   const bucket = (perS: number) => new TokenBucket({ ratePerS: perS, burst: perS }, clock.now());
   const checks = bucket(opts.checksPerS ?? 2000);
   const slowChecks = bucket(opts.slowChecksPerS ?? 20);
-  const logThrottle = new LogThrottle({ intervalMs: LOG_INTERVAL_MS });
+  const logThrottle = new LogThrottle(LOG_INTERVAL_MS);
   // Weak: a session lives as long as aedes keeps its Client object.
   const sessions = new WeakMap<Client, Session>();
-  const refused = Object.fromEntries(Object.keys(REFUSAL_CODES).map((reason) => [reason, 0]));
-  const stats: DeviceAuthStats = {
-    accepted: { device: 0, user: 0, open: 0 },
-    refused: refused as Record<RefusalReason, number>,
-    publishDenied: { foreign_topic: 0, topic_too_deep: 0, device_gone: 0 },
-    subscribeDenied: { not_permitted: 0, topic_too_deep: 0, invalid_filter: 0 },
-    hashChecks: 0,
-    slowChecks: 0,
-    lockouts: 0,
-    addressBackoffs: 0,
-  };
+  const stats = zeroStats();
   if (!opts.required) log.warn('mqtt.auth.required is false: any client may connect and publish anywhere');
 
   const refuse = (
@@ -259,9 +251,8 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
 
     async authenticate(client, username, password) {
       const clientId = client.id;
-      const remote = remoteOf(client);
+      const remote = (client.conn as Socket).remoteAddress ?? 'unknown';
       if (!opts.required) {
-        sessions.set(client, { kind: 'open' });
         stats.accepted.open++;
         return true;
       }
@@ -277,9 +268,12 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
         return refuse('no_credentials', clientId, remote);
       }
       const secret = password.toString('utf8');
-      const admitted = () => {
+      const admitted = (session: Session) => {
         byPair.succeed(pair);
         setBounded(vouched, pair, clock.now(), MAX_VOUCHED);
+        sessions.set(client, session);
+        stats.accepted[session.kind]++;
+        return true;
       };
       const user = users.get(username);
       if (user) {
@@ -288,11 +282,8 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
         stats.hashChecks++;
         stats.slowChecks++;
         if (!(await verifySecret(secret, user.scrypt))) return refuse('bad_secret', clientId, remote);
-        admitted();
-        sessions.set(client, { kind: 'user', user });
-        stats.accepted.user++;
         log.debug({ clientId, user: username }, 'mqtt user connected');
-        return true;
+        return admitted({ kind: 'user', user });
       }
       const device = opts.devices.get(username);
       if (!device) {
@@ -312,37 +303,28 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       }
       stats.hashChecks++;
       if (!(await check.verify(secret))) return refuse('bad_secret', clientId, remote);
-      admitted();
-      sessions.set(client, { kind: 'device', id: device.id, acl });
-      stats.accepted.device++;
-      return true;
+      return admitted({ kind: 'device', id: device.id, acl });
     },
 
     authorizePublish(client, packet) {
-      const session = sessions.get(client);
       const deny = (reason: PublishDenial) => {
         stats.publishDenied[reason]++;
         log.warn({ clientId: client.id, topic: packet.topic.slice(0, 256), reason }, 'mqtt publish refused');
         return false;
       };
       if (tooDeep(packet.topic)) return deny('topic_too_deep');
-      if (!session) return opts.required ? deny('foreign_topic') : true;
-      switch (session.kind) {
-        case 'open':
-          return true;
-        case 'user':
-          return session.user.publish.some((f) => topicMatches(f, packet.topic)) || deny('foreign_topic');
-        case 'device': {
-          // Re-read per publish (one Map lookup): a device retired while connected stops here.
-          const acl = currentAcl(session);
-          if (!acl) return deny('device_gone');
-          return acl.publish.has(packet.topic) || deny('foreign_topic');
-        }
-      }
+      if (!opts.required) return true;
+      const session = sessions.get(client);
+      if (!session) return deny('foreign_topic');
+      if (session.kind === 'user')
+        return session.user.publish.some((f) => filterCovers(f, packet.topic)) || deny('foreign_topic');
+      // Re-read per publish (one Map lookup): a device retired while connected stops here.
+      const acl = currentAcl(session);
+      if (!acl) return deny('device_gone');
+      return acl.publish.has(packet.topic) || deny('foreign_topic');
     },
 
     async authorizeSubscribe(client, sub) {
-      const session = sessions.get(client);
       const filter = stripShare(sub.topic);
       const deny = (reason: SubscribeDenial) => {
         stats.subscribeDenied[reason]++;
@@ -354,23 +336,15 @@ export function createDeviceAuth(opts: DeviceAuthOptions): DeviceAuth {
       };
       if (!isValidFilter(filter)) return deny('invalid_filter');
       if (tooDeep(filter)) return deny('topic_too_deep');
-      if (!session) return opts.required ? deny('not_permitted') : true;
-      switch (session.kind) {
-        case 'open':
-          return true;
-        case 'user':
-          return session.user.subscribe.some((f) => filterCovers(f, filter)) || deny('not_permitted');
-        case 'device':
-          return currentAcl(session)?.subscribe.has(filter) || deny('not_permitted');
-      }
+      if (!opts.required) return true;
+      const session = sessions.get(client);
+      if (session?.kind === 'user')
+        return session.user.subscribe.some((f) => filterCovers(f, filter)) || deny('not_permitted');
+      return (session && currentAcl(session)?.subscribe.has(filter)) || deny('not_permitted');
     },
   };
 }
 
 function pairKey(remote: string, clientId: string): string {
   return `${remote}|${clientId}`;
-}
-
-function remoteOf(client: Client): string {
-  return (client.conn as Socket).remoteAddress ?? 'unknown';
 }

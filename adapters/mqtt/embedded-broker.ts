@@ -105,9 +105,8 @@ export class EmbeddedBroker implements MqttIngress {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      // A fleet reconnecting at once after a restart overflows Node's default accept queue (511);
-      // a dropped SYN waits out TCP's retry backoff (1, 3, 7, 15 s...), which is what made a
-      // reconnect storm slow, not the gateway's CPU. The kernel caps this at net.core.somaxconn.
+      // A fleet reconnecting at once after a restart overflows Node's default accept queue, and a
+      // dropped SYN waits out TCP's retry backoff. The kernel caps this at net.core.somaxconn.
       server.listen({ port: this.opts.port, host: this.opts.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();

@@ -36,6 +36,7 @@ export interface ExternalBrokerClientOptions extends IngressHooks {
 }
 
 const KEEPALIVE_S = 30;
+const CONNECT_TIMEOUT_MS = 10_000;
 /** MQTT 5 Session Expiry Interval (MQTT 5.0 §3.1.2.11.2): a week of the gateway being down. */
 const SESSION_EXPIRY_S = 7 * 24 * 3600;
 
@@ -51,7 +52,6 @@ export class ExternalBrokerClient implements MqttIngress {
   private client: ThreadedMqttConnection | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
-  private stopping = false;
   private lastError: Error | undefined;
   /** A SUBSCRIBE of ours the broker has not confirmed (the connection dropped first, or it refused). */
   private subscribePending = false;
@@ -75,16 +75,13 @@ export class ExternalBrokerClient implements MqttIngress {
     /** MQTT 3.1.1: copies of the gateway's own publishes that came back through its subscriptions, dropped. */
     ownEchoes: 0,
   };
-
   /**
    * What `route` answered per device topic. Devices send on the same few topics, and with the
    * client thread each topic arrives as the same string, hashed once.
    */
   private readonly routes: RouteMemo;
-
   /** MQTT 3.1.1 only: what this client published on topics its own subscriptions cover. */
   private echoes: OwnEchoFilter | undefined;
-
   /** The broker URL with any password masked, for logs and error messages. */
   private readonly safeUrl: string;
 
@@ -108,7 +105,6 @@ export class ExternalBrokerClient implements MqttIngress {
 
   async start(): Promise<void> {
     if (this.client) return;
-    this.stopping = false;
     this.attempts = 0;
     this.lastError = undefined;
     const version = this.opts.protocolVersion ?? 4;
@@ -119,7 +115,7 @@ export class ExternalBrokerClient implements MqttIngress {
       username: this.opts.username,
       password: this.opts.password,
       keepalive: KEEPALIVE_S,
-      connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
+      connectTimeout: this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       // Reconnects are scheduled here with backoff; mqtt.js would retry at a fixed period.
       reconnectPeriod: 0,
       // We subscribe ourselves when the broker has no session for us (sessionPresent false).
@@ -141,7 +137,8 @@ export class ExternalBrokerClient implements MqttIngress {
           log.warn({ url: this.safeUrl, err: err.message }, 'mqtt client error');
         },
         close: () => {
-          if (this.stopping) return;
+          // A connection stop() ended (or one replaced since) is not reconnected.
+          if (this.client !== client) return;
           log.warn({ url: this.safeUrl }, 'mqtt connection closed; will reconnect');
           this.scheduleReconnect(client);
         },
@@ -152,7 +149,6 @@ export class ExternalBrokerClient implements MqttIngress {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const client = this.client;
@@ -210,7 +206,7 @@ export class ExternalBrokerClient implements MqttIngress {
   }
 
   private waitConnected(): Promise<void> {
-    const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
+    const timeoutMs = this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const fail = (message: string, cause?: Error) =>
         void this.stop().finally(() => reject(new Error(message, { cause })));
@@ -295,7 +291,7 @@ export class ExternalBrokerClient implements MqttIngress {
   }
 
   private scheduleReconnect(client: ThreadedMqttConnection): void {
-    if (this.reconnectTimer || this.stopping) return;
+    if (this.reconnectTimer) return;
     const min = this.opts.reconnectMinMs ?? 500;
     const max = this.opts.reconnectMaxMs ?? 30_000;
     const base = Math.min(max, min * 2 ** this.attempts);
@@ -304,7 +300,7 @@ export class ExternalBrokerClient implements MqttIngress {
     this.attempts++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (this.stopping || this.client !== client) return;
+      if (this.client !== client) return;
       client.reconnect();
     }, delay);
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { readdir } from '../fs/file.js';
+import { LogThrottle } from './auth-failures.js';
 
 /**
  * Keeps the embedded broker from running the process out of file descriptors. Every MQTT
@@ -38,36 +39,28 @@ export class FdBudget {
   /** The soft RLIMIT_NOFILE (undefined where /proc is not there: no check). */
   readonly limit = readFdLimit();
   readonly #reserve: number;
-  readonly #sampleMs: number;
-  readonly #log: Logger;
-  readonly #onRefuse: () => void;
   /** Descriptors other than the broker's sockets at the last sample. */
   #others = 0;
   #timer: NodeJS.Timeout | undefined;
-  #nextLogAt = 0;
-  #suppressed = 0;
+  readonly #logThrottle = new LogThrottle(LOG_INTERVAL_MS);
   /** Connections closed because the process was at its budget (on accept, or EMFILE from accept). */
   #refused = 0;
 
-  constructor(opts: FdBudgetOptions) {
+  constructor(private readonly opts: FdBudgetOptions) {
     this.#reserve = opts.reserve ?? 64;
-    this.#sampleMs = opts.sampleMs ?? 5_000;
-    this.#log = opts.logger;
-    this.#onRefuse = opts.onRefuse;
   }
 
   /** Starts sampling; `open` tells how many of the descriptors are the broker's own sockets. */
   async start(open: () => number): Promise<void> {
-    if (this.limit === undefined || this.#timer) return;
+    const limit = this.limit;
+    if (limit === undefined || this.#timer) return;
     const sample = async () => {
       const total = await countOpenFds();
-      if (total === 'exhausted' || (total !== undefined && this.limit !== undefined && total >= this.limit)) {
-        this.exhausted(open());
-      }
+      if (total === 'exhausted' || (total !== undefined && total >= limit)) this.exhausted(open());
       if (typeof total === 'number') this.#others = Math.max(0, total - open());
     };
     await sample();
-    this.#timer = setInterval(() => void sample(), this.#sampleMs);
+    this.#timer = setInterval(() => void sample(), this.opts.sampleMs ?? 5_000);
     this.#timer.unref();
   }
 
@@ -92,25 +85,20 @@ export class FdBudget {
 
   #refuse(inUse: number, cause: 'reserve' | 'emfile'): void {
     this.#refused++;
-    this.#onRefuse();
-    const now = Date.now();
-    if (now < this.#nextLogAt) {
-      this.#suppressed++;
-      return;
-    }
-    this.#nextLogAt = now + LOG_INTERVAL_MS;
-    this.#log.warn(
+    this.opts.onRefuse();
+    const suppressed = this.#logThrottle.admit(['fd'], Date.now());
+    if (suppressed === undefined) return;
+    this.opts.logger.warn(
       {
         openFiles: inUse,
         limit: this.limit,
         reserve: this.#reserve,
         refused: this.#refused,
         cause,
-        suppressed: this.#suppressed,
+        suppressed,
       },
       `mqtt connection refused: ${inUse} of the process's ${this.limit ?? '?'} file descriptors are open; ${RAISE_HINT}`,
     );
-    this.#suppressed = 0;
   }
 }
 

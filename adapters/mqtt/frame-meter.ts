@@ -25,7 +25,6 @@ export class FrameMeter {
   private type = 0;
   private length = 0;
   private multiplier = 1;
-  private lengthBytes = 0;
   private remaining = 0;
 
   constructor(private readonly maxPacketBytes: number) {}
@@ -41,7 +40,6 @@ export class FrameMeter {
           this.type = chunk[i]! >> 4;
           this.length = 0;
           this.multiplier = 1;
-          this.lengthBytes = 0;
           this.state = 'length';
           i++;
           break;
@@ -50,7 +48,6 @@ export class FrameMeter {
           i++;
           this.length += (b & 0x7f) * this.multiplier;
           this.multiplier *= 128;
-          this.lengthBytes++;
           if ((b & 0x80) === 0) {
             if (this.length > this.maxPacketBytes) {
               this.state = 'off';
@@ -58,8 +55,8 @@ export class FrameMeter {
             }
             this.remaining = this.length;
             this.state = this.length === 0 ? 'type' : 'body';
-          } else if (this.lengthBytes === 4) {
-            // Malformed Remaining Length: mqtt-packet reports it as a parse error; stop metering.
+          } else if (this.multiplier === 128 ** 4) {
+            // A fifth length byte: malformed; mqtt-packet reports it as a parse error; stop metering.
             this.state = 'off';
           }
           break;

@@ -1,4 +1,4 @@
-import { stripShare, topicMatches } from './auth-topic-filter.js';
+import { filterCovers, stripShare } from './auth-topic-filter.js';
 
 /** How long a publish of ours waits for its echo before it is forgotten. */
 const ECHO_TTL_MS = 60_000;
@@ -25,7 +25,7 @@ export class OwnEchoFilter {
   }
 
   published(topic: string, payload: Buffer | string): void {
-    if (!this.#filters.some((f) => topicMatches(f, topic))) return;
+    if (!this.#filters.some((f) => filterCovers(f, topic))) return;
     const at = this.now();
     // A full sweep at most once per TTL: pending entries stay few and short-lived.
     if (at - this.#swept >= ECHO_TTL_MS) {

@@ -100,6 +100,16 @@ interface ThreadConn {
 const proxyOf = (clientId: string, remote: string) =>
   ({ id: clientId, conn: { remoteAddress: remote } }) as unknown as Client;
 
+/** What the gateway's publish hook reads: the topic (the payload and flags are the thread's). */
+const publishPacket = (topic: string, qos: 0 | 1 | 2 = 0, retain = false): PublishPacket => ({
+  cmd: 'publish',
+  topic,
+  payload: Buffer.alloc(0),
+  qos,
+  retain,
+  dup: false,
+});
+
 /**
  * The embedded broker on a worker thread of its own (broker-thread.ts), through the thread channel,
  * behind the same options and MqttIngress interface as EmbeddedBroker: the broker's socket reads,
@@ -130,14 +140,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
   private readonly counts = { messages: 0, unrouted: 0, callbackErrors: 0 };
   private readonly safe: (fn: () => void) => void;
   /** Reused for the per-message re-check (the hooks read its topic). */
-  private readonly packet: PublishPacket = {
-    cmd: 'publish',
-    topic: '',
-    payload: Buffer.alloc(0),
-    qos: 0,
-    retain: false,
-    dup: false,
-  };
+  private readonly packet = publishPacket('');
 
   constructor(private readonly opts: ThreadedEmbeddedBrokerOptions) {
     this.safe = callbackGuard(this.counts, opts.logger);
@@ -182,14 +185,7 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
       );
     if (authorizePublish)
       this.channel.handle('authorizePublish', (a) =>
-        authorizePublish(this.conn(a).proxy, {
-          cmd: 'publish',
-          topic: a.topic,
-          payload: Buffer.alloc(0),
-          qos: a.qos,
-          retain: a.retain,
-          dup: false,
-        }),
+        authorizePublish(this.conn(a).proxy, publishPacket(a.topic, a.qos, a.retain)),
       );
     if (authorizeSubscribe)
       this.channel.handle('authorizeSubscribe', (a) =>
@@ -197,7 +193,11 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
       );
     this.channel.onItem = (name, v) => this.onItem(name, v);
     this.channel.onExit = () => {
-      this.allGone();
+      // The thread died: every client it had is offline.
+      for (const c of this.conns.values()) {
+        if (c.online) this.safe(() => opts.onConnectivity?.(c.clientId, false, Date.now(), c.proxy));
+      }
+      this.conns.clear();
       return { port: this.boundPort };
     };
     this.channel.onRestart = (r) => {
@@ -354,13 +354,5 @@ export class ThreadedEmbeddedBroker implements MqttIngress {
     }
     this.counts.messages++;
     this.safe(() => this.opts.onMessage(inboundMqtt(routed, topic, payload, at, clientId)));
-  }
-
-  /** The thread died: every client it had is offline. */
-  private allGone(): void {
-    for (const c of this.conns.values()) {
-      if (c.online) this.safe(() => this.opts.onConnectivity?.(c.clientId, false, Date.now(), c.proxy));
-    }
-    this.conns.clear();
   }
 }

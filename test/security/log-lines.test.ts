@@ -52,7 +52,7 @@ describe('log lines carry each key once', () => {
 
 describe('LogThrottle', () => {
   it('lets one line per key per interval through and reports how many were held back', () => {
-    const t = new LogThrottle({ intervalMs: 60_000 });
+    const t = new LogThrottle(60_000);
     expect(t.admit(['id:a', 'ip:1'], 0)).toBe(0);
     expect(t.admit(['id:a', 'ip:1'], 1000)).toBeUndefined();
     expect(t.admit(['id:b', 'ip:1'], 2000)).toBeUndefined(); // same address, other client id
@@ -62,7 +62,7 @@ describe('LogThrottle', () => {
   });
 
   it('stays bounded', () => {
-    const t = new LogThrottle({ intervalMs: 60_000, maxKeys: 100 });
+    const t = new LogThrottle(60_000, 100);
     for (let i = 0; i < 10_000; i++) t.admit([`id:${i}`], 0);
     // the first keys were evicted, so they may log again at once
     expect(t.admit(['id:0'], 1)).toBe(0);

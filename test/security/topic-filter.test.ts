@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commandTopicFor } from '../../adapters/mqtt/auth-acl.js';
-import {
-  filterCovers,
-  isValidFilter,
-  stripShare,
-  topicMatches,
-} from '../../adapters/mqtt/auth-topic-filter.js';
+import { filterCovers, isValidFilter, stripShare } from '../../adapters/mqtt/auth-topic-filter.js';
 import { models } from './support.js';
 
 describe('MQTT topic filters (MQTT 3.1.1 §4.7)', () => {
@@ -20,7 +15,7 @@ describe('MQTT topic filters (MQTT 3.1.1 §4.7)', () => {
     ['devices/a/telemetry', 'devices/a/telemetry', true],
     ['devices/a/telemetry', 'devices/a/telemetry/x', false],
   ])('%s matches %s: %s', (filter, topic, want) => {
-    expect(topicMatches(filter, topic)).toBe(want);
+    expect(filterCovers(filter, topic)).toBe(want);
   });
 
   it.each([
