@@ -35,7 +35,7 @@ export interface AlertingDeps {
   /** Publish on the MQTT edge (embedded broker or external client). */
   publish: (topic: string, payload: Buffer | string, opts?: PublishOptions) => Promise<void>;
   logger: Logger;
-  /** Snapshot evidence on firing/escalated events (issue 17); without it, events go out with `evidence: []`. */
+  /** Snapshot evidence on firing/escalated events; without it, events go out with `evidence: []`. */
   snapshots?: Omit<EvidenceSinkOptions, 'inner' | 'logger'>;
 }
 
@@ -72,7 +72,7 @@ export class Alerting {
       logger,
       prefix: cfg.dispatch.prefix,
       defaultQueue: cfg.dispatch.queue,
-      routes: cfg.dispatch.routes.map((r) => ({ match: { ...r.match }, queue: r.queue })),
+      routes: cfg.dispatch.routes,
       // Events that cannot reach Redis wait on disk, in order; a restart sends them first.
       outbox: { dir: cfg.dispatch.outbox.dir, maxBytes: cfg.dispatch.outbox.maxMB * 1024 * 1024 },
     });
@@ -108,9 +108,8 @@ export class Alerting {
       autorun: false,
     });
     this.silences = new SilenceStore(new RedisSilencePersistence(redis, { prefix }));
-    let engine: RuleEngine | undefined;
-    const supervise = new SupervisionSink(this.supervision, (e) => engine?.ackWithinFor(e), logger);
-    engine = new RuleEngine({
+    const supervise = new SupervisionSink(this.supervision, (e) => this.engine.ackWithinFor(e), logger);
+    this.engine = new RuleEngine({
       rules,
       sink: new FanoutSink(
         [
@@ -132,8 +131,7 @@ export class Alerting {
       directory: deps.devices,
       logger: logger.child({ component: 'rules' }),
     });
-    this.engine = engine;
-    this.watcher = watchRules(cfg.rules.dir, engine, { logger });
+    this.watcher = watchRules(cfg.rules.dir, this.engine, { logger });
   }
 
   async start(): Promise<void> {

@@ -3,16 +3,18 @@ import type { Logger } from 'pino';
 import { hj212Ingest } from '../adapters/hj212/ingest.js';
 import { Hj212Server } from '../adapters/hj212/tcp-server.js';
 import type { TsdbWriter } from '../adapters/tsdb/influx-writer.js';
+import { ThreadedInfluxWriter } from '../adapters/tsdb/threaded-writer.js';
 import type { GridgateConfig } from '../config/schema.js';
 import { DeadLetterStore } from '../processors/deadletters.js';
 import { ModelIndex } from '../processors/devices/index.js';
 import { GridgateError } from '../processors/errors.js';
 import { LatestReadings } from '../processors/latest.js';
 import { Pipeline } from '../processors/pipeline.js';
-import { TopicRouter } from '../processors/topics.js';
+import { CaptureFormatter } from '../processors/rules/capture-format.js';
 import type { ReadingSink } from '../processors/types.js';
 import { Alerting } from './alerting.js';
 import { CameraEdge } from './cameras.js';
+import { CaptureSink } from './capture.js';
 import { buildHttp, edgeHealth } from './compose/http.js';
 import {
   buildIngress,
@@ -22,7 +24,6 @@ import {
   subscriptionFilters,
 } from './compose/ingress.js';
 import { openRegistry } from './compose/registry.js';
-import { openCapture, openWriter } from './compose/sinks.js';
 import { StopList } from './compose/stops.js';
 import { alertDeliveryCheck, spoolHealthCheck } from './http/routes/health.js';
 import { ModelFiles } from './models.js';
@@ -30,11 +31,13 @@ import { ModelFiles } from './models.js';
 export interface GatewayOptions {
   config: Readonly<GridgateConfig>;
   logger: Logger;
-  /** How long stop() waits for one component (the time-series writer: 35 s, past its own 30 s flush). Default 10 s. */
+  /** How long stop() waits for one component (the time-series writer gets longer, for its own flush). */
   stopStepMs?: number;
 }
 
 const STOP_STEP_MS = 10_000;
+/** Past the writer's own flush bound: stop() waits this long for the last batches. */
+const WRITER_STOP_MS = 35_000;
 
 /** The parts start() built that the gateway itself reads. */
 interface Running {
@@ -59,8 +62,6 @@ export class Gateway {
   readonly modelFiles: ModelFiles;
   readonly deadLetters: DeadLetterStore;
   readonly latest = new LatestReadings();
-  /** Replaced, with `models`, when the models folder changes (gateway/models.ts). */
-  private router: TopicRouter;
   private readonly stops: StopList;
   private readonly publisher = new GatewayPublisher();
   private running: Running | undefined;
@@ -73,16 +74,10 @@ export class Gateway {
     this.config = opts.config;
     this.logger = opts.logger;
     this.stops = new StopList(opts.logger, opts.stopStepMs ?? STOP_STEP_MS);
-    this.router = new TopicRouter(this.models.all());
     this.modelFiles = new ModelFiles({
-      dir: opts.config.models.dir,
-      watch: opts.config.models.watch,
+      ...opts.config.models,
       index: this.models,
-      setRouter: (r) => {
-        this.router = r;
-      },
-      ingress: () => this.running?.ingress,
-      filters: (router) => subscriptionFilters(opts.config, router),
+      reroute: (router) => this.running?.ingress.forgetRoutes(subscriptionFilters(opts.config, router)),
       logger: opts.logger.child({ component: 'models' }),
     });
     this.deadLetters = new DeadLetterStore({
@@ -129,7 +124,9 @@ export class Gateway {
       await this.modelFiles.start();
       stops.add('models watcher', () => this.modelFiles.stop());
       const parts = await openRegistry(cfg, (id) => models.get(id)?.family, stops, logger);
-      const writer = await openWriter(cfg, stops, logger);
+      const writer = new ThreadedInfluxWriter({ ...cfg.tsdb, logger });
+      stops.add('tsdb writer', () => writer.stop(), WRITER_STOP_MS);
+      await writer.ready;
       const cameras = await CameraEdge.open({
         config: cfg,
         registry: parts.registry,
@@ -148,8 +145,14 @@ export class Gateway {
       });
       await alerting.start();
       stops.add('alerting', () => alerting.stop());
-      const capture = openCapture(cfg, stops);
-      const sinks: ReadingSink[] = [writer, latest, alerting.engine, ...(capture ? [capture] : [])];
+      const sinks: ReadingSink[] = [writer, latest, alerting.engine];
+      if (cfg.ingest.capture) {
+        // Every reading, as the rule engine's capture line.
+        const format = new CaptureFormatter();
+        const capture = new CaptureSink(cfg.ingest.capture, (r, d) => format.line(r, d).trimEnd());
+        stops.add('capture', () => capture.stop());
+        sinks.push(capture);
+      }
       const pipeline = new Pipeline({
         devices: parts.registry,
         models,
@@ -164,47 +167,35 @@ export class Gateway {
         logger: logger.child({ component: 'pipeline' }),
       });
       const { limiter, admit } = rateGate(cfg, deadLetters, logger);
-      const running = () => !this.stopping;
-      const hj212 = hj212Ingest({
-        registry: parts.registry,
+      // What both device edges hand messages to.
+      const edge = {
         pipeline,
         rejects: deadLetters,
         admit,
-        unknown: parts.unknownDevices,
-        running,
+        running: () => !this.stopping,
         settled: () => writer.settled(),
-      });
+      };
+      const hj212 = hj212Ingest({ ...edge, registry: parts.registry, unknown: parts.unknownDevices });
       const { ingress, deviceAuth } = buildIngress({
+        ...edge,
         config: cfg,
-        router: () => this.router,
-        pipeline,
-        rejects: deadLetters,
-        admit,
+        router: () => this.modelFiles.router,
         hj212,
-        settled: () => writer.settled(),
         parts,
         models,
-        running,
         logger,
       });
+      // What /api/v1/stats reads; /metrics reads these and more.
+      const stats = { pipeline, writer, registry: parts.registry, latest, rateLimiter: limiter };
+      const alertDelivery = () => alerting.dispatcher.stats();
       const http = await buildHttp({
         config: cfg,
         logger,
-        metrics: {
-          pipeline,
-          deadLetters,
-          writer,
-          registry: parts.registry,
-          latest,
-          deviceAuth,
-          ingress,
-          rateLimiter: limiter,
-          alertDelivery: () => alerting.dispatcher.stats(),
-        },
-        stats: { pipeline, writer, registry: parts.registry, latest, rateLimiter: limiter },
+        metrics: { ...stats, deadLetters, deviceAuth, ingress, alertDelivery },
+        stats,
         health: {
           ...edgeHealth(ingress, () => this.ingressStarted, writer),
-          alerts: alertDeliveryCheck(() => alerting.dispatcher.stats()),
+          alerts: alertDeliveryCheck(alertDelivery),
           spool: spoolHealthCheck(writer, undefined, undefined, ingress),
         },
         deadLetters,

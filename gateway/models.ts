@@ -1,27 +1,24 @@
 import type { Logger } from 'pino';
-import { loadModelsDirOrThrow, watchModels } from '../adapters/models/load-dir.js';
-import type { MqttIngress } from '../adapters/mqtt/types.js';
+import { FolderReloader } from '../adapters/fs/folder-reloader.js';
+import { loadModelsDir } from '../adapters/models/load-dir.js';
 import type { DeviceModel } from '../processors/devices/define.js';
 import type { ModelIndex } from '../processors/devices/index.js';
 import type { ModelSetResult } from '../processors/devices/model-set.js';
-import { formatModelError } from '../processors/devices/yaml.js';
+import { formatModelError, type ModelFileError } from '../processors/devices/yaml.js';
+import { GridgateError } from '../processors/errors.js';
 import { TopicRouter } from '../processors/topics.js';
 
 export interface ModelFilesOptions {
   /** config models.dir; undefined: the shipped models only. */
-  dir: string | undefined;
+  dir?: string;
   watch: boolean;
   /** The gateway's index: the pipeline, the registry's model check and the broker ACL read it. */
   index: ModelIndex;
-  /** Called with the router for each new set, in the same tick as the index swap. */
-  setRouter: (router: TopicRouter) => void;
   /**
-   * The MQTT edge once it is built (undefined before, and where there is none): told to forget the
-   * routes it remembers per topic when a reload changes the models' topics.
+   * Tells the MQTT edge, once there is one, to forget the routes it remembers per topic and to
+   * subscribe to what the new router needs, when a reload changes the models' topics.
    */
-  ingress?: () => Pick<MqttIngress, 'forgetRoutes'> | undefined;
-  /** Every subscription filter the MQTT edge needs with this router (an external broker's); default its own filters. */
-  filters?: (router: TopicRouter) => readonly string[];
+  reroute?: (router: TopicRouter) => Promise<void> | undefined;
   logger: Logger;
 }
 
@@ -41,18 +38,42 @@ export interface ModelFilesStatus {
  * by model object).
  */
 export class ModelFiles {
-  private watcher: ReturnType<typeof watchModels> | undefined;
+  /** The topic router of the current set, replaced in the same tick as the index. */
+  router: TopicRouter;
+  private watcher: FolderReloader<ModelSetResult, ModelFileError> | undefined;
   /** The MQTT edge's last forgetRoutes (it never rejects: failures are logged). */
   private rerouted: Promise<void> = Promise.resolve();
 
-  constructor(private readonly opts: ModelFilesOptions) {}
+  constructor(private readonly opts: ModelFilesOptions) {
+    this.router = new TopicRouter(opts.index.all());
+  }
 
   async start(): Promise<void> {
     const { dir } = this.opts;
     if (dir === undefined) return;
-    this.apply(await loadModelsDirOrThrow(dir), true);
+    const first = await loadModelsDir(dir);
+    if (first.errors.length) {
+      throw new GridgateError(
+        'GG_ERR_MODEL_INVALID',
+        `${first.errors.length} error(s) in models folder ${dir}; fix them (gridgate models validate ${dir})`,
+        first.errors.map(formatModelError),
+      );
+    }
+    this.apply(first, true);
     if (!this.opts.watch) return;
-    this.watcher = watchModels(dir, (r) => this.apply(r, false), { logger: this.opts.logger });
+    // Later sets are applied only when the whole folder is clean; a broken file keeps the previous set.
+    this.watcher = new FolderReloader({
+      dir,
+      what: 'device models',
+      load: async (d) => {
+        const result = await loadModelsDir(d);
+        return { value: result, errors: result.errors };
+      },
+      apply: (r) => this.apply(r, false),
+      describe: (r) => ({ models: r.set.models.length, overrides: r.overrides.map((o) => o.id) }),
+      format: formatModelError,
+      logger: this.opts.logger,
+    });
     await this.watcher.start();
   }
 
@@ -76,7 +97,7 @@ export class ModelFiles {
     const router = new TopicRouter(result.set.models);
     const before = topicsKey(index.all());
     index.replace(result.set);
-    this.opts.setRouter(router);
+    this.router = router;
     for (const o of result.overrides) {
       logger.info(
         { model: o.id, file: o.file },
@@ -94,12 +115,9 @@ export class ModelFiles {
    */
   private reroute(router: TopicRouter): void {
     const { logger } = this.opts;
-    const ingress = this.opts.ingress?.();
     logger.info({ patterns: router.patterns() }, 'device model topics changed; MQTT routes follow');
-    if (!ingress) return;
-    const filters = this.opts.filters?.(router) ?? router.subscriptionFilters();
     // Called now, in the tick of the swap: the routes remembered go with the router they came from.
-    const done = (async () => ingress.forgetRoutes(filters))().catch((err: unknown) =>
+    const done = (async () => this.opts.reroute?.(router))().catch((err: unknown) =>
       logger.error({ err }, 'the MQTT edge could not follow the new device model topics'),
     );
     this.rerouted = Promise.all([this.rerouted, done]).then(() => undefined);

@@ -46,9 +46,6 @@ export interface DirLockOptions {
 }
 
 export interface DirLock {
-  readonly dir: string;
-  /** The lock file's path. */
-  readonly file: string;
   /** Removes the lock file if it is still this owner's, and frees the folder in this process. */
   release(): void;
 }
@@ -73,11 +70,11 @@ export function lockDir(dir: string, opts: DirLockOptions): DirLock {
       `the lock file is ${file}; it is removed at a clean stop and taken over when process ${pid} is gone`,
     ]);
   if (HELD.has(key)) throw inUse(process.pid);
-  const mine = describe(self());
+  const mine = ownLock();
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (create(file, mine)) {
       HELD.add(key);
-      return handle(key, dir, file, mine);
+      return handle(key, file, mine);
     }
     let text: string;
     try {
@@ -100,11 +97,9 @@ export function lockDir(dir: string, opts: DirLockOptions): DirLock {
   ]);
 }
 
-function handle(key: string, dir: string, file: string, mine: string): DirLock {
+function handle(key: string, file: string, mine: string): DirLock {
   let released = false;
   return {
-    dir,
-    file,
     release() {
       if (released) return;
       released = true;
@@ -169,8 +164,7 @@ function moveAside(file: string, judged: string): boolean {
 /** Why the holder is gone, or undefined while it lives. */
 function staleReason(h: Holder): string | undefined {
   if (!Number.isSafeInteger(h.pid) || h.pid <= 0) return 'the lock file names no process';
-  const boot = bootId();
-  if (h.boot !== undefined && boot !== undefined && h.boot !== boot)
+  if (h.boot !== undefined && BOOT_ID !== undefined && h.boot !== BOOT_ID)
     return 'left before the machine restarted';
   if (!alive(h.pid)) return `process ${h.pid} is gone`;
   const started = startTime(h.pid);
@@ -180,14 +174,12 @@ function staleReason(h: Holder): string | undefined {
   return undefined;
 }
 
-function self(): Holder {
-  return { pid: process.pid, boot: bootId(), started: startTime(process.pid) };
-}
-
-function describe(h: Holder): string {
-  let text = `${h.pid}\n`;
-  if (h.boot !== undefined) text += `boot=${h.boot}\n`;
-  if (h.started !== undefined) text += `started=${h.started}\n`;
+/** The lock file this process writes: its pid, then the boot id and its start time where known. */
+function ownLock(): string {
+  const started = startTime(process.pid);
+  let text = `${process.pid}\n`;
+  if (BOOT_ID !== undefined) text += `boot=${BOOT_ID}\n`;
+  if (started !== undefined) text += `started=${started}\n`;
   return text;
 }
 
@@ -213,27 +205,21 @@ function alive(pid: number): boolean {
   }
 }
 
-let boot: string | null | undefined;
-/** The kernel's id of this boot (Linux), or undefined. */
-function bootId(): string | undefined {
-  if (boot === undefined) {
-    try {
-      boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
-    } catch {
-      boot = null;
-    }
-  }
-  return boot ?? undefined;
-}
-
-/** When `pid` started, in clock ticks since boot (proc(5) /proc/pid/stat field 22), or undefined. */
-function startTime(pid: number): string | undefined {
+/** A file of /proc (Linux), or undefined where there is none. */
+function readProc(path: string): string | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (the command name, in parentheses) may hold spaces: count fields after its ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] || undefined;
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+/** The kernel's id of this boot, or undefined. */
+const BOOT_ID = readProc('/proc/sys/kernel/random/boot_id')?.trim() || undefined;
+
+/** When `pid` started, in clock ticks since boot (proc(5) /proc/pid/stat field 22), or undefined. */
+function startTime(pid: number): string | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  // Field 2 (the command name, in parentheses) may hold spaces: count fields after its ')'.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19] || undefined;
 }

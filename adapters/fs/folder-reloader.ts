@@ -93,15 +93,11 @@ export class FolderReloader<S, E extends FolderFileError> {
       this.opts.logger?.info({ dir, ...this.opts.describe(value) }, `${what} reloaded`);
       return { ok: true, value, errors: [] };
     } catch (err) {
-      const e = {
-        file: dir,
-        line: 0,
-        col: 0,
-        path: '',
-        message: err instanceof Error ? err.message : String(err),
-      };
-      this.failed([e as E], err);
-      return { ok: false, errors: [e as E] };
+      // The folder itself could not be read: one error, naming the folder.
+      const message = err instanceof Error ? err.message : String(err);
+      const errors = [{ file: dir, line: 0, col: 0, path: '', message } as E];
+      this.failed(errors, err);
+      return { ok: false, errors };
     }
   }
 

@@ -12,15 +12,7 @@ import { readYamlFolder } from '../fs/yaml-folder.js';
 
 /** Load and compile a rules folder: the set, or every error of every file. */
 export async function loadRulesDir(dir: string): Promise<{ set: RuleSet; errors: RuleFileError[] }> {
-  let files: { path: string; text: string }[];
-  try {
-    files = await readYamlFolder(dir);
-  } catch (err) {
-    throw new GridgateError('GG_ERR_CONFIG_READ', `rules folder ${dir} could not be read`, [], {
-      cause: err,
-    });
-  }
-  return parseRuleFiles(files);
+  return parseRuleFiles(await readYamlFolder(dir, 'rules', 'rules.dir'));
 }
 
 /** Like loadRulesDir, but throws GG_ERR_RULES_INVALID listing every error. */

@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelFiles } from '../../gateway/models.js';
 import { ModelIndex } from '../../processors/devices/index.js';
 import { Pipeline } from '../../processors/pipeline.js';
-import { TopicRouter } from '../../processors/topics.js';
 import type { Device, Reading } from '../../processors/types.js';
 
 const example = fileURLToPath(new URL('../../config/models/levelpro-us20.yaml', import.meta.url));
@@ -36,7 +35,6 @@ reportingIntervalS: 60
 let dir: string;
 let files: ModelFiles;
 let index: ModelIndex;
-let router: TopicRouter;
 let logs: { level: number; msg: string; errors?: string[] }[];
 const readings: Reading[] = [];
 
@@ -58,7 +56,7 @@ let pipeline: Pipeline;
 
 /** Route a topic with the gateway's current router and hand it to the pipeline, as the MQTT edge does. */
 function publish(topic: string, payload: string): Reading[] {
-  const routed = router.match(topic);
+  const routed = files.router.match(topic);
   if (!routed) return [];
   readings.length = 0;
   pipeline.handle({
@@ -85,7 +83,6 @@ beforeEach(async () => {
     }),
   );
   index = new ModelIndex();
-  router = new TopicRouter(index.all());
   pipeline = new Pipeline({
     devices: { get: (id) => devices.get(id) },
     models: index,
@@ -96,9 +93,6 @@ beforeEach(async () => {
     dir,
     watch: true,
     index,
-    setRouter: (r) => {
-      router = r;
-    },
     logger,
   });
   await files.start();
@@ -133,7 +127,7 @@ describe('the models folder is hot-reloaded like rules', () => {
       `${join(dir, 'acme-rg1.yaml')}:10:5 model acme-rg1 (fields.1): Unrecognized key: "sacle"`,
     ]);
     expect(index.get('acme-rg1')).toBeUndefined();
-    expect(router.match('acme/rg-1/data')).toBeUndefined();
+    expect(files.router.match('acme/rg-1/data')).toBeUndefined();
     expect(publish('sensors/lp-1/up', `{"d":{"dist":226.6},"t":"${now}"}`)).toHaveLength(1);
 
     // Saved again with the same mistakes: reloaded and refused again, logged at error level once.
@@ -168,7 +162,7 @@ describe('the models folder is hot-reloaded like rules', () => {
     });
     await rm(join(dir, 'levelpro-us20.yaml'));
     await until('the removal', () => index.get('levelpro-us20') === undefined);
-    expect(router.match('sensors/lp-1/up')).toBeUndefined();
+    expect(files.router.match('sensors/lp-1/up')).toBeUndefined();
     expect(index.get('hydrotek-wl300')?.family).toBe('flood'); // the shipped models stay
   });
 });
