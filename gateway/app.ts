@@ -18,6 +18,7 @@ import { CaptureSink } from './capture.js';
 import { buildHttp, edgeHealth } from './compose/http.js';
 import {
   buildIngress,
+  type DeviceEdge,
   type GatewayIngress,
   GatewayPublisher,
   rateGate,
@@ -168,7 +169,7 @@ export class Gateway {
       });
       const { limiter, admit } = rateGate(cfg, deadLetters, logger);
       // What both device edges hand messages to.
-      const edge = {
+      const edge: DeviceEdge = {
         pipeline,
         rejects: deadLetters,
         admit,
@@ -196,7 +197,7 @@ export class Gateway {
         health: {
           ...edgeHealth(ingress, () => this.ingressStarted, writer),
           alerts: alertDeliveryCheck(alertDelivery),
-          spool: spoolHealthCheck(writer, undefined, undefined, ingress),
+          spool: spoolHealthCheck(writer, ingress),
         },
         deadLetters,
         latest,

@@ -13,7 +13,6 @@ import {
 } from './types.js';
 
 /** `mqtt://user:pass@host` -> `mqtt://user:***@host`: credentials never reach a log line. */
-export { redactUrl };
 
 export interface ExternalBrokerClientOptions extends IngressHooks {
   /** mqtt://, mqtts://, ws:// ... */

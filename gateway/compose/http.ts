@@ -45,7 +45,6 @@ export function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     registry: parts.registry,
     credentials: parts.credentials,
     unknown: parts.unknownDevices,
-    actor: (req) => (req as { actor?: string }).actor || 'api',
     importLimitBytes: cfg.http.importLimitMiB * 1024 * 1024,
     watch: {
       latest: deps.latest,
@@ -64,12 +63,12 @@ export function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       metricsRoutes(gatewayMetrics(deps.metrics)),
     ],
     api: [
-      { plugin: deadletterRoutes(deps.deadLetters), prefix: '' },
-      { plugin: statsRoutes(deps.stats), prefix: '' },
-      { plugin: modelRoutes(deps.models, deps.modelStatus), prefix: '' },
-      { plugin: alertingRoutes(deps.alerting), prefix: '' },
-      { plugin: deps.cameras.apiRoutes(), prefix: '' },
-      { plugin: devicesPlugin as never, prefix: '', options: devices },
+      { plugin: deadletterRoutes(deps.deadLetters) },
+      { plugin: statsRoutes(deps.stats) },
+      { plugin: modelRoutes(deps.models, deps.modelStatus) },
+      { plugin: alertingRoutes(deps.alerting) },
+      { plugin: deps.cameras.apiRoutes() },
+      { plugin: devicesPlugin as never, options: devices },
     ],
   });
 }

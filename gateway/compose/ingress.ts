@@ -82,20 +82,25 @@ export function subscriptionFilters(cfg: Readonly<GridgateConfig>, router: Topic
   return [...router.subscriptionFilters(), ...(hj ? [hj.replace('{mn}', '+')] : [])];
 }
 
-export interface IngressDeps {
+/** What both device edges, MQTT and HJ 212 (hj212Ingest), hand messages, rejects and status to. */
+export interface DeviceEdge {
+  pipeline: Pipeline;
+  rejects: RejectSink;
+  /** The per-device rate limit (rateGate). */
+  admit: (msg: InboundMessage) => boolean;
+  /** False while the gateway stops: the broker dropping every client then is not each device going offline. */
+  running: () => boolean;
+  /** Resolves once the readings written so far are in the database or the spool. */
+  settled: () => Promise<void>;
+}
+
+export interface IngressDeps extends DeviceEdge {
   config: Readonly<GridgateConfig>;
   /** The current router: the models folder may replace it while the gateway runs. */
   router: () => TopicRouter;
-  pipeline: Pipeline;
-  rejects: RejectSink;
-  admit: (msg: InboundMessage) => boolean;
   hj212: Hj212Ingest;
-  /** Resolves once the readings written so far are in the database or the spool. */
-  settled: () => Promise<void>;
   parts: RegistryParts;
   models: ModelIndex;
-  /** False while the gateway stops: the broker dropping every client then is not each device going offline. */
-  running: () => boolean;
   logger: Logger;
 }
 

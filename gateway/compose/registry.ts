@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { redactUrl } from '../../adapters/mqtt/external-client.js';
 import { CredentialStore } from '../../adapters/registry/credentials.js';
 import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
 import { loadSecretKey } from '../../adapters/registry/secret-key.js';
 import { UnknownDevices } from '../../adapters/registry/unknown-devices.js';
+import { redactUrl } from '../../config/redact.js';
 import type { GridgateConfig } from '../../config/schema.js';
 import { GridgateError } from '../../processors/errors.js';
 import type { Family } from '../../processors/types.js';

@@ -97,11 +97,7 @@ export interface AuthHandle {
   unmapped(): string[];
 }
 
-interface Known {
-  name: string;
-  role: Role;
-  hash: Buffer;
-}
+type Known = ApiToken & { hash: Buffer };
 
 /** SHA-256 of a token, hex: the form `auth.tokens[].sha256` holds. */
 export function tokenHash(token: string): string {
@@ -184,10 +180,12 @@ function keyOf(method: string, url: string): string {
 
 /** RFC 6750 §2.1: `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 7235 §2.1). */
 export function bearer(req: Pick<FastifyRequest, 'headers'>): string | undefined {
-  const h = req.headers.authorization;
-  if (typeof h !== 'string') return undefined;
-  const m = /^bearer +(\S+) *$/i.exec(h);
-  return m?.[1];
+  return /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
+}
+
+/** Who made a request, for the audit log: the token's name, or 'api' where no auth hook ran. */
+export function actorOf(req: FastifyRequest): string {
+  return req.actor || 'api';
 }
 
 /** The holder of a presented token, for checks outside the onRequest hook (WebSocket upgrades). */
@@ -200,7 +198,7 @@ export function verifyToken(
 }
 
 function knownTokens(tokens: readonly ApiToken[]): Known[] {
-  return tokens.map((t) => ({ name: t.name, role: t.role, hash: Buffer.from(t.sha256, 'hex') }));
+  return tokens.map((t) => ({ ...t, hash: Buffer.from(t.sha256, 'hex') }));
 }
 
 /** Compares against every configured hash, with no early exit, so timing says nothing about which matched. */

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { parseJsonBody, routeNotFound, sendError } from './api-errors.js';
+import { API_PREFIX } from './auth.js';
 
 /**
  * Most routes take a small JSON body (a device, a patch, an ack, a silence): this is their limit.
@@ -10,8 +11,8 @@ export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
 export interface ApiPlugin {
   plugin: FastifyPluginAsync<never>;
-  /** Mounted under /api/v1 + prefix. */
-  prefix: string;
+  /** Mounted under /api/v1 + prefix; default none. */
+  prefix?: string;
   options?: unknown;
 }
 
@@ -49,15 +50,9 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
     parseJsonBody(body),
   );
   for (const plugin of opts.root) await app.register(plugin);
-  await app.register(
-    async (api) => {
-      for (const p of opts.api)
-        await api.register(p.plugin as FastifyPluginAsync<object>, {
-          prefix: p.prefix,
-          ...(p.options as object),
-        });
-    },
-    { prefix: '/api/v1' },
-  );
+  for (const p of opts.api) {
+    const prefix = `${API_PREFIX}${p.prefix ?? ''}`;
+    await app.register(p.plugin as FastifyPluginAsync<object>, { ...(p.options as object), prefix });
+  }
   return app;
 }

@@ -106,7 +106,10 @@ describe('/healthz spool', () => {
 
     // Two minutes on, and the last failed write still counts as recent.
     const later = () => Date.now() + 125_000;
-    const { app, base } = await serve({ spool: spoolHealthCheck(w, 10 * 60_000, later) }, w);
+    const { app, base } = await serve(
+      { spool: spoolHealthCheck(w, undefined, { failingMs: 10 * 60_000, now: later }) },
+      w,
+    );
     apps.push(app);
     const down = await health(base);
     expect(down.code).toBe(200);
@@ -192,8 +195,8 @@ describe('spoolHealthCheck wording', () => {
         stats: { lastError: lastError && { message: 'x', ...lastError } } as InfluxWriterStats,
         spoolStats: { ...EMPTY_SPOOL_STATS, ...spool },
       },
-      30_000,
-      () => NOW,
+      undefined,
+      { now: () => NOW },
     )();
 
   it.each([

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { SEVERITIES, type Severity } from '../../../processors/alerts/event.js';
 import { GridgateError } from '../../../processors/errors.js';
@@ -6,6 +6,7 @@ import type { Incident } from '../../../processors/rules/incident.js';
 import { formatRuleError } from '../../../processors/rules/parse.js';
 import type { Silence } from '../../../processors/rules/silences.js';
 import type { Alerting } from '../../alerting.js';
+import { actorOf } from '../auth.js';
 
 const ackBody = z.strictObject({
   by: z.string().min(1).max(128).optional(),
@@ -78,8 +79,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   }
   return r.data;
 }
-
-const actorOf = (req: FastifyRequest) => (req as FastifyRequest & { actor?: string }).actor ?? 'api';
 
 /**
  * Incidents (list, show, ack), rules (status, reload), silences (CRUD), shadow-mode events, and the

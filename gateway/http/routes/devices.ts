@@ -15,14 +15,9 @@ import {
 import type { DeviceFilter, DevicePatch, DeviceRegistry } from '../../../processors/registry/types.js';
 import type { LocatedRow } from '../../../processors/registry/validate.js';
 import { parseDeviceYaml } from '../../../processors/registry/yaml.js';
-import {
-  type Clock,
-  FAMILIES,
-  INSTALL_STATES,
-  systemClock,
-  type Transport,
-} from '../../../processors/types.js';
+import { FAMILIES, INSTALL_STATES, type Transport } from '../../../processors/types.js';
 import { documentRows, parseDeviceCsvStream } from '../../device-import.js';
+import { actorOf } from '../auth.js';
 
 export interface DeviceRoutesOptions {
   registry: DeviceRegistry;
@@ -32,7 +27,7 @@ export interface DeviceRoutesOptions {
     list(limit?: number): Promise<unknown[]>;
     forget?(transport: Transport, id: string): Promise<void>;
   };
-  /** Who is making the change, for the audit log (the auth layer knows; default 'api'). */
+  /** Who is making the change, for the audit log. Default the request's token name (actorOf). */
   actor?: (req: FastifyRequest) => string;
   /** The installer's on-site view (`/devices/:id/latest`, `/status`, `/watch`); off without it. */
   watch?: WatchSources;
@@ -50,7 +45,6 @@ export interface WatchSources {
   rejects?: (id: string) => readonly Rejection[];
   /** How often `watch` sends a snapshot. Default 2000 ms. */
   intervalMs?: number;
-  clock?: Clock;
 }
 
 const FILTER_KEYS = ['district', 'street', 'community', 'grid', 'family', 'model', 'state'] as const;
@@ -63,7 +57,7 @@ const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text
  */
 export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app, opts) => {
   const { registry, credentials, unknown } = opts;
-  const actor = opts.actor ?? (() => 'api');
+  const actor = opts.actor ?? actorOf;
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/devices', async (req) => {
     const devices = registry.list(filterFrom(req.query)).map(redactDevice);
@@ -121,9 +115,9 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
     return { device: redactDevice(device), ...(secret !== undefined ? { secret } : {}) };
   });
 
-  app.get<{ Params: { id: string } }>('/devices/:id', async (req) => {
-    return redactDevice(found(registry, req.params.id));
-  });
+  app.get<{ Params: { id: string } }>('/devices/:id', async (req) =>
+    redactDevice(found(registry, req.params.id)),
+  );
 
   app.get<{ Params: { id: string }; Querystring: { limit?: string } }>('/devices/:id/audit', async (req) => {
     found(registry, req.params.id);
@@ -151,9 +145,9 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
     return e;
   });
 
-  app.get<{ Params: { id: string } }>('/devices/:id/status', async (req) => {
-    return snapshot(found(registry, req.params.id).id);
-  });
+  app.get<{ Params: { id: string } }>('/devices/:id/status', async (req) =>
+    snapshot(found(registry, req.params.id).id),
+  );
 
   // Server-sent events: a snapshot now and every intervalMs until the client goes away.
   app.get<{ Params: { id: string } }>('/devices/:id/watch', async (req, reply) => {
@@ -207,7 +201,7 @@ export const devicesPlugin: FastifyPluginAsync<DeviceRoutesOptions> = async (app
     const device = registry.get(id);
     if (!device) throw new GridgateError('GG_ERR_NOT_FOUND', `no device '${id}'`);
     const latest = w.latest.get(id);
-    const now = (w.clock ?? systemClock).now();
+    const now = Date.now();
     return {
       device: redactDevice(device),
       at: now,
@@ -250,11 +244,13 @@ function filterFrom(q: Record<string, string | undefined>): DeviceFilter {
     const v = q[k];
     if (v !== undefined && v !== '') f[k] = v;
   }
-  if (f.family !== undefined && !(FAMILIES as readonly string[]).includes(f.family)) {
-    throw new GridgateError('GG_ERR_BAD_REQUEST', `family must be one of ${FAMILIES.join(', ')}`);
-  }
-  if (f.state !== undefined && !(INSTALL_STATES as readonly string[]).includes(f.state)) {
-    throw new GridgateError('GG_ERR_BAD_REQUEST', `state must be one of ${INSTALL_STATES.join(', ')}`);
+  for (const [key, allowed] of [
+    ['family', FAMILIES],
+    ['state', INSTALL_STATES],
+  ] as const) {
+    const v = f[key];
+    if (v !== undefined && !(allowed as readonly string[]).includes(v))
+      throw new GridgateError('GG_ERR_BAD_REQUEST', `${key} must be one of ${allowed.join(', ')}`);
   }
   return f as DeviceFilter;
 }

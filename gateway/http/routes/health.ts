@@ -27,22 +27,19 @@ export interface AlertDeliveryStats {
 }
 
 /**
- * Alert delivery: failing once events have waited for Redis longer than `staleMs` (a short wait is
- * a reconnect, not an outage); the detail names the outbox depth and the oldest event's age.
+ * Alert delivery: failing once events have waited for Redis longer than 30 s (a short wait is a
+ * reconnect, not an outage); the detail names the outbox depth and the oldest event's age.
  */
-export function alertDeliveryCheck(
-  stats: () => AlertDeliveryStats | undefined,
-  staleMs = 30_000,
-  now: () => number = Date.now,
-): HealthCheck {
+export function alertDeliveryCheck(stats: () => AlertDeliveryStats | undefined): HealthCheck {
   return () => {
     const s = stats();
     if (!s || (s.buffered === 0 && s.dropped === 0)) return { ok: true };
     const dropped = s.dropped > 0 ? `; ${s.dropped} dropped since start (outbox full)` : '';
     if (s.buffered === 0) return { ok: true, detail: `no alert events waiting${dropped}` };
-    const ageS = Math.max(0, Math.round((now() - (s.oldestWaitingAt ?? now())) / 1000));
+    const now = Date.now();
+    const ageS = Math.max(0, Math.round((now - (s.oldestWaitingAt ?? now)) / 1000));
     return {
-      ok: ageS * 1000 < staleMs,
+      ok: ageS < 30,
       detail: `${s.buffered} alert events waiting for Redis (${s.outboxDepth} in the outbox, ${s.outboxBytes} bytes), oldest ${ageS} s${dropped}`,
     };
   };
@@ -55,25 +52,23 @@ export function alertDeliveryCheck(
 export function healthRoutes(checks: Record<string, HealthCheck>): FastifyPluginAsync {
   return async (app) => {
     app.get('/healthz', async (_req, reply) => {
-      const results: Record<string, HealthResult> = {};
-      let ok = true;
-      let degraded = false;
-      for (const [name, check] of Object.entries(checks)) {
-        let r: HealthResult;
-        try {
-          r = check();
-        } catch (err) {
-          r = { ok: false, detail: (err as Error).message };
-        }
-        results[name] = r;
-        ok &&= r.ok;
-        degraded ||= r.status === 'degraded';
-      }
+      const results = Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, run(check)]));
+      const ok = Object.values(results).every((r) => r.ok);
+      const degraded = Object.values(results).some((r) => r.status === 'degraded');
       return reply
         .status(ok ? 200 : 503)
         .send({ status: ok && !degraded ? 'ok' : 'degraded', checks: results });
     });
   };
+}
+
+/** A check that throws fails with its message instead of failing the whole answer. */
+function run(check: HealthCheck): HealthResult {
+  try {
+    return check();
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
 }
 
 /** The spool check's answer: its state and the disk spool's numbers (as /metrics has them). */
@@ -102,17 +97,16 @@ export interface SpoolHealth extends HealthResult {
  */
 export function spoolHealthCheck(
   writer: Pick<TsdbWriter, 'stats' | 'spoolStats'>,
-  failingMs = 30_000,
-  now: () => number = Date.now,
   /** The MQTT edge: messages acknowledged from its intake log whose readings are not yet durable. */
   intake?: { readonly intakeUnsettled?: number },
+  { failingMs = 30_000, now = Date.now }: { failingMs?: number; now?: () => number } = {},
 ): () => SpoolHealth {
   return () => {
     const s = writer.spoolStats;
     const t = now();
     const ageS = s.oldestAt === undefined ? 0 : Math.max(0, Math.floor((t - s.oldestAt) / 1000));
-    const answer = (ok: boolean, status: SpoolHealth['status'], detail: string) => ({
-      ok,
+    const answer = (status: SpoolHealth['status'], detail: string) => ({
+      ok: status !== 'failing',
       status,
       ...(detail ? { detail } : {}),
       lines: s.lines,
@@ -128,16 +122,16 @@ export function spoolHealthCheck(
         : '';
     if (s.openError !== undefined) {
       const lost = 'disk spool unavailable, readings the database does not take are lost';
-      return answer(false, 'failing', `${lost}: ${s.openError}${dropped}`);
+      return answer('failing', `${lost}: ${s.openError}${dropped}`);
     }
-    if (s.lines === 0) return answer(true, 'ok', dropped && `no readings held${dropped}`);
+    if (s.lines === 0) return answer('ok', dropped && `no readings held${dropped}`);
     const e = writer.stats.lastError;
     const held = `${readings(s.lines)} held on disk (oldest ${age(ageS)})`;
     let detail: string;
     if (e === undefined || t - e.at >= failingMs) detail = `database answering again; sending ${held}`;
     else if (e.statusCode === undefined) detail = `database unreachable; ${held}`;
     else detail = `database failing writes (HTTP ${e.statusCode}); ${held}`;
-    return answer(true, 'degraded', `${detail}${dropped}`);
+    return answer('degraded', `${detail}${dropped}`);
   };
 }
 

@@ -4,28 +4,7 @@ import type { ModelIndex, ModelOrigin } from '../../../processors/devices/index.
 import type { ModelFilesStatus } from '../../models.js';
 
 /** One model as the API and `gridgate models list --json` show it. */
-export interface ModelSummary {
-  id: string;
-  vendor: string;
-  name: string;
-  family: string;
-  format: string;
-  reportingIntervalS: number;
-  topics: Readonly<Record<string, string>>;
-  time?: { path: string; format: string };
-  fields: {
-    metric: string;
-    path: string;
-    unit: string;
-    scale: number;
-    offset: number;
-    range: readonly number[];
-  }[];
-  event?: { path: string; codes: number };
-  origin: ModelOrigin;
-}
-
-export function summarizeModel(m: DeviceModel, origin: ModelOrigin): ModelSummary {
+export function summarizeModel(m: DeviceModel, origin: ModelOrigin) {
   return {
     id: m.id,
     vendor: m.vendor,
