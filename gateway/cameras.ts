@@ -85,11 +85,10 @@ export class CameraEdge {
       },
       budget: this.supervisor,
       refreshReference: (id) => this.supervisor.refreshReference(id),
-      roles: cfg.cameras.live.roles,
+      ...cfg.cameras.live,
       tokens: cfg.auth.tokens,
       authRequired: cfg.auth.required,
       ffmpeg: cfg.cameras.ffmpeg,
-      idleStopS: cfg.cameras.live.idleStopS,
       logger,
     });
   }

@@ -27,6 +27,9 @@ export interface KeptFrame {
   at: number;
 }
 
+/** Online this long without a failure resets the backoff to its initial delay. */
+const STABLE_MS = 30_000;
+
 interface PendingRefresh {
   resolve(r: { at: number }): void;
   reject(err: Error): void;
@@ -58,8 +61,7 @@ export class CameraWorker {
   private onlineSince = 0;
   private rate: { fps: number; bitrate_kbps: number } | undefined;
   private prevSmall: SmallLuma | undefined;
-  private latest: { analysis: KeyframeAnalysis; at: number } | undefined;
-  private kept: KeptFrame | undefined;
+  private latest: (KeptFrame & { analysis: KeyframeAnalysis }) | undefined;
   // Reference frame: undefined while loading from the store, null when there is none.
   private reference: CameraReference | null | undefined;
   private refreshes: PendingRefresh[] = [];
@@ -74,26 +76,24 @@ export class CameraWorker {
   }
 
   start(): void {
-    this.stopping = false;
-    if (this.reference === undefined) {
-      this.s.references.get(this.camera.id).then(
-        (r) => {
-          if (this.reference === undefined) this.reference = r ?? null;
-        },
-        (err: Error) => {
-          this.log.warn(
-            { err: err.message },
-            'camera reference could not be loaded; scene measures wait for it',
-          );
-        },
-      );
-    }
+    this.s.references.get(this.camera.id).then(
+      (r) => {
+        // A refresh may have taken one while the store answered.
+        if (this.reference === undefined) this.reference = r ?? null;
+      },
+      (err: Error) => {
+        this.log.warn(
+          { err: err.message },
+          'camera reference could not be loaded; scene measures wait for it',
+        );
+      },
+    );
     this.spawn();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.clearTimers();
+    for (const t of Object.values(this.timers)) clearTimeout(t);
     for (const r of this.refreshes.splice(0)) r.reject(new Error('camera supervision stopped'));
     const c = this.child;
     this.child = undefined;
@@ -119,7 +119,7 @@ export class CameraWorker {
 
   /** The newest analysed keyframe, while this run is delivering. */
   keptFrame(): KeptFrame | undefined {
-    return this.state === 'online' ? this.kept : undefined;
+    return this.state === 'online' ? this.latest : undefined;
   }
 
   /** Makes the next keyframe the reference (the installer's "this is the right scene"). */
@@ -140,7 +140,6 @@ export class CameraWorker {
   }
 
   private spawn(): void {
-    if (this.stopping) return;
     const cam = this.camera;
     let child: FfmpegChild;
     try {
@@ -166,7 +165,6 @@ export class CameraWorker {
     this.rate = undefined;
     this.prevSmall = undefined;
     this.latest = undefined;
-    this.kept = undefined;
     this.lastAdvanceAt = Date.now();
     if (this.state !== 'offline') this.enter('starting');
     this.log.debug({ pid: child.pid }, 'camera analysis started');
@@ -185,7 +183,6 @@ export class CameraWorker {
     child.proc.stdout?.on('data', (d: Buffer) => frames.push(d));
 
     const checkEveryMs = Math.max(250, Math.min(1000, (this.s.stallS * 1000) / 4));
-    clearInterval(this.timers.watchdog);
     this.timers.watchdog = setInterval(() => {
       if (this.child !== child || Date.now() - this.lastAdvanceAt < this.s.stallS * 1000) return;
       this.stalled = true;
@@ -210,14 +207,10 @@ export class CameraWorker {
       this.onlineSince = now;
       clearInterval(this.timers.offline);
       this.enter('online');
-    } else if (this.failures > 0 && now - this.onlineSince >= (this.s.stableS ?? 30) * 1000) {
+    } else if (this.failures > 0 && now - this.onlineSince >= STABLE_MS) {
       this.failures = 0;
     }
-    const fields: Record<string, number> = { online: 1 };
-    if (this.rate) {
-      fields.fps = this.rate.fps;
-      fields.bitrate_kbps = this.rate.bitrate_kbps;
-    }
+    const fields: Record<string, number> = { online: 1, ...this.rate };
     // A keyframe older than the stall bound says nothing about the picture now.
     if (this.latest && now - this.latest.at <= this.s.stallS * 1000) {
       for (const [k, v] of Object.entries(this.latest.analysis.fields)) if (v !== undefined) fields[k] = v;
@@ -231,8 +224,7 @@ export class CameraWorker {
     const ref = this.reference ?? undefined;
     const analysis = analyseKeyframe(frame, this.prevSmall, ref);
     this.prevSmall = analysis.small;
-    this.latest = { analysis, at };
-    this.kept = { frame, at };
+    this.latest = { analysis, frame, at };
     const refresh = this.refreshes.length > 0;
     const commission = this.reference === null && isGoodReference(analysis.fields);
     if (refresh || commission) this.takeReference(analysis, at, refresh);
@@ -259,11 +251,11 @@ export class CameraWorker {
     this.child = undefined;
     clearInterval(this.timers.watchdog);
     if (this.stopping) return;
-    this.failed(
-      this.stalled
-        ? `no frames for ${this.s.stallS} s (stalled)`
-        : (this.lastErrorOf(child) ?? `ffmpeg exited (code ${code}, signal ${signal})`),
-    );
+    const said = child.lastError();
+    if (this.stalled) this.failed(`no frames for ${this.s.stallS} s (stalled)`);
+    else if (this.runError) this.failed(this.runError);
+    else if (said) this.failed(`ffmpeg: ${said}`);
+    else this.failed(`ffmpeg exited (code ${code}, signal ${signal})`);
   }
 
   /** A run ended or could not start: offline, and the next run after the backoff. */
@@ -278,36 +270,17 @@ export class CameraWorker {
     this.enter('offline');
     if (lost) this.log.warn({ reason: why, retryInS: delayS }, 'camera offline');
     else this.log.debug({ reason: why, retryInS: delayS }, 'camera still offline');
-    this.goOffline();
-    this.timers.restart = setTimeout(() => this.spawn(), delayS * 1000);
-  }
-
-  private lastErrorOf(child: FfmpegChild): string | undefined {
-    if (this.runError) return this.runError;
-    const e = child.lastError();
-    return e ? `ffmpeg: ${e}` : undefined;
-  }
-
-  /** `online: 0` at once, then every stats interval until a run delivers again. */
-  private goOffline(): void {
-    this.s.emit({ online: 0 }, Date.now());
+    // `online: 0` at once, then every stats interval until a run delivers again.
+    const offline = () => this.s.emit({ online: 0 }, Date.now());
+    offline();
     clearInterval(this.timers.offline);
-    this.timers.offline = setInterval(
-      () => this.s.emit({ online: 0 }, Date.now()),
-      this.s.statsIntervalS * 1000,
-    );
+    this.timers.offline = setInterval(offline, this.s.statsIntervalS * 1000);
+    this.timers.restart = setTimeout(() => this.spawn(), delayS * 1000);
   }
 
   private enter(state: CameraState): void {
     if (state === this.state) return;
     this.state = state;
     this.since = Date.now();
-  }
-
-  private clearTimers(): void {
-    clearInterval(this.timers.watchdog);
-    clearTimeout(this.timers.restart);
-    clearInterval(this.timers.offline);
-    this.timers = {};
   }
 }

@@ -17,7 +17,7 @@ export const ANALYSIS_MAX_WIDTH = 640;
  *    = frames received, `total_size` = bytes received (the `null` muxer would report N/A), each
  *    packet written through so that the count is current.
  *    Progress goes to fd 3 every statsIntervalS.
- * 2. The decoded keyframes, scaled down to ≤ 640 wide (area averaging: cheap and alias-free),
+ * 2. The decoded keyframes, scaled down to ANALYSIS_MAX_WIDTH (area averaging: cheap and alias-free),
  *    as self-delimiting pgmyuv images on stdout; `-fps_mode passthrough` so that nothing is
  *    duplicated to fill the gaps between keyframes.
  * The input decodes keyframes only (RtspInput keyframesOnly).
@@ -39,7 +39,7 @@ export function analysisArgs(input: RtspInput, statsIntervalS: number): string[]
     // flood stderr and bury the real error. This output is only counted, so its timing is moot.
     '-bsf:v',
     'setts=ts=N',
-    // Written through at once: ffmpeg otherwise buffers this output in blocks of up to 256 KiB, and
+    // Written through at once: ffmpeg otherwise buffers this output in large blocks, and
     // `total_size` then stands still for many periods of a low-rate stream and jumps after (a bit
     // rate of 0, then many times the real one).
     '-flush_packets',
@@ -83,10 +83,10 @@ export function grabJpegArgs(input: RtspInput): string[] {
  *
  * The copy is Matroska, not MPEG-TS: its header carries the codec setup and the frame rate, so the
  * encoder's stream probe ends at the first frames. On MPEG-TS the probe has to measure the frame
- * rate from the packets (libavformat's fpsprobesize, 20 frames by default), which costs seconds at
- * a camera's frame rate, and the encoder's input options, where that could be turned off, are out
- * of reach (node-rtsp-stream places its options after -i). Clusters are cut short so the copy
- * leaves in small pieces (a cluster is written when it closes).
+ * rate from the packets (libavformat's fpsprobesize), which takes seconds at a camera's frame
+ * rate, and the encoder's input options, where that could be turned off, are out of reach
+ * (node-rtsp-stream places its options after -i). Clusters are cut short so the copy leaves in
+ * small pieces (a cluster is written when it closes).
  */
 export function liveCopyArgs(input: RtspInput): string[] {
   return [

@@ -1,6 +1,4 @@
-import type { Logger } from 'pino';
 import {
-  type LiveBudget,
   type LiveCamera,
   LiveRelay,
   type LiveRelayOptions,
@@ -8,14 +6,10 @@ import {
   type RelayStatus,
 } from './live-relay.js';
 
-export interface LiveHubOptions {
-  ffmpeg: string;
-  budget: LiveBudget;
+/** What every relay is given (all but its camera), and how long an idle one is kept. */
+export interface LiveHubOptions extends Omit<LiveRelayOptions, 'camera'> {
   /** A relay stops this long after its last viewer leaves (cameras.live.idleStopS). */
   idleStopMs: number;
-  logger: Logger;
-  /** Passed to every relay. */
-  relay?: Pick<LiveRelayOptions, 'stallMs' | 'backoff'>;
 }
 
 /**
@@ -41,28 +35,23 @@ export class LiveHub {
     if (relay) {
       relay.reconfigure(camera);
     } else {
-      relay = new LiveRelay({
-        ...this.opts.relay,
-        camera,
-        ffmpeg: this.opts.ffmpeg,
-        budget: this.opts.budget,
-        logger: this.opts.logger,
-      });
+      relay = new LiveRelay({ ...this.opts, camera });
       relay.start();
       this.relays.set(camera.id, relay);
     }
-    if (relay.viewerCount === 0) this.armIdle(relay);
+    if (relay.viewers.size === 0) this.armIdle(relay);
     return relay;
   }
 
   join(relay: LiveRelay, viewer: LiveViewer): void {
     clearTimeout(this.idle.get(relay.id));
     this.idle.delete(relay.id);
-    relay.add(viewer);
+    relay.viewers.add(viewer);
   }
 
   leave(relay: LiveRelay, viewer: LiveViewer): void {
-    if (relay.remove(viewer) === 0 && this.relays.get(relay.id) === relay) this.armIdle(relay);
+    relay.viewers.delete(viewer);
+    if (relay.viewers.size === 0 && this.relays.get(relay.id) === relay) this.armIdle(relay);
   }
 
   status(cameraId: string): RelayStatus | undefined {
@@ -82,7 +71,7 @@ export class LiveHub {
     clearTimeout(this.idle.get(relay.id));
     const t = setTimeout(() => {
       this.idle.delete(relay.id);
-      if (relay.viewerCount === 0) this.retire(relay);
+      if (relay.viewers.size === 0) this.retire(relay);
     }, this.opts.idleStopMs);
     t.unref();
     this.idle.set(relay.id, t);

@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 
 /**
- * node-rtsp-stream's Mpeg1Muxer (0.0.9), typed. It spawns
+ * node-rtsp-stream's Mpeg1Muxer, typed. It spawns
  * `<ffmpegPath> -i <url> -f mpegts -codec:v mpeg1video <ffmpegOptions...> -` and emits
  * `mpeg1data` (stdout chunks) and `ffmpegStderr`. Only this module is loaded: the package's index
  * also loads its VideoStream, whose WebSocket server binds every interface with no authentication.

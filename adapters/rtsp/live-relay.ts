@@ -80,7 +80,8 @@ export class LiveRelay {
   private camera: LiveCamera;
   private readonly opts: LiveRelayOptions;
   private readonly log: Logger;
-  private readonly viewers = new Set<LiveViewer>();
+  /** Who gets the stream; LiveHub adds and removes them. */
+  readonly viewers = new Set<LiveViewer>();
   private readonly packets = new TsPacketizer();
   private readonly stallMs: number;
   private readonly backoff: { initialMs: number; maxMs: number };
@@ -110,7 +111,6 @@ export class LiveRelay {
 
   /** Takes the budget and starts the processes; throws GG_ERR_CAMERA_CAP when the budget is spent. */
   start(): void {
-    if (this.state !== 'stopped' || this.stopping) return;
     try {
       while (this.leases.length < PROCESSES) {
         this.leases.push(this.opts.budget.acquireProcess(`live view ${this.id}`));
@@ -126,36 +126,18 @@ export class LiveRelay {
     this.log.info('live relay started');
   }
 
-  add(viewer: LiveViewer): void {
-    this.viewers.add(viewer);
-  }
-
-  /** Returns the number of viewers left. */
-  remove(viewer: LiveViewer): number {
-    this.viewers.delete(viewer);
-    return this.viewers.size;
-  }
-
-  get viewerCount(): number {
-    return this.viewers.size;
-  }
-
   /** The camera's url or credentials changed: the next attempt uses the new ones. */
   reconfigure(camera: LiveCamera): void {
-    const a = this.camera;
+    const keys = ['url', 'username', 'password', 'transport'] as const;
+    const changed = keys.some((k) => this.camera[k] !== camera[k]);
+    this.scrub = makeScrubber([this.camera.password, camera.password]);
     this.camera = camera;
-    this.scrub = makeScrubber([a.password, camera.password]);
-    const same =
-      a.url === camera.url &&
-      a.username === camera.username &&
-      a.password === camera.password &&
-      a.transport === camera.transport;
-    if (!same && this.attempt) this.end(this.attempt, 'camera settings changed');
+    if (changed && this.attempt) this.end(this.attempt, 'camera settings changed');
   }
 
   status(): RelayStatus {
     const a = this.attempt;
-    const pids = a && !a.ended ? [a.source.pid, a.muxer.stream.pid] : [];
+    const pids = a ? [a.source.pid, a.muxer.stream.pid] : [];
     return {
       camera: this.id,
       state: this.state,
@@ -191,8 +173,6 @@ export class LiveRelay {
   }
 
   private launch(): void {
-    this.retryTimer = undefined;
-    if (this.stopping) return;
     let source: FfmpegChild | undefined;
     let muxer: Mpeg1Muxer;
     try {
@@ -261,7 +241,7 @@ export class LiveRelay {
   /** Watchdog: a camera that stops sending without closing the connection is a loss too. */
   private check(): void {
     const a = this.attempt;
-    if (!a || a.ended) return;
+    if (!a) return;
     const now = Date.now();
     // Before the first picture, the connect and the encoder's stream probing get extra time.
     const grace = this.state === 'running' ? 0 : this.stallMs;
@@ -275,10 +255,6 @@ export class LiveRelay {
     if (a.ended) return;
     a.ended = true;
     if (this.attempt === a) this.attempt = undefined;
-    if (this.stopping) {
-      void this.kill(a);
-      return;
-    }
     // The camera's account last: it is the usual cause.
     const said = [...a.encoderStderr.split('\n'), ...a.source.lastLines()].map((l) => l.trim());
     const detail = said.filter(Boolean).slice(-3).join(' | ');

@@ -21,8 +21,7 @@ export class ProgressParser {
   constructor(private readonly onBlock: (b: ProgressBlock) => void) {}
 
   push(chunk: string): void {
-    const text = this.partial + chunk;
-    const lines = text.split('\n');
+    const lines = (this.partial + chunk).split('\n');
     this.partial = (lines.pop() ?? '').slice(-MAX_LINE);
     for (const raw of lines) {
       const line = raw.trim();

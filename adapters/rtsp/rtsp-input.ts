@@ -36,8 +36,8 @@ const PROTOCOLS = 'pipe,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,data';
 
 /**
  * Bounded stream probing, for the script's RTSP demuxer and again for the concat demuxer around it:
- * the frame rate comes from the camera's SDP and SPS (fpsprobesize 0: no waiting for ~20 frames to
- * measure it), and with keyframes only the probe would otherwise read on to the default 5 s
+ * the frame rate comes from the camera's SDP and SPS (fpsprobesize 0: no waiting for frames to
+ * measure it), and with keyframes only the probe would otherwise read on to the default
  * analyzeduration before any output starts (longer than a short stallS).
  */
 const PROBE: readonly [string, string][] = [

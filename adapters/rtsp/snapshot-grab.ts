@@ -3,7 +3,7 @@ import { encodeJpegArgs, grabJpegArgs } from './ffmpeg-args.js';
 import { spawnFfmpeg } from './ffmpeg-child.js';
 import { type RtspEndpoint, rtspInput } from './rtsp-input.js';
 
-/** Larger than any JPEG of a ≤ 4K keyframe at -q:v 4; output past it is refused, not buffered. */
+/** Far larger than the JPEG of any camera's keyframe; output past it is refused, not buffered. */
 const MAX_JPEG_BYTES = 16 * 1024 * 1024;
 
 export interface SnapshotLimits {

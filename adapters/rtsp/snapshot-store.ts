@@ -61,7 +61,6 @@ export class SnapshotStore {
   private files = new Map<string, Entry>();
   private totalBytes = 0;
   private timer?: NodeJS.Timeout;
-  private started = false;
 
   constructor(private readonly opts: SnapshotStoreOptions) {
     this.log = opts.logger.child({ component: 'snapshots' });
@@ -92,7 +91,6 @@ export class SnapshotStore {
     found.sort((a, b) => a.savedAt - b.savedAt || (a.file < b.file ? -1 : 1));
     this.files = new Map(found.map((e) => [e.file, e]));
     this.totalBytes = found.reduce((n, e) => n + e.bytes, 0);
-    this.started = true;
     const removed = await this.sweep();
     this.log.info({ dir, files: this.files.size, bytes: this.totalBytes, removed }, 'snapshot store ready');
     this.timer = setInterval(() => {
@@ -102,9 +100,7 @@ export class SnapshotStore {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.started = false;
+    clearInterval(this.timer);
   }
 
   /**
@@ -112,9 +108,6 @@ export class SnapshotStore {
    * half a picture. `at` (capture time) names the file; retention ages it from now.
    */
   async save(cameraId: string, jpeg: Buffer, at: number): Promise<StoredSnapshot> {
-    if (!this.started) {
-      throw new GridgateError('GG_ERR_CONFLICT', 'snapshot store is not started; call start() first');
-    }
     const savedAt = this.now();
     // A source's clock is not trusted to name files: outside 1970..9999 the store time is used.
     const named = Number.isFinite(at) && at >= 0 && at < MAX_ISO_MS ? at : savedAt;

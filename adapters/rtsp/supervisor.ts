@@ -98,9 +98,7 @@ export class CameraSupervisor {
    * (no new connection to the camera), else a one-shot grab from its main stream.
    */
   snapshot(cameraId: string, timeoutMs: number): Promise<{ jpeg: Buffer; at: number }> {
-    const p = this.takeSnapshot(cameraId, timeoutMs);
-    this.track(p);
-    return p;
+    return this.track(this.takeSnapshot(cameraId, timeoutMs));
   }
 
   private async takeSnapshot(cameraId: string, timeoutMs: number): Promise<{ jpeg: Buffer; at: number }> {
@@ -150,10 +148,11 @@ export class CameraSupervisor {
     await Promise.allSettled([...this.pending]);
   }
 
-  private track(p: Promise<unknown>): void {
+  private track<T>(p: Promise<T>): Promise<T> {
     const forget = () => this.pending.delete(p);
     this.pending.add(p);
     void p.then(forget, forget);
+    return p;
   }
 
   /**
@@ -166,7 +165,7 @@ export class CameraSupervisor {
     const old = e.worker;
     if (!old) return;
     e.worker = undefined;
-    this.track(
+    void this.track(
       old.stop().finally(() => {
         if (!this.running || !e.lease || e.worker || this.entries.get(camera.id) !== e) return;
         this.log.info({ camera: camera.id }, 'camera settings changed; analysis restarted');
@@ -182,7 +181,7 @@ export class CameraSupervisor {
     e.lease = undefined;
     e.cappedSince = undefined;
     if (!worker) return void lease?.release();
-    this.track(worker.stop().finally(() => lease?.release()));
+    void this.track(worker.stop().finally(() => lease?.release()));
   }
 
   private launch(entries: Entry[]): void {
@@ -190,12 +189,9 @@ export class CameraSupervisor {
     for (const e of entries) {
       if (!this.startEntry(e)) capped.push(e.camera.id);
     }
-    if (capped.length > 0) {
-      this.log.error(
-        { cameras: capped.slice(0, 20), count: capped.length, maxProcesses: this.opts.maxProcesses },
-        `GG_ERR_CAMERA_CAP: ${capped.length} camera(s) not supervised: cameras.maxProcesses (${this.opts.maxProcesses}) ffmpeg processes are in use; raise cameras.maxProcesses in the gateway config to at least the number of cameras plus the live views and snapshots expected at once`,
-      );
-    }
+    if (capped.length === 0) return;
+    const { message } = capError(this.opts.maxProcesses, `${capped.length} camera(s)`);
+    this.log.error({ cameras: capped.slice(0, 20), count: capped.length }, message);
   }
 
   private startEntry(e: Entry): boolean {

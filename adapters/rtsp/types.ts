@@ -13,8 +13,6 @@ export interface CameraSupervisorOptions {
   stallS: number;
   connectTimeoutS: number;
   backoff: { initialS: number; maxS: number };
-  /** Online this long without a failure resets the backoff to initialS (default 30 s). */
-  stableS?: number;
   references: ReferenceStore;
   onReading(cameraId: string, fields: Record<string, number>, at: number): void;
   logger: Logger;

@@ -44,7 +44,8 @@ async function serve(opts: {
     budget: { acquireProcess: (p) => opts.budget.acquire(p) },
     idleStopMs: IDLE_STOP_MS,
     logger: opts.logger.child({ component: 'live' }),
-    relay: { stallMs: 3000, backoff: { initialMs: 300, maxMs: 1500 } },
+    stallMs: 3000,
+    backoff: { initialMs: 300, maxMs: 1500 },
   });
   const tokens = Object.entries(TOKENS).map(([role, token]) => ({
     name: `${role}-1`,

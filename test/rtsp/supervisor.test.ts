@@ -47,7 +47,6 @@ beforeAll(async () => {
     stallS: 4,
     connectTimeoutS: 3,
     backoff: { initialS: 0.5, maxS: 2 },
-    stableS: 5,
     references: new RedisReferenceStore(redis, { prefix }),
     onReading: readings.onReading,
     logger: log.logger,

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { LiveHub } from '../../../adapters/rtsp/live-hub.js';
 import type { LiveBudget, LiveCamera, LiveRelay } from '../../../adapters/rtsp/live-relay.js';
-import { type ErrorCode, GridgateError } from '../../../processors/errors.js';
+import { ERRORS, type ErrorCode, GridgateError } from '../../../processors/errors.js';
 import { API_PREFIX, type ApiToken, bearer, type Role, verifyToken } from '../auth.js';
 import {
   JSMPEG_SCRIPT_PATH,
@@ -40,19 +40,19 @@ export interface CameraRoutesOptions {
   hub?: LiveHub;
 }
 
-const LIVE_PATH = new RegExp(`^${API_PREFIX}/cameras/([^/]+)/live$`);
+/** The live url, with or without a query string (a query is ignored, never read for a token). */
+const LIVE_PATH = new RegExp(`^${API_PREFIX}/cameras/([^/?]+)/live(?:\\?|$)`);
 const SUBPROTOCOL_BEARER = 'bearer.';
 /** Ping period; a viewer that has not answered the previous ping by the next is dropped. */
 const HEARTBEAT_MS = 15_000;
 const CLOSE_GRACE_MS = 1000;
 
-type Viewer = { name: string; role: Role | undefined };
 type Verdict =
-  | { ok: true; viewer: Viewer; camera: LiveCamera }
-  | { ok: false; status: number; code: ErrorCode; message: string };
+  | { ok: true; actor: string; camera: LiveCamera }
+  | { ok: false; code: ErrorCode; message: string };
 
 /**
- * Cameras on the gateway's own HTTP server (issue 17):
+ * Cameras on the gateway's own HTTP server:
  * - `GET /api/v1/cameras/:id/live` upgraded to a WebSocket: MPEG-TS (MPEG-1 video) for JSMpeg,
  *   authenticated by `Authorization: Bearer` or the subprotocol `bearer.<token>`, for the roles
  *   in cameras.live.roles. Without an upgrade the same url answers the same checks with 426, so
@@ -86,50 +86,40 @@ export function cameraRoutes(opts: CameraRoutesOptions): FastifyPluginAsync {
     const alive = new WeakSet<WebSocket>();
 
     const decide = (token: string | undefined, rawId: string): Verdict => {
-      let viewer: Viewer = { name: 'anonymous', role: undefined };
-      if (required) {
-        const who = token === undefined ? undefined : verifyToken(opts.tokens, token);
-        if (!who) {
-          const message =
-            token === undefined
-              ? 'the live view needs a bearer token: Authorization: Bearer <token>, or the WebSocket subprotocol bearer.<token>'
-              : 'the bearer token is not known to this gateway; check it against auth.tokens';
-          return fail(401, 'GG_ERR_UNAUTHORIZED', message);
-        }
-        if (who.role !== 'admin' && !opts.roles.includes(who.role)) {
-          return fail(
-            403,
-            'GG_ERR_FORBIDDEN',
-            `role '${who.role}' may not open a live view; allowed: ${[...opts.roles, 'admin'].join(', ')} (cameras.live.roles)`,
-          );
-        }
-        viewer = who;
+      const who = required && token !== undefined ? verifyToken(opts.tokens, token) : undefined;
+      if (required && !who) {
+        const message =
+          token === undefined
+            ? 'the live view needs a bearer token: Authorization: Bearer <token>, or the WebSocket subprotocol bearer.<token>'
+            : 'the bearer token is not known to this gateway; check it against auth.tokens';
+        return fail('GG_ERR_UNAUTHORIZED', message);
       }
-      let camera: LiveCamera | undefined;
-      try {
-        camera = opts.camera(rawId);
-      } catch (err) {
-        log.error({ err: (err as Error).message, camera: rawId }, 'camera lookup failed');
+      if (who && who.role !== 'admin' && !opts.roles.includes(who.role)) {
+        return fail(
+          'GG_ERR_FORBIDDEN',
+          `role '${who.role}' may not open a live view; allowed: ${[...opts.roles, 'admin'].join(', ')} (cameras.live.roles)`,
+        );
       }
-      if (!camera) return fail(404, 'GG_ERR_NOT_FOUND', `no camera '${rawId}'`);
-      return { ok: true, viewer, camera };
+      const camera = opts.camera(rawId);
+      if (!camera) return fail('GG_ERR_NOT_FOUND', `no camera '${rawId}'`);
+      return { ok: true, actor: who?.name ?? 'anonymous', camera };
     };
 
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       socket.on('error', () => {}); // a client resetting mid-handshake must not crash the gateway
-      const m = LIVE_PATH.exec(pathOf(req.url));
+      const m = LIVE_PATH.exec(req.url ?? '');
       if (!m) {
         // Node hands every upgrade to the 'upgrade' listeners once there is one; answer those no
         // other listener is there for.
         if (app.server.listenerCount('upgrade') === 1)
-          refuse(socket, 404, 'GG_ERR_NOT_FOUND', 'no WebSocket here');
+          refuse(socket, 'GG_ERR_NOT_FOUND', 'no WebSocket here');
         return;
       }
       const id = decodeSegment(m[1]!);
       const verdict =
-        id === undefined ? fail(404, 'GG_ERR_NOT_FOUND', 'no such camera') : decide(tokenOf(req), id);
+        id === undefined ? fail('GG_ERR_NOT_FOUND', 'no such camera') : decide(tokenOf(req), id);
       if (!verdict.ok) {
-        refuse(socket, verdict.status, verdict.code, verdict.message, verdict.status === 401);
+        refuse(socket, verdict.code, verdict.message);
         return;
       }
       let relay: LiveRelay;
@@ -139,21 +129,21 @@ export function cameraRoutes(opts: CameraRoutesOptions): FastifyPluginAsync {
         const cap = err instanceof GridgateError && err.code === 'GG_ERR_CAMERA_CAP';
         if (!cap)
           log.error({ err: (err as Error).message, camera: verdict.camera.id }, 'live relay did not start');
-        refuse(socket, 503, cap ? 'GG_ERR_CAMERA_CAP' : 'GG_ERR_CAMERA_UNAVAILABLE', (err as Error).message);
+        refuse(socket, cap ? 'GG_ERR_CAMERA_CAP' : 'GG_ERR_CAMERA_UNAVAILABLE', (err as Error).message);
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const who = verdict.viewer;
+        const { actor } = verdict;
         alive.add(ws);
         hub.join(relay, ws);
-        log.info({ camera: relay.id, actor: who.name, viewers: relay.viewerCount }, 'live viewer joined');
+        log.info({ camera: relay.id, actor, viewers: relay.viewers.size }, 'live viewer joined');
         ws.on('pong', () => alive.add(ws));
         ws.on('error', (err) =>
           log.debug({ camera: relay.id, err: err.message }, 'live viewer socket error'),
         );
         ws.on('close', () => {
           hub.leave(relay, ws);
-          log.info({ camera: relay.id, actor: who.name, viewers: relay.viewerCount }, 'live viewer left');
+          log.info({ camera: relay.id, actor, viewers: relay.viewers.size }, 'live viewer left');
         });
       });
     };
@@ -161,12 +151,8 @@ export function cameraRoutes(opts: CameraRoutesOptions): FastifyPluginAsync {
 
     const heartbeat = setInterval(() => {
       for (const ws of wss.clients) {
-        if (!alive.has(ws)) {
-          ws.terminate();
-          continue;
-        }
-        alive.delete(ws);
-        ws.ping();
+        if (alive.delete(ws)) ws.ping();
+        else ws.terminate();
       }
     }, HEARTBEAT_MS);
     heartbeat.unref();
@@ -184,10 +170,10 @@ export function cameraRoutes(opts: CameraRoutesOptions): FastifyPluginAsync {
 
     app.get<{ Params: { id: string } }>(`${API_PREFIX}/cameras/:id/live`, async (req, reply) => {
       const verdict = decide(bearer(req), req.params.id);
-      if (!verdict.ok) return send(reply, verdict.status, verdict.code, verdict.message);
+      if (!verdict.ok) return send(reply, verdict.code, verdict.message);
       const view = `/cameras/${encodeURIComponent(verdict.camera.id)}/view`;
       const message = `open this url as a WebSocket (RFC 6455) with subprotocol bearer.<token>, or view it at ${view}`;
-      return send(reply.header('upgrade', 'websocket'), 426, 'GG_ERR_BAD_REQUEST', message);
+      return send(reply.header('upgrade', 'websocket'), 'GG_ERR_BAD_REQUEST', message, 426);
     });
 
     app.post<{ Params: { id: string } }>(`${API_PREFIX}/cameras/:id/reference`, async (req) => {
@@ -206,36 +192,22 @@ export function cameraRoutes(opts: CameraRoutesOptions): FastifyPluginAsync {
       page(reply, 'text/javascript; charset=utf-8').send(LIVE_VIEW_SCRIPT),
     );
     app.get(JSMPEG_SCRIPT_PATH, async (_req, reply) =>
-      reply
-        .header('content-type', 'text/javascript; charset=utf-8')
+      page(reply, 'text/javascript; charset=utf-8')
         .header('cache-control', 'public, max-age=86400')
-        .header('x-content-type-options', 'nosniff')
         .send(jsmpegScript()),
     );
   };
 }
 
-function fail(status: number, code: ErrorCode, message: string): Verdict {
-  return { ok: false, status, code, message };
+function fail(code: ErrorCode, message: string): Verdict {
+  return { ok: false, code, message };
 }
 
 /** The token from `Authorization: Bearer`, else from the subprotocol `bearer.<token>`; never from the query. */
 function tokenOf(req: IncomingMessage): string | undefined {
-  const header = bearer(req);
-  if (header !== undefined) return header;
-  const offered = req.headers['sec-websocket-protocol'];
-  if (typeof offered !== 'string') return undefined;
-  for (const p of offered.split(',')) {
-    const v = p.trim();
-    if (v.startsWith(SUBPROTOCOL_BEARER) && v.length > SUBPROTOCOL_BEARER.length) {
-      return v.slice(SUBPROTOCOL_BEARER.length);
-    }
-  }
-  return undefined;
-}
-
-function pathOf(url: string | undefined): string {
-  return (url ?? '').split('?', 1)[0] ?? '';
+  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const sub = offered.find((p) => p.startsWith(SUBPROTOCOL_BEARER) && p !== SUBPROTOCOL_BEARER);
+  return bearer(req) ?? sub?.slice(SUBPROTOCOL_BEARER.length);
 }
 
 function decodeSegment(s: string): string | undefined {
@@ -246,12 +218,10 @@ function decodeSegment(s: string): string | undefined {
   }
 }
 
-/** An HTTP answer on the raw socket, then the socket is destroyed (the handshake is refused). */
-function refuse(socket: Duplex, status: number, code: ErrorCode, message: string, challenge = false): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
+/** An HTTP answer (the catalogue's status) on the raw socket, then the socket is destroyed. */
+function refuse(socket: Duplex, code: ErrorCode, message: string): void {
+  if (!socket.writable) return void socket.destroy();
+  const { statusCode: status } = ERRORS[code];
   const body = JSON.stringify({ code, message, details: [] });
   const head = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
@@ -259,14 +229,14 @@ function refuse(socket: Duplex, status: number, code: ErrorCode, message: string
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     // RFC 6750 §3
-    ...(challenge ? ['WWW-Authenticate: Bearer realm="gridgate"'] : []),
+    ...(status === 401 ? ['WWW-Authenticate: Bearer realm="gridgate"'] : []),
   ];
   socket.once('finish', () => socket.destroy());
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
 }
 
-function send(reply: FastifyReply, status: number, code: ErrorCode, message: string) {
+function send(reply: FastifyReply, code: ErrorCode, message: string, status = ERRORS[code].statusCode) {
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="gridgate"');
   return reply.status(status).send({ code, message, details: [] });
 }
