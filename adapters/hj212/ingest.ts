@@ -14,14 +14,10 @@ import type { InboundMessage, MessageKind } from '../../processors/types.js';
 import { ClockSkewWarnings } from './clock-skew.js';
 
 /**
- * The one home of HJ 212 ingest, whatever carries the frames:
- * - `hj212Ingest(deps)` binds the edge to the registry (MN -> device, PW), the rate limit and the
- *   pipeline; both transports take what it returns.
- * - TCP: `Hj212Server` (tcp-server.ts) is handed `hj212Ingest(deps)`.
- * - MQTT: `Hj212OverMqtt` (below) is handed the same.
- * Both run each deframed item of a stream through `handleItem`: authenticate the frame by MN and PW,
- * turn monitoring data into an InboundMessage for the pipeline, and say whether to answer with 9014.
- * Everything else becomes a Rejection.
+ * The one home of HJ 212 ingest, whatever carries the frames: `hj212Ingest(deps)` binds the edge to
+ * the registry (MN -> device, PW), the rate limit and the pipeline, and both transports
+ * (`Hj212Server` in tcp-server.ts, `Hj212OverMqtt` below) run each deframed item through
+ * `handleItem`.
  */
 
 export interface Hj212Registration {
@@ -65,7 +61,11 @@ export type FrameOutcome =
   /** A frame from a known device that carries no monitoring data (heartbeat 9015/9021, responses, notices). */
   | { kind: 'other'; deviceId: string };
 
-/** Takes one deframed item of the stream; a frame that proves its device makes it the stream's. */
+/**
+ * Takes one deframed item of the stream: authenticates it by MN and PW, turns monitoring data into
+ * an InboundMessage and says whether to answer with 9014. A frame that proves its device makes it
+ * the stream's.
+ */
 export function handleItem(
   item: DeframeItem,
   receivedAt: number,
@@ -203,6 +203,7 @@ export class Hj212OverMqtt {
   match(topic: string): { deviceId: string; kind: MessageKind } | undefined {
     if (!topic.startsWith(this.prefix) || !topic.endsWith(this.suffix)) return undefined;
     const mn = topic.slice(this.prefix.length, topic.length - this.suffix.length);
+    // HJ 212-2017 §6.3.2: MN is up to 24 characters.
     return mn.length > 0 && mn.length <= 24 && !mn.includes('/')
       ? { deviceId: mn, kind: 'telemetry' }
       : undefined;
@@ -229,12 +230,13 @@ export class Hj212OverMqtt {
         this.ingest.onReject({ ...r.rejection, topic: msg.topic, detail });
         continue;
       }
+      if (r.kind === 'other') continue;
       if (r.kind === 'message') {
         this.ingest.onMessage(r.message);
         if (r.skewMs !== undefined)
           this.clockSkew.observe(r.mn, r.message.deviceId, r.skewMs, msg.receivedAt);
       }
-      const response = r.kind === 'other' ? undefined : r.response;
+      const response = r.response;
       if (response)
         void this.ingest
           .settled()

@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Rejection, RejectReason } from '../../processors/errors.js';
 import { Hj212Deframer } from '../../processors/hj212/deframer.js';
@@ -131,8 +131,7 @@ export class Hj212Server {
       });
     });
     server.on('error', (err) => this.#log.error({ err }, 'hj212 listener error'));
-    const addr = server.address();
-    this.#port = typeof addr === 'object' && addr ? addr.port : this.#opts.port;
+    this.#port = (server.address() as AddressInfo).port;
     this.#server = server;
     this.#log.info({ host: this.#opts.host, port: this.#port }, 'hj212 listening');
   }
@@ -192,6 +191,7 @@ export class Hj212Server {
       conn.authFailures = 0;
       const deviceId = r.kind === 'message' ? r.message.deviceId : r.deviceId;
       this.#seen(conn, deviceId);
+      if (r.kind === 'other') continue;
       if (r.kind === 'message') {
         this.#stats.messages++;
         if (r.skewMs !== undefined) this.#skew.observe(r.mn, deviceId, r.skewMs, at);
@@ -204,7 +204,7 @@ export class Hj212Server {
         this.#stats.duplicates++;
         conn.log.debug({ device: deviceId, qn: r.qn }, 'hj212 request resent; answered, not stored again');
       }
-      if (r.kind !== 'other' && r.response) this.#answer(conn, r.response);
+      if (r.response) this.#answer(conn, r.response);
     }
   }
 
@@ -249,11 +249,8 @@ export class Hj212Server {
   #seen(conn: Conn, deviceId: string): void {
     if (conn.deviceIds.has(deviceId)) return;
     conn.deviceIds.add(deviceId);
-    let set = this.#online.get(deviceId);
-    if (!set) {
-      set = new Set();
-      this.#online.set(deviceId, set);
-    }
+    const set = this.#online.get(deviceId) ?? new Set<Conn>();
+    this.#online.set(deviceId, set);
     set.add(conn);
     if (set.size === 1) this.#status(deviceId, true);
   }
@@ -265,9 +262,9 @@ export class Hj212Server {
       if (r.kind === 'reject') this.#reject(r.rejection);
     }
     for (const id of conn.deviceIds) {
-      const set = this.#online.get(id);
-      set?.delete(conn);
-      if (set && set.size === 0) {
+      const set = this.#online.get(id)!;
+      set.delete(conn);
+      if (set.size === 0) {
         this.#online.delete(id);
         this.#status(id, false);
       }

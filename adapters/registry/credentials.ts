@@ -19,7 +19,7 @@ export interface CredentialStoreOptions {
   prefix?: string;
   /**
    * Server-side key for the fast keyed hash (secret-key.ts loads it). The gateway always passes
-   * one; without it new secrets are stored with scrypt, as before keyed hashes existed.
+   * one; without it new secrets are stored with scrypt.
    */
   secretKey?: SecretKey;
   scrypt?: ScryptParams;
@@ -39,11 +39,11 @@ end
 return -1`;
 
 /**
- * Per-device MQTT secrets (issue 4, Security): generated here, returned exactly once, stored only
- * as a hash. New secrets get the keyed hash (secret-hash.ts): they are 24 random bytes, so a slow
- * hash buys nothing and costs every reconnect. A device stored earlier with scrypt still logs in
- * (scrypt once) and its hash is then replaced by the keyed form (lazy migration): nobody has to
- * re-provision a device, and the fleet's next reconnect is fast.
+ * Per-device MQTT secrets: generated here, returned exactly once, stored only as a hash. New
+ * secrets get the keyed hash (secret-hash.ts): they are 24 random bytes, so a slow hash buys
+ * nothing and costs every reconnect. A device whose hash is scrypt still logs in (scrypt once) and
+ * its hash is then replaced by the keyed form (lazy migration): nobody has to re-provision a
+ * device, and the fleet's next reconnect is fast.
  */
 export class CredentialStore {
   readonly #redis: Redis;
@@ -95,14 +95,15 @@ export class CredentialStore {
       };
     }
     const cost = hashCost(stored) ?? 'fast';
+    const key = this.#secretKey;
     return {
       cost,
       verify: async (secret) => {
-        if (!(await verifySecret(secret, stored, this.#secretKey))) {
+        if (!(await verifySecret(secret, stored, key))) {
           this.#noteForeignKey(deviceId, stored);
           return false;
         }
-        if (cost === 'slow' && this.#secretKey) await this.#migrate(deviceId, secret, stored);
+        if (cost === 'slow' && key) await this.#migrate(deviceId, stored, hashSecretKeyed(secret, key));
         return true;
       },
     };
@@ -125,9 +126,7 @@ export class CredentialStore {
   }
 
   /** The login already succeeded; a failed rewrite only means the next login migrates instead. */
-  async #migrate(deviceId: string, secret: string, stored: string): Promise<void> {
-    if (!this.#secretKey) return;
-    const next = hashSecretKeyed(secret, this.#secretKey);
+  async #migrate(deviceId: string, stored: string, next: string): Promise<void> {
     try {
       const res = await this.#redis.eval(SWAP_IF_UNCHANGED, 1, this.#key, deviceId, stored, next);
       if (res !== -1) {

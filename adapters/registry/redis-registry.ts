@@ -18,7 +18,6 @@ import type {
   ImportResult,
   ImportRow,
 } from '../../processors/registry/types.js';
-import { type Clock, systemClock } from '../../processors/types.js';
 import { readAudit } from './registry-audit.js';
 import {
   commitChanges,
@@ -36,9 +35,6 @@ export interface RedisRegistryOptions {
   prefix?: string;
   knownModels: KnownModels;
   logger?: Logger;
-  /** Approximate cap of the audit stream (XADD MAXLEN ~). */
-  auditMaxLen?: number;
-  clock?: Clock;
 }
 
 /**
@@ -56,8 +52,6 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
   readonly #keys: RegistryKeys;
   readonly #knownModels: KnownModels;
   readonly #log: Logger | undefined;
-  readonly #auditMaxLen: number;
-  readonly #clock: Clock;
   #version = 0;
   /** Serializes loads and applied changes so they land in order. */
   #chain: Promise<void> = Promise.resolve();
@@ -69,8 +63,6 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
     this.#keys = registryKeys(opts.prefix ?? 'gridgate:');
     this.#knownModels = opts.knownModels;
     this.#log = opts.logger?.child({ component: 'registry' });
-    this.#auditMaxLen = opts.auditMaxLen ?? 100_000;
-    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Subscribes to changes, then loads every device. Resolves when the map is complete. */
@@ -183,7 +175,7 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
   }
 
   async #commit(action: ChangeAction, pending: readonly PendingChange[], by: string): Promise<void> {
-    await commitChanges(this.#redis, this.#keys, this.#auditMaxLen, { action, pending, by, at: this.#now() });
+    await commitChanges(this.#redis, this.#keys, { action, pending, by, at: this.#now() });
     // Apply locally at once, so a caller reads its own write; the published change re-applies it.
     for (const p of pending) this.set(p.after);
     this.#notify(pending.map((p) => p.id));
@@ -209,8 +201,8 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
 
   async #loadAll(): Promise<void> {
     // The version is read first: a change committed during the scan has a later version, and its
-    // message re-reads the changed devices. HSCAN in pages keeps start-up memory flat (one HGETALL
-    // of 100,000 devices holds every JSON string at once).
+    // message re-reads the changed devices. HSCAN in pages keeps start-up memory flat, where one
+    // HGETALL would hold every device's JSON at once.
     const version = Number((await this.#redis.get(this.#keys.version)) ?? 0);
     const devices: DeviceRecord[] = [];
     let cursor = '0';
@@ -258,6 +250,6 @@ export class RedisRegistry extends DeviceIndex implements DeviceRegistry {
   }
 
   #now(): string {
-    return new Date(this.#clock.now()).toISOString();
+    return new Date().toISOString();
   }
 }

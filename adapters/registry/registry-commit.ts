@@ -48,16 +48,13 @@ redis.call('PUBLISH', ARGV[1], v .. ' ' .. ARGV[6])
 return v
 `;
 
-/** The registry's keys under its prefix. */
-export interface RegistryKeys {
-  devices: string;
-  mn: string;
-  version: string;
-  audit: string;
-  channel: string;
-}
+/** Approximate cap of the audit stream (XADD MAXLEN ~). */
+const AUDIT_MAX_LEN = 100_000;
 
-export function registryKeys(prefix: string): RegistryKeys {
+/** The registry's keys under its prefix. */
+export type RegistryKeys = ReturnType<typeof registryKeys>;
+
+export function registryKeys(prefix: string) {
   return {
     devices: `${prefix}devices`,
     mn: `${prefix}devices:mn`,
@@ -101,11 +98,10 @@ export async function retryOnConflict<T>(write: () => Promise<T>): Promise<T> {
 export async function commitChanges(
   redis: Redis,
   keys: RegistryKeys,
-  auditMaxLen: number,
   c: { action: ChangeAction; pending: readonly PendingChange[]; by: string; at: string },
 ): Promise<void> {
   const ids = JSON.stringify(c.pending.map((p) => p.id));
-  const args: (string | number)[] = [keys.channel, auditMaxLen, c.by, c.at, c.action, ids, c.pending.length];
+  const args = [keys.channel, AUDIT_MAX_LEN, c.by, c.at, c.action, ids, c.pending.length];
   for (const p of c.pending) {
     args.push(
       p.id,

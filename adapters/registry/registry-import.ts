@@ -31,8 +31,8 @@ export async function importDeviceRows(
 ): Promise<ImportResult> {
   const { devices, problems } = validateRows(rows, t.knownModels);
   if (problems.length > 0) throw new RowsRejected(problems, source);
-  // Every row is valid before anything is written. The write goes in chunks: one Lua call with
-  // 100,000 devices would overflow argument lists (and block Redis for its whole run). A chunk
+  // Every row is valid before anything is written. The write goes in chunks: one Lua call with a
+  // whole large fleet would overflow argument lists (and block Redis for its whole run). A chunk
   // that fails leaves the earlier ones imported; importing the same file again completes it and
   // changes nothing that is already there.
   const taken = await mnConflicts(t, devices, rows);

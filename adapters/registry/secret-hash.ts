@@ -4,19 +4,19 @@ import { createHmac, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } 
  * Two ways a secret is kept at rest, told apart by the first field of the stored string:
  *
  * - `scrypt$N$r$p$salt$hash` (RFC 7914): for secrets a person chose (`mqtt.auth.users`, `gridgate
- *   tokens hash-secret`), and device secrets stored before keyed hashes existed. Deliberately slow
- *   (N=2^14: tens of ms and 16 MiB per check) so a stolen hash cannot be guessed at speed. Runs on
- *   libuv's thread pool, never blocking the event loop.
+ *   tokens hash-secret`), and device secrets hashed without a server-side key. Deliberately slow
+ *   (a costly N per check) so a stolen hash cannot be guessed at speed. Runs on libuv's thread
+ *   pool, never blocking the event loop.
  * - `hmac$kid$salt$mac`: HMAC-SHA-256 (RFC 2104) of salt‖secret under a server-side key that is
  *   never stored in Redis (`kid` names that key). For the 24 random bytes gridgate issues to each
  *   device: with 192 bits of entropy there is nothing to guess, so the hash need not be slow; what a
  *   stolen Redis dump must not allow is checking candidate secrets offline, and without the key it
- *   cannot. A check costs microseconds, which is what lets a fleet reconnect at once.
+ *   cannot. A check is cheap, which is what lets a fleet reconnect at once.
  *
  * Both compare in constant time.
  */
 export interface ScryptParams {
-  /** CPU/memory cost, a power of two. 2^14 takes ~50 ms and 16 MiB: fine per connect, costly per guess. */
+  /** CPU/memory cost, a power of two: fine per connect, costly per guess. */
   N: number;
   r: number;
   p: number;

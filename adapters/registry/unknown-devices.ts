@@ -22,10 +22,6 @@ export interface UnknownDevicesOptions {
   prefix?: string;
   /** Most entries kept; the least recently seen go first. */
   maxEntries?: number;
-  /** An entry not seen for this long disappears. */
-  ttlS?: number;
-  /** Sightings are coalesced in memory and written at most this often. */
-  flushMs?: number;
   /** Distinct ids held in memory between flushes; more are dropped (and counted) until the next flush. */
   maxPending?: number;
   clock?: Clock;
@@ -41,9 +37,13 @@ interface Pending extends UnknownSighting {
 /** Attacker-chosen strings are cut before they are stored. */
 const MAX_ID = 128;
 const MAX_TOPIC = 256;
+/** An entry not seen for this long disappears. */
+const TTL_S = 7 * 86_400;
+/** Sightings are coalesced in memory and written at most this often. */
+const FLUSH_MS = 1000;
 
 /**
- * Who is knocking (issue 4, Registry): unregistered devices that try to connect or send, so an
+ * Who is knocking: unregistered devices that try to connect or send, so an
  * installer can register them from `gridgate devices unknown`. `record` is synchronous and cheap
  * (a flooding stranger costs one Map update per message); Redis sees one write per id per flush.
  * Bounded three ways: pending ids in memory, entries in Redis, and a TTL per entry.
@@ -53,8 +53,6 @@ export class UnknownDevices {
   /** The index (a sorted set by last seen) and the prefix of each entry's hash. */
   readonly #key: string;
   readonly #max: number;
-  readonly #ttlS: number;
-  readonly #flushMs: number;
   readonly #maxPending: number;
   readonly #clock: Clock;
   readonly #log: Logger | undefined;
@@ -66,8 +64,6 @@ export class UnknownDevices {
     this.#redis = opts.redis;
     this.#key = `${opts.prefix ?? 'gridgate:'}unknown`;
     this.#max = opts.maxEntries ?? 1000;
-    this.#ttlS = opts.ttlS ?? 7 * 86_400;
-    this.#flushMs = opts.flushMs ?? 1000;
     this.#maxPending = opts.maxPending ?? 1000;
     this.#clock = opts.clock ?? systemClock;
     this.#log = opts.logger?.child({ component: 'unknown-devices' });
@@ -76,7 +72,7 @@ export class UnknownDevices {
   start(): void {
     this.#timer ??= setInterval(() => {
       this.flush().catch((err: unknown) => this.#log?.warn({ err }, 'unknown-device flush failed'));
-    }, this.#flushMs);
+    }, FLUSH_MS);
     this.#timer.unref();
   }
 
@@ -93,13 +89,14 @@ export class UnknownDevices {
 
   record(s: UnknownSighting): void {
     const id = s.id.slice(0, MAX_ID);
+    const topic = s.topic?.slice(0, MAX_TOPIC);
     const member = `${s.transport}:${id}`;
     const now = this.#clock.now();
     const p = this.#pending.get(member);
     if (p) {
       p.last = now;
       p.count++;
-      if (s.topic !== undefined) p.topic = s.topic.slice(0, MAX_TOPIC);
+      if (topic !== undefined) p.topic = topic;
       if (s.remote !== undefined) p.remote = s.remote;
       return;
     }
@@ -107,7 +104,6 @@ export class UnknownDevices {
       this.#dropped++;
       return;
     }
-    const topic = s.topic?.slice(0, MAX_TOPIC);
     this.#pending.set(member, { ...s, id, topic, first: now, last: now, count: 1 });
   }
 
@@ -124,10 +120,10 @@ export class UnknownDevices {
       if (p.remote !== undefined) fields.remote = p.remote;
       m.hset(key, fields);
       m.hincrby(key, 'count', p.count);
-      m.expire(key, this.#ttlS);
+      m.expire(key, TTL_S);
       m.zadd(this.#key, p.last, member);
     }
-    m.zremrangebyscore(this.#key, '-inf', this.#clock.now() - this.#ttlS * 1000);
+    m.zremrangebyscore(this.#key, '-inf', this.#clock.now() - TTL_S * 1000);
     await m.exec();
     const excess = (await this.#redis.zcard(this.#key)) - this.#max;
     if (excess > 0) {
@@ -140,7 +136,6 @@ export class UnknownDevices {
   /** Most recently seen first. */
   async list(limit = 100): Promise<UnknownDevice[]> {
     const members = await this.#redis.zrevrange(this.#key, 0, limit - 1);
-    if (members.length === 0) return [];
     const p = this.#redis.pipeline();
     for (const member of members) p.hgetall(`${this.#key}:${member}`);
     const res = (await p.exec()) ?? [];

@@ -52,7 +52,7 @@ export async function openRegistry(
   stops.add('registry', () => registry.stop());
   const secretKey = await loadSecretKey({ file: cfg.mqtt.auth.secretKeyFile, redis, prefix, logger });
   const credentials = new CredentialStore({ redis, prefix, secretKey, logger });
-  const unknownDevices = new UnknownDevices({ redis, prefix });
+  const unknownDevices = new UnknownDevices({ redis, prefix, logger });
   unknownDevices.start();
   stops.add('unknown devices', () => unknownDevices.stop());
   if (cfg.devices.import) {
