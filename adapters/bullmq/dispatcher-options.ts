@@ -27,27 +27,19 @@ export interface AlertDispatcherOptions {
   defaultQueue?: string;
   routes?: readonly AlertRoute[];
   retention?: Partial<AlertRetention>;
-  /** Attempts a consumer gets per job (default 5), with exponential backoff from `backoffMs` (default 2 s). */
-  attempts?: number;
-  backoffMs?: number;
-  /** How long a replayed event id is still recognised after its first add (default 7 days). */
-  dedupTtlMs?: number;
-  /** Validate each event against the schema before enqueueing (default true). */
-  validate?: boolean;
   /** The durable outbox for events that wait for Redis (config `dispatch.outbox`). */
-  outbox?: { dir: string; maxBytes: number; segmentBytes?: number };
+  outbox?: { dir: string; maxBytes: number };
   /**
    * Max (queue, event) pairs held in memory: without an outbox, while Redis is unreachable (the
-   * oldest are dropped and counted when full); with one, before the rest go to the outbox
-   * (default 10,000).
+   * oldest are dropped and counted when full); with one, before the rest go to the outbox.
    */
   bufferLimit?: number;
-  /** Retry delay while Redis is unreachable: doubles from min to max (default 250 ms .. 10 s). */
+  /** Retry delay while Redis is unreachable: doubles from min to max. */
   retryMinMs?: number;
   retryMaxMs?: number;
-  /** An add that takes longer counts as failed and goes to the outbox (default 5 s). */
+  /** An add that takes longer counts as failed and goes to the outbox. */
   addTimeoutMs?: number;
-  /** How long stop() keeps delivering what waits before leaving it in the outbox (default 3 s). */
+  /** How long stop() keeps delivering what waits before leaving it in the outbox. */
   stopFlushMs?: number;
 }
 

@@ -5,13 +5,13 @@
  *   BullMQ ignores an add whose jobId already exists, but only while that job is retained; so each
  *   add also carries BullMQ's native `deduplication` {id: event.id, ttl} (checked atomically in the
  *   same Lua script as the add). The dedup key outlives job retention: a replayed event is never
- *   enqueued twice within `dedupTtlMs` (default 7 days), even after its job was completed and
- *   removed. This is what makes re-sending safe: an event sent again after a crash between its add
- *   and the outbox moving past it reaches consumers once.
- * - Retention is bounded by age and count (DEFAULT_RETENTION); consumers get `attempts` with
+ *   enqueued twice within DEDUP_TTL_MS, even after its job was completed and removed. This is what
+ *   makes re-sending safe: an event sent again after a crash between its add and the outbox moving
+ *   past it reaches consumers once.
+ * - Retention is bounded by age and count (DEFAULT_RETENTION); consumers get a few attempts with
  *   exponential backoff.
- * - Every event is validated against gridgate.alert/v1 before it is enqueued (`validate`, default on;
- *   it is a compiled ajv function). An invalid event is logged and counted, never enqueued.
+ * - Every event is validated against gridgate.alert/v1 (a compiled ajv function) before it is
+ *   enqueued. An invalid event is logged and counted, never enqueued.
  * - emit() never throws into the engine. Events go out one at a time, in the order emitted. When an
  *   add fails (Redis unreachable or not answering within `addTimeoutMs`), that event and every one
  *   after it go to the outbox (outbox-file.ts: on disk, so a stop or a crash keeps them), and from
@@ -43,6 +43,9 @@ import {
 import { FileOutbox, type OutboxEntry } from './outbox-file.js';
 import { RetryBackoff } from './retry-backoff.js';
 
+/** How long a replayed event id is still recognised after its first add. */
+const DEDUP_TTL_MS = 7 * 24 * 3600 * 1000;
+
 interface Pending extends OutboxEntry {
   /** Resolves the emit() that made it: once in Redis, on disk, or (no outbox) held in memory. */
   settle?: () => void;
@@ -55,9 +58,7 @@ export class AlertDispatcher implements AlertSink {
   private readonly queues = new Map<string, Queue>();
   private readonly prefix: string;
   private readonly jobOpts: JobsOptions;
-  private readonly dedupTtlMs: number;
   private readonly addTimeoutMs: number;
-  private readonly validate: boolean;
   private readonly bufferLimit: number;
   private readonly stopFlushMs: number;
   private readonly outbox: FileOutbox | undefined;
@@ -83,12 +84,10 @@ export class AlertDispatcher implements AlertSink {
     this.jobOpts = {
       removeOnComplete: { age: r.completedAgeS, count: r.completedCount },
       removeOnFail: { age: r.failedAgeS, count: r.failedCount },
-      attempts: opts.attempts ?? 5,
-      backoff: { type: 'exponential', delay: opts.backoffMs ?? 2000 },
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 2000 },
     };
-    this.dedupTtlMs = opts.dedupTtlMs ?? 7 * 24 * 3600 * 1000;
     this.addTimeoutMs = opts.addTimeoutMs ?? 5000;
-    this.validate = opts.validate ?? true;
     this.bufferLimit = opts.bufferLimit ?? 10_000;
     this.retry = new RetryBackoff(opts.retryMinMs ?? 250, opts.retryMaxMs ?? 10_000);
     this.stopFlushMs = opts.stopFlushMs ?? 3000;
@@ -96,7 +95,6 @@ export class AlertDispatcher implements AlertSink {
     this.outbox = opts.outbox ? new FileOutbox({ ...opts.outbox, logger: opts.logger }) : undefined;
     this.conn = openConnection(opts.connection, 'producer', this.log);
     this.conn.client.on('ready', this.onReady);
-    for (const q of allQueues(this.routing)) this.queue(q);
     // What the last run left in the outbox goes first.
     if ((this.outbox?.depth ?? 0) > 0) this.kick();
   }
@@ -132,16 +130,14 @@ export class AlertDispatcher implements AlertSink {
         this.counters.shadow++;
         return Promise.resolve();
       }
-      if (this.validate) {
-        const v = validateAlertEvent(event);
-        if (!v.ok) {
-          this.counters.invalid++;
-          this.log.error(
-            { eventId: event.id, rule: event.rule?.id, errors: v.errors },
-            'alert event fails gridgate.alert/v1, not enqueued',
-          );
-          return Promise.resolve();
-        }
+      const v = validateAlertEvent(event);
+      if (!v.ok) {
+        this.counters.invalid++;
+        this.log.error(
+          { eventId: event.id, rule: event.rule?.id, errors: v.errors },
+          'alert event fails gridgate.alert/v1, not enqueued',
+        );
+        return Promise.resolve();
       }
       const at = Date.now();
       const held = routeEvent(event, this.routing).map(
@@ -168,7 +164,7 @@ export class AlertDispatcher implements AlertSink {
     this.stopped = true;
     this.retry.cancel();
     this.park();
-    await this.outbox?.sync().catch((err: unknown) => this.log.error({ err }, 'alert outbox sync failed'));
+    await this.synced();
     if (this.waiting() > 0 && this.conn.client.status === 'ready') {
       this.draining = true;
       this.kick();
@@ -204,38 +200,29 @@ export class AlertDispatcher implements AlertSink {
     );
   }
 
-  /** Move everything in memory to the outbox (in order, behind what it holds). */
+  /**
+   * Move everything in memory to the outbox (in order, behind what it holds). Without one, or when
+   * it cannot be written, events stay in memory, the oldest dropped past `bufferLimit`.
+   */
   private park(): void {
     if (this.memory.length === 0) return;
-    if (!this.outbox) {
-      this.trim();
-      for (const p of this.memory) p.settle?.();
-      return;
+    if (this.outbox) {
+      const moving = this.memory.splice(0);
+      try {
+        this.outbox.append(moving);
+        void this.synced().then(() => {
+          for (const p of moving) p.settle?.();
+        });
+        return;
+      } catch (err) {
+        // Disk full, folder gone...: they wait in memory (bounded) and go to disk at the next park.
+        this.memory.unshift(...moving);
+        this.log.error(
+          { err: (err as Error).message, waiting: this.memory.length },
+          'alert outbox cannot be written; events wait in memory',
+        );
+      }
     }
-    const moving = this.memory.splice(0);
-    try {
-      this.outbox.append(moving);
-    } catch (err) {
-      // Disk full, folder gone...: they wait in memory (bounded) and go to disk at the next park.
-      this.memory.unshift(...moving);
-      this.log.error(
-        { err: (err as Error).message, waiting: this.memory.length },
-        'alert outbox cannot be written; events wait in memory',
-      );
-      this.trim();
-      for (const p of this.memory) p.settle?.();
-      return;
-    }
-    const done = () => {
-      for (const p of moving) p.settle?.();
-    };
-    this.outbox.sync().then(done, (err: unknown) => {
-      this.log.error({ err }, 'alert outbox sync failed');
-      done();
-    });
-  }
-
-  private trim(): void {
     while (this.memory.length > this.bufferLimit) {
       const lost = this.memory.shift() as Pending;
       this.counters.dropped++;
@@ -245,6 +232,14 @@ export class AlertDispatcher implements AlertSink {
         'alert buffer full, dropping oldest event',
       );
     }
+    for (const p of this.memory) p.settle?.();
+  }
+
+  /** Resolves once what the outbox holds is on the disk; a failed sync is logged, not thrown. */
+  private synced(): Promise<void> {
+    return (this.outbox?.sync() ?? Promise.resolve()).catch((err: unknown) =>
+      this.log.error({ err }, 'alert outbox sync failed'),
+    );
   }
 
   private kick(): void {
@@ -297,7 +292,7 @@ export class AlertDispatcher implements AlertSink {
     const adding = this.queue(queue).add(event.type, event, {
       ...this.jobOpts,
       jobId: event.id,
-      deduplication: { id: event.id, ttl: this.dedupTtlMs },
+      deduplication: { id: event.id, ttl: DEDUP_TTL_MS },
     });
     // Before its first connection BullMQ waits for Redis to be ready instead of failing; bound that
     // wait. An add that still lands later is harmless: the retry carries the same jobId, and it was

@@ -11,7 +11,7 @@
  *   idle outbox is an empty folder.
  * - Bounded by `maxBytes`. When an append would pass it, the oldest segment is dropped (its
  *   undelivered events counted and logged): the newest events, which tell what is happening now,
- *   are the ones kept. Segments are `maxBytes / 8` by default, so a drop frees room for a while.
+ *   are the ones kept. Segments are a fraction of `maxBytes`, so a drop frees room for a while.
  * - At open, a torn or damaged record ends its segment (outbox-segments.ts) and the outbox goes on.
  * - Files 0600 in a 0700 folder, locked to one process (adapters/fs/dir-lock.ts). Nothing is
  *   created, and the lock is not taken, until there is something to send: at start if segments are
@@ -59,7 +59,7 @@ export interface FileOutboxOptions {
   dir: string;
   maxBytes: number;
   logger: Logger;
-  /** Bytes after which a new segment is started (default maxBytes / 8, 4 KiB .. 8 MiB). */
+  /** Bytes after which a new segment is started (default: a fraction of maxBytes). */
   segmentBytes?: number;
 }
 
@@ -136,7 +136,7 @@ export class FileOutbox {
         );
         continue;
       }
-      this.makeRoom(rec.length);
+      while (this.segments.length > 0 && this.bytes + rec.length > this.maxBytes) this.dropSegment('full');
       const seg = this.writable(rec.length);
       try {
         writeSync(this.appendFd as number, rec);
@@ -161,12 +161,12 @@ export class FileOutbox {
   peek(): OutboxEntry | undefined {
     if (this.head) return this.head.entry;
     if (this.closed) return undefined;
-    // A segment left empty by a crash right after it was started holds nothing to read.
-    while (this.segments.length > 1 && this.cursor.done >= (this.segments[0] as Segment).records) {
-      this.removeFirst();
+    // Delivered to its end before a crash, or left empty by one right after it was started.
+    while (this.segments.length > 0 && this.cursor.done >= (this.segments[0] as Segment).records) {
+      this.nextSegment();
     }
     const seg = this.segments[0];
-    if (!seg || this.depth === 0) return undefined;
+    if (!seg) return undefined;
     const buf = this.readAt(seg, this.cursor.off);
     const d = decodeRecord(buf, 0);
     if (!d.ok) {
@@ -241,24 +241,13 @@ export class FileOutbox {
       this.nextSegNo = no + 1;
     }
     if (saved) this.nextSegNo = Math.max(this.nextSegNo, saved.seg);
-    if (this.depth === 0) {
-      this.reset();
-      return;
-    }
+    // Removes what was wholly delivered; nothing is left when everything was.
     const oldest = this.peek();
+    if (!oldest) return;
     this.log.warn(
-      {
-        depth: this.depth,
-        segments: this.segments.length,
-        oldestAt: oldest && new Date(oldest.at).toISOString(),
-      },
+      { depth: this.depth, segments: this.segments.length, oldestAt: new Date(oldest.at).toISOString() },
       'alert outbox holds events from before the last stop; sending them to Redis before anything new',
     );
-  }
-
-  /** Drop oldest segments until `n` more bytes fit. */
-  private makeRoom(n: number): void {
-    while (this.segments.length > 0 && this.bytes + n > this.maxBytes) this.dropSegment('full');
   }
 
   private dropSegment(why: 'full' | 'unreadable'): void {
@@ -274,15 +263,11 @@ export class FileOutbox {
     this.nextSegment();
   }
 
-  /** The first segment is done with (delivered or dropped): remove it, and start at the next. */
+  /**
+   * The first segment is done with (delivered or dropped): remove it, and start at the next, or
+   * at the segment the next append starts.
+   */
   private nextSegment(): void {
-    this.removeFirst();
-    const next = this.segments[0];
-    if (next) this.cursorFile.write(next.no, 0);
-    else this.reset();
-  }
-
-  private removeFirst(): void {
     const seg = this.segments.shift() as Segment;
     if (this.segments.length === 0) this.closeFds();
     else if (this.readFd?.no === seg.no) {
@@ -299,20 +284,7 @@ export class FileOutbox {
         'delivered outbox segment not removed',
       );
     }
-  }
-
-  /** Everything delivered: remove every segment; the next append starts a new one. */
-  private reset(): void {
-    this.closeFds();
-    for (const s of this.segments) {
-      try {
-        unlinkSync(s.path);
-      } catch {}
-    }
-    this.segments = [];
-    this.cursor = { off: 0, done: 0 };
-    this.head = undefined;
-    this.cursorFile.write(this.nextSegNo, 0);
+    this.cursorFile.write(this.segments[0]?.no ?? this.nextSegNo, 0);
   }
 
   /** The segment to append `n` bytes to, starting a new one when the last is full. */

@@ -17,23 +17,19 @@ export class GroupSync {
     if (!this.queued) {
       const started = this.last.then(() => {
         this.queued = undefined;
-        return this.syncNow();
+        const fd = this.fd();
+        return new Promise<void>((res, rej) => {
+          if (fd === undefined) return res();
+          fdatasync(fd, (err) => {
+            // The segment was delivered and closed meanwhile: nothing of it needs the disk any more.
+            if (err && err.code !== 'EBADF' && err.code !== 'EINVAL') rej(err);
+            else res();
+          });
+        });
       });
       this.queued = started;
       this.last = started.catch(() => {});
     }
     return this.queued;
-  }
-
-  private syncNow(): Promise<void> {
-    const fd = this.fd();
-    if (fd === undefined) return Promise.resolve();
-    return new Promise((res, rej) =>
-      fdatasync(fd, (err) => {
-        // The segment was delivered and closed meanwhile: nothing of it needs the disk any more.
-        if (err && err.code !== 'EBADF' && err.code !== 'EINVAL') rej(err);
-        else res();
-      }),
-    );
   }
 }

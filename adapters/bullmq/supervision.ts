@@ -18,7 +18,6 @@ import { type Job, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AlertEvent, AlertSink } from '../../processors/alerts/event.js';
 import { GridgateError } from '../../processors/errors.js';
-import { type Clock, systemClock } from '../../processors/types.js';
 import {
   closeConnection,
   firstReady,
@@ -28,6 +27,8 @@ import {
 } from './connection.js';
 
 export const DEFAULT_SUPERVISION_QUEUE = 'gridgate-supervision';
+/** Ack records outlive any incident they acknowledge. */
+const ACK_TTL_S = 30 * 24 * 3600;
 
 /** KEYS[1] ack hash; ARGV[1] lifecycle startedAt, ARGV[2] ttl s, ARGV[3..] field/value pairs. Returns the standing ack, or nil when this one was written. */
 const ACK_SCRIPT = `
@@ -68,13 +69,10 @@ export interface SupervisionOptions {
   queue?: string;
   /** Redis key prefix of ack records (default `gridgate:ack:`). */
   ackKeyPrefix?: string;
-  /** How long an ack record is kept (default 30 days). */
-  ackTtlS?: number;
   /** Run the deadline worker in this process (default true). */
   worker?: boolean;
   /** Start processing deadlines at once (default true); false waits for start(), e.g. until incidents are loaded. */
   autorun?: boolean;
-  clock?: Clock;
 }
 
 export class Supervision {
@@ -86,8 +84,6 @@ export class Supervision {
   /** Settled once the producer connection was first ready (or gave up waiting): see firstReady. */
   private readonly ready: Promise<unknown>;
   private readonly ackKeyPrefix: string;
-  private readonly ackTtlS: number;
-  private readonly clock: Clock;
 
   constructor(private readonly opts: SupervisionOptions) {
     this.log = opts.logger.child({ component: 'supervision' });
@@ -100,8 +96,6 @@ export class Supervision {
       prefix,
     });
     this.ackKeyPrefix = opts.ackKeyPrefix ?? 'gridgate:ack:';
-    this.ackTtlS = opts.ackTtlS ?? 30 * 24 * 3600;
-    this.clock = opts.clock ?? systemClock;
     if (opts.worker ?? true) {
       this.workerConn = openConnection(opts.connection, 'worker', this.log);
       this.worker = new Worker<DeadlineData>(this.queue.name, (job) => this.onDeadline(job), {
@@ -165,7 +159,7 @@ export class Supervision {
     const rec: AckRecord = {
       incidentId,
       by,
-      at: new Date(this.clock.now()).toISOString(),
+      at: new Date().toISOString(),
       incidentStartedAt: incident.startedAt,
       ...(note !== undefined ? { note } : {}),
     };
@@ -179,7 +173,7 @@ export class Supervision {
       1,
       key,
       rec.incidentStartedAt,
-      this.ackTtlS,
+      ACK_TTL_S,
       ...fields,
     )) as string[] | null;
     if (standing && standing.length > 0) {
@@ -216,7 +210,7 @@ export class Supervision {
     if (!incident || incident.type === 'alert.resolved' || incident.startedAt !== startedAt) return 'closed';
     const ack = await this.getAck(incidentId);
     if (ack && ack.incidentStartedAt === startedAt) return 'acked';
-    const escalation = ackOverdueEvent(incident, firingEventId, ackWithinMs, this.clock.now());
+    const escalation = ackOverdueEvent(incident, firingEventId, ackWithinMs, Date.now());
     this.log.warn({ incidentId, eventId: escalation.id }, 'incident not acknowledged in time, escalating');
     await this.opts.sink.emit(escalation);
     return 'escalated';

@@ -21,10 +21,6 @@ export interface MqttAlertPublisherOptions {
    * {family} {device} {incident}. Default `alerts/{district}/{severity}`.
    */
   topic?: string;
-  /** Default 1: an alert should reach a connected subscriber at least once. */
-  qos?: QoS;
-  /** Default false: a retained alert would greet every new subscriber with a possibly stale incident. */
-  retain?: boolean;
 }
 
 export const DEFAULT_ALERT_TOPIC = 'alerts/{district}/{severity}';
@@ -66,10 +62,11 @@ export class MqttAlertPublisher implements AlertSink {
 
   async emit(event: AlertEvent): Promise<void> {
     if (event.shadow === true) return;
-    const { publish, topic: pattern = DEFAULT_ALERT_TOPIC, qos = 1, retain = false } = this.opts;
-    const topic = alertTopic(pattern, event);
+    const topic = alertTopic(this.opts.topic ?? DEFAULT_ALERT_TOPIC, event);
     try {
-      await publish(topic, Buffer.from(JSON.stringify(event)), { qos, retain });
+      // QoS 1: an alert should reach a connected subscriber at least once. Not retained: a retained
+      // alert would greet every new subscriber with a possibly stale incident.
+      await this.opts.publish(topic, Buffer.from(JSON.stringify(event)), { qos: 1, retain: false });
     } catch (err) {
       this.failed++;
       this.log.error({ err, topic, eventId: event.id }, 'alert publish failed');

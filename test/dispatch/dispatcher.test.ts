@@ -62,7 +62,7 @@ describe('AlertDispatcher', () => {
 
   it('sets bounded retention, attempts and backoff on every job', async () => {
     const queue = uniqueName('alerts');
-    const d = dispatcher({ defaultQueue: queue, retention: { completedCount: 100 }, attempts: 3 });
+    const d = dispatcher({ defaultQueue: queue, retention: { completedCount: 100 } });
     const e = sampleEvent();
     await d.emit(e);
     const job = await queueOn(queue).getJob(e.id);
@@ -71,7 +71,7 @@ describe('AlertDispatcher', () => {
       age: DEFAULT_RETENTION.failedAgeS,
       count: DEFAULT_RETENTION.failedCount,
     });
-    expect(job?.opts.attempts).toBe(3);
+    expect(job?.opts.attempts).toBe(5);
     expect(job?.opts.backoff).toEqual({ type: 'exponential', delay: 2000 });
   });
 
