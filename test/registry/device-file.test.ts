@@ -2,44 +2,25 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
+import type { RedisRegistry } from '../../adapters/registry/redis-registry.js';
 import { importDeviceFile } from '../../gateway/device-import.js';
 import { GridgateError } from '../../processors/errors.js';
 import { readContract } from './contract.js';
-import { knownModels } from './fixtures.js';
+import { redisRegistries } from './redis-support.js';
 
 /** A device file as `devices.import` loads it at start: into the Redis registry, through importDeviceFile. */
 
 let dir: string;
-let redis: Redis;
-const prefixes: string[] = [];
-const registries: RedisRegistry[] = [];
+const { open } = redisRegistries();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gg-registry-'));
-  redis = new Redis(inject('redisUrl'));
 });
 afterAll(async () => {
-  await Promise.all(registries.map((r) => r.stop()));
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-  await redis.quit();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function open(): Promise<RedisRegistry> {
-  const prefix = `gg-test:${randomUUID()}:`;
-  prefixes.push(prefix);
-  const reg = new RedisRegistry({ redis, prefix, knownModels });
-  registries.push(reg);
-  await reg.start();
-  return reg;
-}
 
 /** A fresh registry with `text` imported from a file named `name`. */
 async function imported(text: string, name = 'x.yaml'): Promise<RedisRegistry> {

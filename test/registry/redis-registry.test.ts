@@ -1,42 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RedisRegistry } from '../../adapters/registry/redis-registry.js';
+import { describe, expect, it } from 'vitest';
+import type { RedisRegistry } from '../../adapters/registry/redis-registry.js';
 import { GridgateError } from '../../processors/errors.js';
 import { parseDeviceCsv } from '../../processors/registry/csv.js';
 import { REDACTED } from '../../processors/registry/device-schema.js';
 import { RowsRejected } from '../../processors/registry/validate.js';
 import { readContract } from './contract.js';
-import { dustMonitor, gauge, knownModels } from './fixtures.js';
+import { dustMonitor, gauge } from './fixtures.js';
+import { redisRegistries } from './redis-support.js';
 
-let redis: Redis;
-const prefixes: string[] = [];
-const registries: RedisRegistry[] = [];
-
-beforeAll(() => {
-  redis = new Redis(inject('redisUrl'));
-});
-afterAll(async () => {
-  await Promise.all(registries.map((r) => r.stop()));
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-  await redis.quit();
-});
-
-function newPrefix(): string {
-  const p = `gg-test:${randomUUID()}:`;
-  prefixes.push(p);
-  return p;
-}
-
-async function open(prefix: string): Promise<RedisRegistry> {
-  const reg = new RedisRegistry({ redis, prefix, knownModels });
-  registries.push(reg);
-  await reg.start();
-  return reg;
-}
+const registries = redisRegistries();
+const { newPrefix } = registries;
+const open = (prefix: string) => registries.open(prefix);
 
 /** Resolves once `reg` has applied a change for which `pred` holds. */
 function until(reg: RedisRegistry, pred: () => boolean): Promise<void> {
@@ -137,7 +111,9 @@ describe('RedisRegistry writes', () => {
       writes.push(b.update('race-1', { attrs: { [`b${i}`]: i } }, 'bob'));
     }
     await Promise.all(writes);
-    const stored = JSON.parse((await redis.hget(`${prefix}devices`, 'race-1'))!) as { attrs: object };
+    const stored = JSON.parse((await registries.redis().hget(`${prefix}devices`, 'race-1'))!) as {
+      attrs: object;
+    };
     expect(Object.keys(stored.attrs).sort()).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'b2']);
     await until(a, () => Object.keys(a.get('race-1')!.attrs).length === 6);
     expect((await a.audit({ id: 'race-1' })).filter((e) => e.action === 'update')).toHaveLength(6);
@@ -149,9 +125,9 @@ describe('RedisRegistry writes', () => {
     await a.add(gauge('g-1'), 'alice');
     // A change whose message never arrived: written behind the registry's back, version skipped.
     const lost = { ...a.get('g-1')!, id: 'g-lost' };
-    await redis.hset(`${prefix}devices`, 'g-lost', JSON.stringify(lost));
-    const v = await redis.incrby(`${prefix}devices:version`, 2);
-    await redis.publish(`${prefix}devices:changes`, `${v} []`);
+    await registries.redis().hset(`${prefix}devices`, 'g-lost', JSON.stringify(lost));
+    const v = await registries.redis().incrby(`${prefix}devices:version`, 2);
+    await registries.redis().publish(`${prefix}devices:changes`, `${v} []`);
     await until(a, () => a.get('g-lost') !== undefined);
     expect(a.version).toBe(v);
     expect(a.size).toBe(2);
@@ -170,7 +146,9 @@ describe('RedisRegistry writes', () => {
     expect(log[0]?.before?.state).toBe('active');
     expect(log[0]?.after?.state).toBe('maintenance');
     expect(log[0]?.after?.hj212?.password).toBe(REDACTED);
-    const raw = JSON.stringify(await redis.xrange(`${prefixes.at(-1)}devices:audit`, '-', '+'));
+    const raw = JSON.stringify(
+      await registries.redis().xrange(`${registries.lastPrefix()}devices:audit`, '-', '+'),
+    );
     expect(raw).not.toContain('pw-123456');
     // The registry itself keeps the password: HJ 212 frames must be compared against it.
     expect(reg.get('dm-7')?.hj212?.password).toBe('pw-123456');
@@ -216,13 +194,13 @@ describe('RedisRegistry bulk import', () => {
       /devices\.csv:4244 device 'kf-fg-04242': model: unknown model 'acme-unknown'/,
     );
     expect(reg.size).toBe(0);
-    expect(await redis.hlen(`${prefix}devices`)).toBe(0);
+    expect(await registries.redis().hlen(`${prefix}devices`)).toBe(0);
 
     const fixed = parseDeviceCsv(csv(new Set()));
     const res = await reg.importRows(fixed.rows, 'installer', 'devices.csv');
     expect(res).toEqual({ created: N, updated: 0, unchanged: 0 });
     expect(reg.size).toBe(N);
-    expect(await redis.hlen(`${prefix}devices`)).toBe(N);
+    expect(await registries.redis().hlen(`${prefix}devices`)).toBe(N);
     expect(reg.get('kf-fg-00017')?.labels.batch).toBe('007');
     expect(reg.get('kf-fg-00017')?.attrs.warning_level_m).toBe(2.5);
 
