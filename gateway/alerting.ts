@@ -1,6 +1,12 @@
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import {
+  closeConnection,
+  firstReady,
+  type OwnedConnection,
+  openConnection,
+} from '../adapters/bullmq/connection.js';
 import { within } from '../adapters/bullmq/deadline.js';
 import { AlertDispatcher } from '../adapters/bullmq/dispatcher.js';
 import { type AckRecord, Supervision } from '../adapters/bullmq/supervision.js';
@@ -54,6 +60,12 @@ export class Alerting {
   /** Reloads the rule folder (POST /api/v1/rules/reload); also watches it when rules.watch is on. */
   readonly watcher: ReturnType<typeof watchRules>;
   readonly evidence?: EvidenceSink;
+  /**
+   * The incident store's saves and the dispatcher's jobs share this connection: Redis applies one
+   * connection's commands in order, so an event's job lands after its saved state without the
+   * engine waiting for the save's answer (processors/rules/write-behind.ts).
+   */
+  private readonly stateAndDispatch: OwnedConnection;
   private tick?: NodeJS.Timeout;
 
   /** Loads the rule folder first: invalid rules stop the gateway from starting, with every error listed. */
@@ -67,8 +79,9 @@ export class Alerting {
   ) {
     const { config: cfg, redis, logger } = deps;
     const prefix = cfg.redis.prefix;
+    this.stateAndDispatch = openConnection(cfg.redis.url, 'producer', logger);
     this.dispatcher = new AlertDispatcher({
-      connection: cfg.redis.url,
+      connection: this.stateAndDispatch.client,
       logger,
       prefix: cfg.dispatch.prefix,
       defaultQueue: cfg.dispatch.queue,
@@ -121,7 +134,7 @@ export class Alerting {
       // The recent list shows events as they are raised, whatever the save does.
       onRaised: (e) => void this.recent.emit(e),
       installerSink: this.installerAlerts,
-      store: new RedisIncidentStore(redis, {
+      store: new RedisIncidentStore(this.stateAndDispatch.client, {
         prefix,
         // Beside the events the outbox keeps while Redis is away: the state they follow from.
         unsavedFile: join(resolve(cfg.dispatch.outbox.dir), UNSAVED_STATE_FILE),
@@ -136,6 +149,8 @@ export class Alerting {
 
   async start(): Promise<void> {
     await this.silences.start(Date.now());
+    // The connection fails commands while it is not up: the saved state is read once it is.
+    await firstReady(this.stateAndDispatch.client);
     await this.engine.start();
     this.supervision.start();
     if (this.deps.config.rules.watch) await this.watcher.start();
@@ -156,6 +171,9 @@ export class Alerting {
     // Every event the engine handed on is in Redis or in the outbox now: their saved copies go, or
     // the next start would send them again (BullMQ drops the copies; MQTT subscribers would not).
     await within(this.engine.drain(FORGET_SENT_MS), FORGET_SENT_MS + 500);
+    // A dead Redis must not hold the stop: close politely for a while, then cut the socket.
+    if (!(await within(closeConnection(this.stateAndDispatch), 2000)))
+      this.stateAndDispatch.client.disconnect();
   }
 
   /** The incident's current state as an event (what supervision escalates from). */

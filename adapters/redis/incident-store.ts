@@ -20,6 +20,10 @@ const LOST = new Set(['reconnecting', 'close', 'end']);
  * (event id -> JSON) not yet taken by their sink. Each engine flush is one MULTI: a crash never
  * half-applies it, so a held event and the incident state it follows from are saved together.
  *
+ * A save's MULTI is written to the connection before save() returns (nothing is awaited before it):
+ * the alert dispatcher shares the connection (gateway/alerting.ts), so Redis applies an event's
+ * state before the event's job.
+ *
  * With `unsavedFile`, what Redis does not take is kept on local disk (unsaved-incidents.ts), and a
  * save while the connection is lost fails at once after writing it: the engine holds alert events
  * until their state is saved, and during an outage that local file is where it is saved.

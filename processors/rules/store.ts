@@ -40,7 +40,8 @@ export interface IncidentStore {
   /**
    * All of `changes` or none of them: an event is never kept without its incident's state, nor the
    * reverse. Saves may overlap: called before the last one is answered, they are applied in the
-   * order they were called.
+   * order they were called. The write is issued before save returns, so whatever the caller sends
+   * to the same store afterwards (the alert sink, over the same connection) is applied after it.
    */
   save(changes: IncidentChanges): Promise<void>;
 }

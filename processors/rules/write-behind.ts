@@ -6,13 +6,8 @@ import type { EngineStats } from './engine-types.js';
 import type { IncidentTable } from './incident-table.js';
 import type { HeldEvent, IncidentChanges, IncidentStore } from './store.js';
 
-/** The longest an event waits for the save of its state: a store that hangs must not hold alerts back. */
-const SEND_UNSAVED_AFTER_MS = 2000;
-
 interface Raised {
   held: HeldEvent;
-  /** In the store (or maybe: its save ran late), so its copy is removed once the sink took it. */
-  kept?: boolean;
   done: () => void;
   failed: (err: unknown) => void;
 }
@@ -22,19 +17,20 @@ interface Raised {
  * one save. A save that fails (Redis down) loses nothing: its changes go back into the tables, and
  * the next flush writes them as they are then.
  *
- * Alert events wait for their state: this is the only way they leave the engine. An event sent
+ * Alert events follow their state: this is the only way they leave the engine. An event applied
  * before its incident is saved is the one a crash repeats: the restarted engine has no such
  * incident, so the next reading over the line opens a new one (new id, not deduplicated) and fires
  * it again, and the first is never resolved. Saving first alone would only swap that for the
  * opposite (saved as notified, crash before the send: a firing never sent). So each event is saved
- * *with* the state in the same store.save (one Redis MULTI), handed to its sink only after, and its
- * saved copy removed once the sink has taken it (BullMQ: in Redis or in the disk outbox). What a
- * crash leaves saved is sent again at start (`resend`); the event id is deterministic, so BullMQ
- * drops the copy of one that had already been enqueued. A save that fails (Redis unreachable) still
- * lets its events go once it has failed: held in memory they would be lost by a crash, while the
- * dispatcher's disk outbox keeps them, and the store keeps the state (RedisIncidentStore's
- * unsaved-state file). A save that neither succeeds nor fails holds them at most
- * SEND_UNSAVED_AFTER_MS. `drain` waits until the sink has every event raised so far.
+ * *with* the state in the same store.save (one Redis MULTI), handed to its sink right after that
+ * save is written, and its saved copy removed once the sink has taken it. The sink does not wait
+ * for the save's answer: the BullMQ dispatcher writes on the store's connection (gateway/alerting.ts),
+ * and Redis applies one connection's commands in order, so an event's job never lands before its
+ * state (IncidentStore.save). What a crash leaves saved is sent again at start (`resend`); the
+ * event id is deterministic, so BullMQ drops the copy of one that had already been enqueued. A save
+ * that fails (Redis unreachable) loses no event: the dispatcher's disk outbox keeps them, and the
+ * store keeps the state (RedisIncidentStore's unsaved-state file). `drain` waits until the sink
+ * has every event raised so far.
  */
 export class StateWriteBehind {
   private lastWindowSnapshot = Number.NEGATIVE_INFINITY;
@@ -46,8 +42,6 @@ export class StateWriteBehind {
   private raised: Raised[] = [];
   private raisedSeq = 0;
   private flushSoon = false;
-  /** Handing events on, batch after batch: keeps the order they were raised in. */
-  private releasing: Promise<void> = Promise.resolve();
   /** Handed on, and their sink has not settled yet. */
   private readonly sending = new Set<Promise<void>>();
   /** Ids of saved events their sink took: removed from the store by the next flush. */
@@ -89,17 +83,13 @@ export class StateWriteBehind {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.flush(true);
-    await this.releasing;
   }
 
   /** Hand on, in order, events a crash left saved (from the store's snapshot at start). */
   resend(held: readonly HeldEvent[]): void {
     if (held.length === 0) return;
     this.opts.logger?.info({ events: held.length }, 'sending alert events saved before a crash again');
-    this.release(
-      held.map((h) => ({ held: h, done: () => {}, failed: () => {} })),
-      Promise.resolve(true),
-    );
+    for (const h of held) this.handOn({ held: h, done: () => {}, failed: () => {} }, Promise.resolve(true));
   }
 
   /**
@@ -108,7 +98,7 @@ export class StateWriteBehind {
    */
   async drain(ms?: number): Promise<void> {
     void this.flush();
-    const taken = this.releasing.then(() => Promise.allSettled([...this.sending]));
+    const taken = Promise.allSettled([...this.sending]);
     if (ms === undefined) await taken;
     else {
       let timer: NodeJS.Timeout | undefined;
@@ -154,7 +144,8 @@ export class StateWriteBehind {
       (err: unknown) => this.unsaved(changes, err),
     );
     this.flushing = Promise.all([this.flushing, outcome]).then(() => {});
-    if (raised.length > 0) this.release(raised, outcome);
+    // The save is written: what the sink writes on the store's connection now lands after it.
+    for (const r of raised) this.handOn(r, outcome);
     return this.flushing;
   }
 
@@ -171,26 +162,8 @@ export class StateWriteBehind {
     });
   }
 
-  /**
-   * Hand `batch` on after every earlier batch, once `saved` tells whether the batch is in the store,
-   * or waiting became too long.
-   */
-  private release(batch: Raised[], saved: Promise<boolean>): void {
-    this.releasing = this.releasing.then(async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((r) => {
-        timer = setTimeout(() => r('late'), SEND_UNSAVED_AFTER_MS);
-      });
-      const kept = (await Promise.race([saved, late])) !== false;
-      clearTimeout(timer);
-      for (const r of batch) {
-        r.kept = kept;
-        this.handOn(r);
-      }
-    });
-  }
-
-  private handOn(r: Raised): void {
+  /** To the sink; once it has taken the event, the saved copy goes (if `saved` says it was kept). */
+  private handOn(r: Raised, saved: Promise<boolean>): void {
     let sent: Promise<void>;
     try {
       sent = this.opts.sink.emit(r.held.event);
@@ -198,8 +171,8 @@ export class StateWriteBehind {
       sent = Promise.reject(err);
     }
     const tracked = sent.then(
-      () => {
-        if (r.kept) this.taken.push(r.held.event.id);
+      async () => {
+        if (await saved) this.taken.push(r.held.event.id);
         r.done();
       },
       // Kept in the store: the next start sends it again.
@@ -216,7 +189,7 @@ export class StateWriteBehind {
       this.devices.requeueWindowRemovals(changes.windows.remove);
       if (changes.windows.put.length > 0) this.lastWindowSnapshot = Number.NEGATIVE_INFINITY;
     }
-    // Events of this save were handed on regardless (release); only the removals are still owed.
+    // Events of this save were handed on regardless; only the removals are still owed.
     if (changes.held) this.taken.push(...changes.held.remove);
     this.stats.saveFailures++;
     if (this.failing) return false;

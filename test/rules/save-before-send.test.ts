@@ -40,8 +40,8 @@ async function engine(s: RedisIncidentStore, sink: AlertSink, onRaised?: (e: Ale
   return e;
 }
 
-describe('alert events leave the engine only once saved with their incident', () => {
-  it('the sink gets an event only after the event and its incident are in the store', async () => {
+describe('alert events leave the engine right behind the save of their incident state', () => {
+  it('what the sink reads from the store after the event has the event and its incident saved', async () => {
     const s = store();
     const d = device();
     const raised: AlertEvent[] = [];
@@ -52,7 +52,7 @@ describe('alert events leave the engine only once saved with their incident', ()
       (ev) => raised.push(ev),
     );
     e.write(reading(d, T0, { water_level_m: 2.7 }), d);
-    // Raised at once (the in-process views), held back from the sink until its save.
+    // Raised at once (the in-process views); the sink gets it once the save is written.
     expect(raised.map((x) => x.type)).toEqual(['alert.firing']);
     expect(atEmit).toHaveLength(0);
     await waitFor('the firing at the sink', () => atEmit.length === 1);
@@ -61,6 +61,38 @@ describe('alert events leave the engine only once saved with their incident', ()
     expect(snap.incidents).toHaveLength(1);
     expect(snap.incidents[0]).toMatchObject({ id: event.incidentId, phase: 'firing', notified: true });
     expect(snap.held?.map((h) => h.event.id)).toEqual([event.id]);
+  });
+
+  it('the sink does not wait for the save to be answered', async () => {
+    const s = store();
+    // The real store, with its answers held back: the writes reach Redis, the engine hears nothing.
+    let answer = () => {};
+    const answered = new Promise<void>((r) => (answer = r));
+    const mute: RedisIncidentStore = Object.create(s);
+    mute.save = (c) => {
+      const done = s.save(c);
+      return answered.then(() => done);
+    };
+    let emitted = 0;
+    const atEmit: { event: AlertEvent; snap: IncidentSnapshot }[] = [];
+    const e = await engine(mute, {
+      emit: async (event) => {
+        emitted++;
+        atEmit.push({ event, snap: await s.load() });
+      },
+    });
+    const d = device();
+    e.write(reading(d, T0, { water_level_m: 2.7 }), d);
+    // Handed on in the same turn as the reading, with no answer from the store.
+    await new Promise((r) => setImmediate(r));
+    expect(emitted).toBe(1);
+    await waitFor('the sink read the store', () => atEmit.length === 1);
+    // Read on the store's connection after the event: the save, written before, is applied.
+    expect(atEmit[0]!.snap.held?.map((h) => h.event.id)).toEqual([atEmit[0]!.event.id]);
+    answer();
+    // Taken by the sink, and the save answered: the saved copy goes.
+    await e.drain();
+    expect((await s.load()).held).toBeUndefined();
   });
 
   it('an event saved but not taken when the process died is sent again by the next start: the same event, once', async () => {
