@@ -16,13 +16,17 @@ import { MessageBatchWriter, type MessagesBatch, readMessageBatch, TopicTable } 
  * The thread's end. Each message taken in joins the batch and, with an intake log, the log
  * (intake-edge.ts: its acknowledgement waits until it is on disk). At the end of the turn of the
  * thread's event loop the turn's messages go to the log, and the batch is handed over if the
- * channel has credit. Without credit the batch grows; past highWaterBytes `full` says so, and the
+ * channel has credit. With credit in hand a batch also goes as soon as it holds HANDOVER_MESSAGES:
+ * the gateway's thread starts on it while this one reads on, instead of waiting for the turn's end
+ * (a turn can read several hundred messages). Without credit the batch grows; past highWaterBytes `full` says so, and the
  * thread holds its source (the broker's reads, mqtt.js's message callback) so the sockets and TCP
  * push back on the senders. Credit coming back hands the batch over, and `release` lets the source
  * go once the batch is below half the mark. The source is held only without credit: holding it
  * with credit in hand would wait for credit the gateway's thread owes for no batch (it returns
  * credit in groups).
  */
+const HANDOVER_MESSAGES = 128;
+
 export class EdgeStream {
   readonly #batch = new MessageBatchWriter();
   readonly #intake: IntakeEdge;
@@ -64,6 +68,11 @@ export class EdgeStream {
   take(topic: string, payload: Uint8Array, qos: number, socket: Writable, source = 0, at = 0): void {
     this.#batch.add(topic, payload, source, at);
     this.#intake.taken(topic, payload, qos, socket);
+    if (this.#batch.count >= HANDOVER_MESSAGES && this.endpoint.canSend) {
+      // Logged before it is claimed: a batch only ever claims messages in the log.
+      this.#intake.commit();
+      this.#handOver(false);
+    }
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(this.#turn);
