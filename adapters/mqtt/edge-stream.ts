@@ -12,21 +12,21 @@ import { MessageBatchWriter, type MessagesBatch, readMessageBatch, TopicTable } 
  * class for each end.
  */
 
+/** With credit in hand, a batch this big goes at once rather than at the end of the turn. */
+const HANDOVER_MESSAGES = 128;
+
 /**
  * The thread's end. Each message taken in joins the batch and, with an intake log, the log
  * (intake-edge.ts: its acknowledgement waits until it is on disk). At the end of the turn of the
  * thread's event loop the turn's messages go to the log, and the batch is handed over if the
- * channel has credit. With credit in hand a batch also goes as soon as it holds HANDOVER_MESSAGES:
- * the gateway's thread starts on it while this one reads on, instead of waiting for the turn's end
- * (a turn can read several hundred messages). Without credit the batch grows; past highWaterBytes `full` says so, and the
- * thread holds its source (the broker's reads, mqtt.js's message callback) so the sockets and TCP
- * push back on the senders. Credit coming back hands the batch over, and `release` lets the source
- * go once the batch is below half the mark. The source is held only without credit: holding it
- * with credit in hand would wait for credit the gateway's thread owes for no batch (it returns
- * credit in groups).
+ * channel has credit; with credit, a batch of HANDOVER_MESSAGES goes before that, so the gateway's
+ * thread starts on it while this one reads on (a turn can read several hundred messages). Without
+ * credit the batch grows; past highWaterBytes `full` says so, and the thread holds its source (the
+ * broker's reads, mqtt.js's message callback) so the sockets and TCP push back on the senders.
+ * Credit coming back hands the batch over, and `release` lets the source go once the batch is
+ * below half the mark. The source is held only without credit: holding it with credit in hand
+ * would wait for credit the gateway's thread owes for no batch (it returns credit in groups).
  */
-const HANDOVER_MESSAGES = 128;
-
 export class EdgeStream {
   readonly #batch = new MessageBatchWriter();
   readonly #intake: IntakeEdge;
