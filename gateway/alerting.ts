@@ -87,7 +87,7 @@ export class Alerting {
       defaultQueue: cfg.dispatch.queue,
       routes: cfg.dispatch.routes,
       // Events that cannot reach Redis wait on disk, in order; a restart sends them first.
-      outbox: { dir: cfg.dispatch.outbox.dir, maxBytes: cfg.dispatch.outbox.maxMB * 1024 * 1024 },
+      outbox: cfg.dispatch.outbox,
     });
     const outward: { name: string; sink: AlertSink }[] = [{ name: 'bullmq', sink: this.dispatcher }];
     if (cfg.mqtt.alertTopic !== '') {
@@ -148,6 +148,8 @@ export class Alerting {
   }
 
   async start(): Promise<void> {
+    // A folder another gateway holds stops the start here: the outbox and the unsaved state are one gateway's.
+    await this.dispatcher.ready;
     await this.silences.start(Date.now());
     // The connection fails commands while it is not up: the saved state is read once it is.
     await firstReady(this.stateAndDispatch.client);

@@ -27,11 +27,14 @@ export interface AlertDispatcherOptions {
   defaultQueue?: string;
   routes?: readonly AlertRoute[];
   retention?: Partial<AlertRetention>;
-  /** The durable outbox for events that wait for Redis (config `dispatch.outbox`). */
-  outbox?: { dir: string; maxBytes: number };
   /**
-   * Max (queue, event) pairs held in memory: without an outbox, while Redis is unreachable (the
-   * oldest are dropped and counted when full); with one, before the rest go to the outbox.
+   * The durable outbox for events that wait for Redis (config `dispatch.outbox`): a disk spool of
+   * JSON lines, synced before an event counts as held.
+   */
+  outbox: { dir: string; maxMB: number };
+  /**
+   * Max (queue, event) pairs held in memory before the rest go to the outbox, and while it cannot
+   * be written (the oldest are dropped and counted when full).
    */
   bufferLimit?: number;
   /** Retry delay while Redis is unreachable: doubles from min to max. */

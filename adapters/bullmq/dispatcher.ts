@@ -14,12 +14,12 @@
  *   enqueued. An invalid event is logged and counted, never enqueued.
  * - emit() never throws into the engine. Events go out one at a time, in the order emitted. When an
  *   add fails (Redis unreachable or not answering within `addTimeoutMs`), that event and every one
- *   after it go to the outbox (outbox-file.ts: on disk, so a stop or a crash keeps them), and from
- *   then on new events go behind them until the outbox is empty again: an incident's events are
- *   never reordered, and since the whole stream keeps its order, neither are any two incidents'.
- *   The outbox is retried with backoff, and at once when the connection is ready again. Without an
- *   outbox (`outbox` unset) the same happens in a bounded in-memory FIFO that a stop or crash loses.
- * - emit() resolves once the event is in Redis or, while Redis is unreachable, on disk.
+ *   after it go to the outbox (a disk spool of JSON lines, outbox-lines.ts: a stop or a crash keeps
+ *   them), and from then on new events go behind them until the outbox is empty again: an
+ *   incident's events are never reordered, and since the whole stream keeps its order, neither are
+ *   any two incidents'. The outbox is retried with backoff, and at once when the connection is
+ *   ready again. While the outbox cannot be written, events wait in a bounded in-memory FIFO.
+ * - emit() resolves once the event is in Redis or, while Redis is unreachable, synced to disk.
  * - stop() first puts everything still in memory into the outbox, then delivers what it can within
  *   `stopFlushMs`; what is left is sent by the next start, before anything new.
  */
@@ -33,6 +33,7 @@ import {
   routeEvent,
 } from '../../processors/alerts/routing.js';
 import { validateAlertEvent } from '../../processors/alerts/validate.js';
+import { DiskSpool } from '../fs/disk-spool.js';
 import { closeConnection, type OwnedConnection, openConnection } from './connection.js';
 import { within } from './deadline.js';
 import {
@@ -40,7 +41,7 @@ import {
   DEFAULT_RETENTION,
   type DispatcherStats,
 } from './dispatcher-options.js';
-import { FileOutbox, type OutboxEntry } from './outbox-file.js';
+import { decodeEntries, encodeEntries, type OutboxEntry, reportOldSegments } from './outbox-lines.js';
 import { RetryBackoff } from './retry-backoff.js';
 
 /** How long a replayed event id is still recognised after its first add. */
@@ -61,9 +62,14 @@ export class AlertDispatcher implements AlertSink {
   private readonly addTimeoutMs: number;
   private readonly bufferLimit: number;
   private readonly stopFlushMs: number;
-  private readonly outbox: FileOutbox | undefined;
+  private readonly outbox: DiskSpool;
   /** Waiting in memory, in emit order, all after whatever the outbox holds. */
   private readonly memory: Pending[] = [];
+  /** Moves of memory into the outbox, one at a time in order; `parks` counts those not done. */
+  private parking: Promise<void> = Promise.resolve();
+  private parks = 0;
+  /** Settles once the outbox is open (or could not be). */
+  private readonly opened: Promise<void>;
   private readonly retry: RetryBackoff;
   private pumping: Promise<void> | undefined;
   /** The last add failed and none has succeeded since. */
@@ -91,12 +97,29 @@ export class AlertDispatcher implements AlertSink {
     this.bufferLimit = opts.bufferLimit ?? 10_000;
     this.retry = new RetryBackoff(opts.retryMinMs ?? 250, opts.retryMaxMs ?? 10_000);
     this.stopFlushMs = opts.stopFlushMs ?? 3000;
-    // Opened before the connection: a folder another gateway holds stops the start here.
-    this.outbox = opts.outbox ? new FileOutbox({ ...opts.outbox, logger: opts.logger }) : undefined;
+    reportOldSegments(opts.outbox.dir, this.log);
+    this.outbox = new DiskSpool({
+      ...opts.outbox,
+      // An event counts as held once it is on the disk, power loss included.
+      fsync: 'always',
+      fsyncIntervalMs: 0,
+      logger: opts.logger,
+      what: 'alert outbox',
+      setting: 'dispatch.outbox.dir',
+    });
     this.conn = openConnection(opts.connection, 'producer', this.log);
     this.conn.client.on('ready', this.onReady);
-    // What the last run left in the outbox goes first.
-    if ((this.outbox?.depth ?? 0) > 0) this.kick();
+    // What the last run left in the outbox goes first: nothing is sent before it is counted.
+    this.opened = this.outbox.ready.then(
+      () => this.kick(),
+      (err: unknown) =>
+        this.log.error({ err }, 'alert outbox cannot be opened; events that wait stay in memory'),
+    );
+  }
+
+  /** Resolves once the outbox is open and what an earlier run left is counted; rejects if it cannot be. */
+  get ready(): Promise<void> {
+    return this.outbox.ready;
   }
 
   /** Redis is back: deliver now rather than at the end of the current backoff. */
@@ -112,15 +135,15 @@ export class AlertDispatcher implements AlertSink {
   }
 
   stats(): DispatcherStats {
-    const o = this.outbox?.stats();
+    const o = this.outbox.stats;
     return {
       ...this.counters,
-      buffered: this.memory.length + (o?.depth ?? 0),
-      outboxDepth: o?.depth ?? 0,
-      outboxBytes: o?.bytes ?? 0,
+      buffered: this.memory.length + o.lines,
+      outboxDepth: o.lines,
+      outboxBytes: o.bytes,
       // Memory holds only events emitted after everything in the outbox.
-      oldestWaitingAt: o?.oldestAt ?? this.memory[0]?.at,
-      dropped: this.counters.dropped + (o?.dropped ?? 0),
+      oldestWaitingAt: o.oldestAt ?? this.memory[0]?.at,
+      dropped: this.counters.dropped + o.droppedLines,
     };
   }
 
@@ -164,18 +187,18 @@ export class AlertDispatcher implements AlertSink {
     this.stopped = true;
     this.retry.cancel();
     this.park();
-    await this.synced();
+    await this.parking;
     if (this.waiting() > 0 && this.conn.client.status === 'ready') {
       this.draining = true;
       this.kick();
       await within(this.pumping ?? Promise.resolve(), this.stopFlushMs);
       this.draining = false;
     }
-    const left = this.outbox?.depth ?? 0;
+    const left = this.outbox.lines;
     if (left > 0) {
       this.log.warn({ outbox: left }, 'stopping with alert events in the outbox; the next start sends them');
     }
-    this.outbox?.close();
+    await this.outbox.close();
     if (this.memory.length > 0) {
       this.log.error({ lost: this.memory.length }, 'stopping with alert events not delivered to Redis');
     }
@@ -187,7 +210,7 @@ export class AlertDispatcher implements AlertSink {
   }
 
   private waiting(): number {
-    return this.memory.length + (this.outbox?.depth ?? 0);
+    return this.memory.length + this.outbox.lines;
   }
 
   /** Whether new events must go to the outbox rather than straight to Redis. */
@@ -195,33 +218,40 @@ export class AlertDispatcher implements AlertSink {
     return (
       this.failing ||
       this.stopped ||
-      (this.outbox?.depth ?? 0) > 0 ||
-      (this.outbox !== undefined && this.memory.length > this.bufferLimit)
+      this.parks > 0 ||
+      this.outbox.lines > 0 ||
+      this.memory.length > this.bufferLimit
     );
   }
 
   /**
-   * Move everything in memory to the outbox (in order, behind what it holds). Without one, or when
-   * it cannot be written, events stay in memory, the oldest dropped past `bufferLimit`.
+   * Move everything in memory to the outbox, behind what it holds. Moves run one at a time, each
+   * taking what memory holds when it runs: events a failed move put back stay ahead of later ones.
+   * When the outbox cannot be written, events stay in memory, the oldest dropped past `bufferLimit`.
    */
   private park(): void {
     if (this.memory.length === 0) return;
-    if (this.outbox) {
-      const moving = this.memory.splice(0);
-      try {
-        this.outbox.append(moving);
-        void this.synced().then(() => {
-          for (const p of moving) p.settle?.();
-        });
-        return;
-      } catch (err) {
-        // Disk full, folder gone...: they wait in memory (bounded) and go to disk at the next park.
-        this.memory.unshift(...moving);
-        this.log.error(
-          { err: (err as Error).message, waiting: this.memory.length },
-          'alert outbox cannot be written; events wait in memory',
-        );
-      }
+    this.parks++;
+    this.parking = this.parking.then(async () => {
+      await this.parkNow();
+      this.parks--;
+    });
+  }
+
+  private async parkNow(): Promise<void> {
+    const moving = this.memory.splice(0);
+    if (moving.length === 0) return;
+    try {
+      await this.outbox.push(encodeEntries(moving));
+      for (const p of moving) p.settle?.();
+      return;
+    } catch (err) {
+      // Disk full, folder gone...: they wait in memory (bounded) and go to disk at the next park.
+      this.memory.unshift(...moving);
+      this.log.error(
+        { err: (err as Error).message, waiting: this.memory.length },
+        'alert outbox cannot be written; events wait in memory',
+      );
     }
     while (this.memory.length > this.bufferLimit) {
       const lost = this.memory.shift() as Pending;
@@ -235,13 +265,6 @@ export class AlertDispatcher implements AlertSink {
     for (const p of this.memory) p.settle?.();
   }
 
-  /** Resolves once what the outbox holds is on the disk; a failed sync is logged, not thrown. */
-  private synced(): Promise<void> {
-    return (this.outbox?.sync() ?? Promise.resolve()).catch((err: unknown) =>
-      this.log.error({ err }, 'alert outbox sync failed'),
-    );
-  }
-
   private kick(): void {
     if (this.pumping || this.retry.pending) return;
     this.pumping = this.pump().finally(() => {
@@ -253,28 +276,59 @@ export class AlertDispatcher implements AlertSink {
 
   /** Deliver what waits, oldest first: the outbox, then memory. Stops at the first failure. */
   private async pump(): Promise<void> {
-    let fromOutbox = 0;
+    await this.opened;
     for (;;) {
+      await this.parking;
       if (this.stopped && !this.draining) return;
-      const stored = this.outbox?.peek();
-      const p: Pending | undefined = stored ?? this.memory[0];
-      if (!p) break;
+      if (this.outbox.lines > 0) {
+        if (!(await this.pumpOutbox())) return;
+        continue;
+      }
+      const p = this.memory[0];
+      if (!p) return;
       try {
         await this.add(p);
       } catch (err) {
         this.onAddFailed(err, p);
         return;
       }
-      if (stored) {
-        this.outbox?.shift(stored);
-        fromOutbox++;
-      } else if (this.memory[0] === p) {
-        this.memory.shift();
-      }
+      if (this.memory[0] === p) this.memory.shift();
       // (An entry parked while its add was in flight is in the outbox too: sent again, deduplicated.)
       p.settle?.();
     }
-    if (fromOutbox > 0) this.log.info({ delivered: fromOutbox }, 'alert outbox delivered to Redis');
+  }
+
+  /**
+   * The outbox's records, oldest first; false when an add failed. A record leaves the outbox once
+   * all its events are in Redis: one cut short is sent whole again, and BullMQ deduplicates.
+   */
+  private async pumpOutbox(): Promise<boolean> {
+    let delivered = 0;
+    try {
+      for await (const batch of this.outbox.drain()) {
+        const entries = decodeEntries(batch.body, (line) =>
+          this.log.error({ line: line.slice(0, 200) }, 'alert outbox line unreadable, skipped'),
+        );
+        for (const entry of entries) {
+          try {
+            await this.add(entry);
+          } catch (err) {
+            this.onAddFailed(err, entry);
+            return false;
+          }
+        }
+        delivered += batch.lines;
+        if (this.stopped && !this.draining) return false;
+      }
+      return true;
+    } catch (err) {
+      // A read error of the disk: try again later rather than spin.
+      this.log.error({ err }, 'alert outbox cannot be read');
+      if (!this.stopped) this.retry.schedule(() => this.kick());
+      return false;
+    } finally {
+      if (delivered > 0) this.log.info({ delivered }, 'alert outbox delivered to Redis');
+    }
   }
 
   private queue(name: string): Queue {
@@ -311,9 +365,7 @@ export class AlertDispatcher implements AlertSink {
     if (!this.failing) {
       this.log.warn(
         { err: (err as Error).message, queue: p.queue, eventId: p.event.id, waiting: this.waiting() },
-        this.outbox
-          ? 'alert enqueue failed, events wait in the outbox until Redis is reachable'
-          : 'alert enqueue failed, buffering until Redis is reachable',
+        'alert enqueue failed, events wait in the outbox until Redis is reachable',
       );
     } else {
       this.log.debug({ err: (err as Error).message, waiting: this.waiting() }, 'alert retry failed');

@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { type DirLock, lockDir } from '../fs/dir-lock.js';
-import type { FsyncPolicy } from '../tsdb/disk-spool-config.js';
+import type { FsyncPolicy } from '../fs/disk-spool-config.js';
 
 const MAGIC = 0x544e49f5; // F5 49 4E 54 read as u32 LE
 const HEADER_BYTES = 24;

@@ -8,10 +8,10 @@ import {
 import type { Logger } from 'pino';
 import { GridgateError } from '../../processors/errors.js';
 import type { Device, Reading } from '../../processors/types.js';
-import { DiskSpool } from './disk-spool.js';
+import { DiskSpool } from '../fs/disk-spool.js';
+import type { LineBatch, SpoolStats } from '../fs/spool.js';
 import { LineBuffer } from './line-buffer.js';
 import { SettledLines } from './settled-lines.js';
-import type { LineBatch, SpoolStats } from './spool.js';
 import { describeWriteError, postLines } from './write-request.js';
 import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter } from './writer-types.js';
 import { NO_WRITES } from './writer-types.js';
@@ -75,7 +75,12 @@ export class InfluxWriter implements TsdbWriter {
       error: (message: string, err?: unknown) => this.log.warn({ err }, `influx client: ${message}`),
       warn: (message: string, err?: unknown) => this.log.debug({ err }, `influx client: ${message}`),
     });
-    this.spool = new DiskSpool({ ...opts.spool, logger: opts.logger });
+    this.spool = new DiskSpool({
+      ...opts.spool,
+      logger: opts.logger,
+      what: 'tsdb spool',
+      setting: 'tsdb.spool.dir',
+    });
     // What an earlier run left is sent as soon as it is counted (and the database answers).
     this.spool.ready.then(
       () => this.drainSpool(),

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Device, Reading } from '../../processors/types.js';
+import { EMPTY_SPOOL_STATS, type SpoolStats } from '../fs/spool.js';
 import { ThreadChannel } from '../threads/channel.js';
 import type { InfluxWriterOptions, InfluxWriterStats, TsdbWriter, WriteErrorInfo } from './influx-writer.js';
 import { LineBuffer } from './line-buffer.js';
 import { ReadingBatchWriter } from './reading-batch.js';
 import { Waiters } from './settled-lines.js';
-import { EMPTY_SPOOL_STATS, type SpoolStats } from './spool.js';
 import type { WriterAsks, WriterCalls, WriterThreadData, WriterThreadState } from './writer-protocol.js';
 import { NO_WRITES } from './writer-types.js';
 

@@ -1,5 +1,5 @@
+import type { SpoolStats } from '../fs/spool.js';
 import type { InfluxWriterOptions, InfluxWriterStats } from './influx-writer.js';
-import type { SpoolStats } from './spool.js';
 
 /**
  * ThreadedInfluxWriter <-> writer-thread.ts over the thread channel (adapters/threads/). The

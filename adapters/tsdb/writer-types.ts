@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Device, Reading, ReadingSink } from '../../processors/types.js';
-import type { DiskSpoolConfig } from './disk-spool-config.js';
-import type { SpoolStats } from './spool.js';
+import type { DiskSpoolConfig } from '../fs/disk-spool-config.js';
+import type { SpoolStats } from '../fs/spool.js';
 
 export interface InfluxWriterOptions {
   /** Base URL of any server with the v2 write API (InfluxDB 2/3, VictoriaMetrics). */

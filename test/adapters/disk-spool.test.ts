@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   openSync,
@@ -7,15 +8,16 @@ import {
   readFileSync,
   statSync,
   truncateSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DiskSpool, type DiskSpoolConfig, type FsyncPolicy } from '../../adapters/tsdb/disk-spool.js';
-import { HEADER_BYTES } from '../../adapters/tsdb/disk-spool-format.js';
-import type { LineBatch } from '../../adapters/tsdb/spool.js';
+import { DiskSpool, type DiskSpoolConfig, type FsyncPolicy } from '../../adapters/fs/disk-spool.js';
+import { HEADER_BYTES } from '../../adapters/fs/disk-spool-format.js';
+import type { LineBatch } from '../../adapters/fs/spool.js';
 import { testSpool } from './spool-support.js';
 import { captureLogs, waitFor } from './support.js';
 
@@ -23,7 +25,7 @@ import { captureLogs, waitFor } from './support.js';
 const OTHER_GATEWAY = `
 const { pino } = await import('pino');
 const { DiskSpool } = await import(process.env.SPOOL_MODULE);
-const spool = new DiskSpool({ ...JSON.parse(process.env.SPOOL_CONFIG), logger: pino({ level: 'silent' }) });
+const spool = new DiskSpool({ ...JSON.parse(process.env.SPOOL_CONFIG), logger: pino({ level: 'silent' }), what: 'tsdb spool', setting: 'tsdb.spool.dir' });
 try {
   await spool.push({ body: Buffer.from('from-other 1\\n'), lines: 1 });
   console.log('held');
@@ -39,7 +41,7 @@ function otherGateway(config: DiskSpoolConfig): { proc: ChildProcess; said: Prom
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       ...process.env,
-      SPOOL_MODULE: pathToFileURL(resolve('adapters/tsdb/disk-spool.ts')).href,
+      SPOOL_MODULE: pathToFileURL(resolve('adapters/fs/disk-spool.ts')).href,
       SPOOL_CONFIG: JSON.stringify(config),
     },
   });
@@ -72,7 +74,12 @@ const segments = (dir: string) =>
 describe('DiskSpool', () => {
   const open: DiskSpool[] = [];
   const make = (config: DiskSpoolConfig, logs = captureLogs()) => {
-    const spool = new DiskSpool({ ...config, logger: logs.logger });
+    const spool = new DiskSpool({
+      ...config,
+      logger: logs.logger,
+      what: 'tsdb spool',
+      setting: 'tsdb.spool.dir',
+    });
     open.push(spool);
     return spool;
   };
@@ -138,6 +145,32 @@ describe('DiskSpool', () => {
     expect(await drainAll(second)).toEqual(['a 1\n', 'b 1\n', 'd 1\n']);
   });
 
+  it('a tail whose bytes never reached the disk (zeros after a power loss) is cut off', async () => {
+    const config = testSpool();
+    const first = make(config);
+    await first.push(batch('a 1', 'b 1'));
+    await first.close();
+    const [seg] = segments(config.dir);
+    const whole = statSync(seg!).size;
+    appendFileSync(seg!, Buffer.alloc(300));
+    const second = make(config);
+    await second.ready;
+    expect(second.stats).toMatchObject({ lines: 2, records: 1, tornRecords: 1 });
+    expect(statSync(seg!).size).toBe(whole);
+  });
+
+  it('a damaged cursor file means sending from the start again (at least once, never lost)', async () => {
+    const config = testSpool();
+    const first = make(config);
+    for (const l of ['a', 'b', 'c']) await first.push(batch(l));
+    for await (const b of first.drain()) {
+      if (text(b) === 'b\n') break; // 'a' sent
+    }
+    await first.close();
+    writeFileSync(join(config.dir, 'cursor'), 'garbage-garbage-garbage');
+    expect(await drainAll(make(config))).toEqual(['a\n', 'b\n', 'c\n']);
+  });
+
   it('skips and counts a damaged record in the middle of a segment', async () => {
     const config = testSpool();
     const first = make(config);
@@ -169,7 +202,7 @@ describe('DiskSpool', () => {
     expect(droppedLines).toBeGreaterThan(0);
     expect(droppedLines + lines).toBe(pushed);
     expect(bytes).toBeLessThanOrEqual(1024);
-    expect(logs.entries.some((e) => e.msg === 'spool full: oldest lines dropped')).toBe(true);
+    expect(logs.entries.some((e) => e.msg === 'tsdb spool full: oldest entries dropped')).toBe(true);
     const kept = await drainAll(spool);
     expect(kept.length).toBe(lines);
     // What is left is the newest run, in order, ending with the last pushed.

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DiskSpoolConfig } from '../../adapters/tsdb/disk-spool.js';
+import type { DiskSpoolConfig } from '../../adapters/fs/disk-spool.js';
 
 /** A disk spool in a fresh folder of its own under the system's temp dir (never the checkout's data/). */
 export function testSpool(extra: Partial<DiskSpoolConfig> = {}): DiskSpoolConfig {

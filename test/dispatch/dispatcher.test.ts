@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { AlertDispatcher } from '../../adapters/bullmq/dispatcher.js';
 import { type AlertDispatcherOptions, DEFAULT_RETENTION } from '../../adapters/bullmq/dispatcher-options.js';
@@ -12,6 +14,7 @@ import {
   queueOn,
   sampleEvent,
   silent,
+  tempOutbox,
   uniqueName,
   waitFor,
 } from './support.js';
@@ -20,7 +23,7 @@ const redisUrl = inject('redisUrl');
 
 /** A dispatcher stopped after the test; on the suite's Redis, its queues are removed too. */
 function dispatcher(opts: Partial<AlertDispatcherOptions> = {}): AlertDispatcher {
-  const d = new AlertDispatcher({ connection: redisUrl, logger: silent, ...opts });
+  const d = new AlertDispatcher({ connection: redisUrl, logger: silent, outbox: tempOutbox(), ...opts });
   cleanups.push(async () => {
     await d.stop();
     if (opts.connection === undefined) await obliterate(redisUrl, d.queueNames());
@@ -200,17 +203,22 @@ describe('AlertDispatcher', () => {
     expect((await queueOn(queue, redis.url).getJob(e.id))?.name).toBe('alert.firing');
   });
 
-  it('drops the oldest buffered event when the buffer is full, and counts it', async () => {
+  it('while the outbox cannot be written, holds events in memory, drops the oldest past the limit, and counts it', async () => {
     const redis = await ownRedis();
+    // A file where the outbox's parent folder should be: the folder can never be made.
+    const blocked = join(redis.dir, 'not-a-folder');
+    writeFileSync(blocked, '');
     const d = dispatcher({
       connection: redis.url,
       defaultQueue: uniqueName('alerts'),
+      outbox: { dir: join(blocked, 'outbox'), maxMB: 1 },
       bufferLimit: 2,
       addTimeoutMs: 1000,
     });
+    await expect(d.ready).rejects.toThrow(/ENOTDIR/);
     await d.emit(sampleEvent());
     await redis.stop();
     for (let i = 0; i < 4; i++) await d.emit(sampleEvent());
-    expect(d.stats()).toMatchObject({ buffered: 2, dropped: 2 });
+    expect(d.stats()).toMatchObject({ buffered: 2, outboxDepth: 0, dropped: 2 });
   });
 });

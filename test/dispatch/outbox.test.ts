@@ -1,26 +1,53 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AlertDispatcher } from '../../adapters/bullmq/dispatcher.js';
-import { FileOutbox } from '../../adapters/bullmq/outbox-file.js';
+import { encodeEntries } from '../../adapters/bullmq/outbox-lines.js';
+import { DiskSpool } from '../../adapters/fs/disk-spool.js';
 import { createAlertConsumer } from '../../gateway/consumer.js';
 import type { AlertEvent } from '../../processors/alerts/event.js';
-import { cleanups, ownRedis, queueOn, sampleEvent, silent, uniqueName, waitFor } from './support.js';
+import { captureLogs } from '../adapters/support.js';
+import {
+  cleanups,
+  ownRedis,
+  queueOn,
+  sampleEvent,
+  silent,
+  tempOutbox,
+  uniqueName,
+  waitFor,
+} from './support.js';
+
+/** The outbox folder as the dispatcher opens it. */
+function outboxSpool(dir: string): DiskSpool {
+  return new DiskSpool({
+    dir,
+    maxMB: 1,
+    fsync: 'always',
+    fsyncIntervalMs: 0,
+    logger: silent,
+    what: 'alert outbox',
+    setting: 'dispatch.outbox.dir',
+  });
+}
 
 /** Events waiting in an outbox folder, read the way the next start reads them. */
-function depthOnDisk(dir: string): number {
-  const o = new FileOutbox({ dir, maxBytes: 1 << 20, logger: silent });
-  const n = o.depth;
-  o.close();
+async function depthOnDisk(dir: string): Promise<number> {
+  const o = outboxSpool(dir);
+  await o.ready;
+  const n = o.lines;
+  await o.close();
   return n;
 }
+
+const segmentFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.spool'));
 
 function dispatcher(url: string, queue: string, outboxDir: string): AlertDispatcher {
   const d = new AlertDispatcher({
     connection: url,
     logger: silent,
     defaultQueue: queue,
-    outbox: { dir: outboxDir, maxBytes: 8 * 1024 * 1024 },
+    outbox: { dir: outboxDir, maxMB: 8 },
     retryMinMs: 50,
     retryMaxMs: 300,
     addTimeoutMs: 1000,
@@ -88,7 +115,7 @@ describe('AlertDispatcher outbox', () => {
     await redis.kill();
     for (const e of [a[1]!, b[1]!, a[2]!]) await d.emit(e);
     expect(d.stats()).toMatchObject({ outboxDepth: 3, buffered: 3 });
-    expect(readdirSync(outboxDir).some((n) => n.endsWith('.seg'))).toBe(true);
+    expect(segmentFiles(outboxDir).length).toBeGreaterThan(0);
     expect(d.stats().oldestWaitingAt).toBeLessThanOrEqual(Date.now());
 
     await redis.restart();
@@ -99,7 +126,7 @@ describe('AlertDispatcher outbox', () => {
     expect(seen.map((e) => e.id).sort()).toEqual([...a, ...b].map((e) => e.id).sort());
     expect(byIncident(seen)).toEqual(byIncident([...a, ...b]));
     // The outbox is empty on disk too.
-    expect(readdirSync(outboxDir).filter((n) => n.endsWith('.seg'))).toEqual([]);
+    expect(segmentFiles(outboxDir)).toEqual([]);
   }, 60_000);
 
   it('stopping while Redis is down keeps every event on disk; the next start sends them before anything new', async () => {
@@ -114,7 +141,7 @@ describe('AlertDispatcher outbox', () => {
     // Still in memory at stop: emitted without waiting.
     void first.emit(inc[4]!);
     await first.stop(); // bounded: Redis is dead
-    expect(depthOnDisk(outboxDir)).toBe(4);
+    expect(await depthOnDisk(outboxDir)).toBe(4);
 
     await redis.restart();
     const second = dispatcher(redis.url, queue, outboxDir);
@@ -134,14 +161,15 @@ describe('AlertDispatcher outbox', () => {
     const inc = incident('crash', 4);
     // What the crashed run left: all six events in the outbox, the first four already in Redis
     // and handled (their jobs removed on completion).
-    const left = new FileOutbox({ dir: outboxDir, maxBytes: 1 << 20, logger: silent });
-    left.append(inc.map((event) => ({ queue, event, at: Date.now() })));
-    left.close();
+    const left = outboxSpool(outboxDir);
+    await left.push(encodeEntries(inc.map((event) => ({ queue, event, at: Date.now() }))));
+    await left.close();
     const earlier = new AlertDispatcher({
       connection: redis.url,
       logger: silent,
       defaultQueue: queue,
       retention: { completedCount: 0 },
+      outbox: tempOutbox(),
     });
     for (const e of inc.slice(0, 4)) await earlier.emit(e);
     await earlier.stop();
@@ -149,6 +177,7 @@ describe('AlertDispatcher outbox', () => {
     await waitFor(() => (seen.length === 4 ? true : undefined));
 
     const d = dispatcher(redis.url, queue, outboxDir);
+    await d.ready;
     expect(existsSync(join(outboxDir, 'lock'))).toBe(true);
     await waitFor(() => (d.stats().buffered === 0 && seen.length >= 6 ? true : undefined), 30_000);
     // Give a duplicate the chance to show.
@@ -167,6 +196,18 @@ describe('AlertDispatcher outbox', () => {
     await d.stop();
     // Bound from the gateway: 10 s per component. (Not a speed claim: a hang would never return.)
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(depthOnDisk(join(redis.dir, 'outbox'))).toBe(50);
+    expect(await depthOnDisk(join(redis.dir, 'outbox'))).toBe(50);
   }, 60_000);
+
+  it('says so when the folder holds segments of the earlier outbox format, which it does not read', async () => {
+    const outbox = tempOutbox();
+    mkdirSync(outbox.dir, { recursive: true });
+    writeFileSync(join(outbox.dir, '0000000001.seg'), 'old');
+    const logs = captureLogs();
+    const d = new AlertDispatcher({ connection: 'redis://127.0.0.1:1', logger: logs.logger, outbox });
+    cleanups.push(() => d.stop());
+    await d.ready;
+    const said = logs.entries.find((e) => e.level === 50 && String(e.msg).includes('earlier version'));
+    expect(said).toMatchObject({ dir: outbox.dir, files: 1 });
+  });
 });

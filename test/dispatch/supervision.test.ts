@@ -7,7 +7,7 @@ import { SupervisionSink } from '../../adapters/bullmq/supervision-sink.js';
 import { createAlertConsumer } from '../../gateway/consumer.js';
 import type { AlertEvent } from '../../processors/alerts/event.js';
 import { GridgateError } from '../../processors/errors.js';
-import { cleanups, obliterate, sampleEvent, silent, uniqueName, waitFor } from './support.js';
+import { cleanups, obliterate, sampleEvent, silent, tempOutbox, uniqueName, waitFor } from './support.js';
 
 const redisUrl = inject('redisUrl');
 
@@ -17,7 +17,12 @@ async function setup() {
   const control = uniqueName('supervision');
   const ackKeyPrefix = `${uniqueName('ack')}:`;
   const incidents = new Map<string, AlertEvent>();
-  const dispatcher = new AlertDispatcher({ connection: redisUrl, logger: silent, defaultQueue: alerts });
+  const dispatcher = new AlertDispatcher({
+    connection: redisUrl,
+    logger: silent,
+    defaultQueue: alerts,
+    outbox: tempOutbox(),
+  });
   const supervision = new Supervision({
     connection: redisUrl,
     logger: silent,

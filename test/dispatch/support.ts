@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,13 @@ afterEach(async () => {
 
 export function uniqueName(tag: string): string {
   return `test-${tag}-${randomUUID().slice(0, 8)}`;
+}
+
+/** An outbox folder of the test's own, removed after it (the cleanups run after the dispatchers' stops). */
+export function tempOutbox(): { dir: string; maxMB: number } {
+  const parent = mkdtempSync(join(tmpdir(), 'gg-outbox-'));
+  cleanups.unshift(() => rm(parent, { recursive: true, force: true }));
+  return { dir: join(parent, 'outbox'), maxMB: 8 };
 }
 
 let seq = 0;

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { DiskSpoolConfig } from '../../adapters/tsdb/disk-spool.js';
+import type { DiskSpoolConfig } from '../../adapters/fs/disk-spool.js';
 import {
   InfluxWriter,
   type InfluxWriterOptions,

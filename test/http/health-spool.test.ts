@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EMPTY_SPOOL_STATS, type SpoolStats } from '../../adapters/fs/spool.js';
 import { InfluxWriter, type InfluxWriterOptions } from '../../adapters/tsdb/influx-writer.js';
-import { EMPTY_SPOOL_STATS, type SpoolStats } from '../../adapters/tsdb/spool.js';
 import type { InfluxWriterStats, TsdbWriter } from '../../adapters/tsdb/writer-types.js';
 import {
   type HealthCheck,

@@ -5,8 +5,8 @@
 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { readdir } from '../fs/file.js';
 import { openPrivate, SegmentReader } from './disk-spool-format.js';
+import { readdir } from './file.js';
 import type { SpoolStats } from './spool.js';
 
 export interface Segment {

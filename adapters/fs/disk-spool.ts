@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type DirLock, lockDir } from '../fs/dir-lock.js';
-import { type File, rm } from '../fs/file.js';
+import { type DirLock, lockDir } from './dir-lock.js';
 import type { DiskSpoolConfig } from './disk-spool-config.js';
 import {
   encodeHeader,
@@ -14,14 +13,23 @@ import {
   writeCursor,
 } from './disk-spool-format.js';
 import { listSegments, type Segment, scanSegment, segmentPath } from './disk-spool-segments.js';
+import { type File, rm } from './file.js';
 import type { LineBatch, SpoolStats } from './spool.js';
 
 export type { DiskSpoolConfig, FsyncPolicy } from './disk-spool-config.js';
 
+export interface DiskSpoolOptions extends DiskSpoolConfig {
+  logger: Logger;
+  /** What the folder holds, for logs and its lock: 'tsdb spool', 'alert outbox'. */
+  what: string;
+  /** The setting that names the folder, for the message when another process holds it. */
+  setting: string;
+}
+
 const CURSOR_FILE = 'cursor';
 
 /**
- * The spool on disk: append-only segment files `seg-NNNNNNNNNNNN.spool` in one folder, each a run of
+ * A spool on disk (the tsdb writer's, the alert outbox): append-only segment files `seg-NNNNNNNNNNNN.spool` in one folder, each a run of
  * length- and CRC-checked records (disk-spool-format.ts), one per batch. A `cursor` file records
  * how far the oldest segment has been sent; a segment sent to its end is deleted. At open every
  * segment is read through once (streamed, a chunk at a time) to count what it holds: an incomplete
@@ -60,8 +68,8 @@ export class DiskSpool {
   /** Why open() failed, for health. */
   private openError: string | undefined;
 
-  constructor(private readonly opts: DiskSpoolConfig & { logger: Logger }) {
-    this.log = opts.logger.child({ component: 'tsdb-spool' });
+  constructor(private readonly opts: DiskSpoolOptions) {
+    this.log = opts.logger.child({ component: opts.what.replace(/ /g, '-') });
     this.maxBytes = Math.max(1, Math.floor(opts.maxMB * 1024 * 1024));
     this.segmentBytes =
       opts.segmentBytes ?? Math.min(64 * 1024 * 1024, Math.max(64 * 1024, Math.floor(this.maxBytes / 16)));
@@ -144,7 +152,7 @@ export class DiskSpool {
       if (held.lines > 0)
         this.log.info(
           { lines: held.lines, bytes: held.bytes },
-          'spool closed; its lines wait for the next start',
+          `${this.opts.what} closed; what it holds waits for the next start`,
         );
     });
   }
@@ -159,7 +167,7 @@ export class DiskSpool {
     const { dir } = this.opts;
     await privateDir(dir);
     // Before anything is read: a second writer would replay and append the same segments.
-    this.lock = lockDir(dir, { what: 'tsdb spool', setting: 'tsdb.spool.dir', logger: this.log });
+    this.lock = lockDir(dir, { what: this.opts.what, setting: this.opts.setting, logger: this.log });
     try {
       await this.load();
     } catch (err) {
@@ -207,7 +215,7 @@ export class DiskSpool {
     if (held.records > 0)
       this.log.info(
         { lines: held.lines, records: held.records, bytes: held.bytes },
-        'spool holds lines from an earlier run; they are sent once the database answers',
+        `${this.opts.what} holds what an earlier run left; it is sent before anything new`,
       );
   }
 
@@ -263,7 +271,7 @@ export class DiskSpool {
       this.counters.droppedLines += oldest.lines;
       this.log.warn(
         { lines: oldest.lines, records: oldest.records, oldestAt: oldest.firstAt, maxMB: this.opts.maxMB },
-        'spool full: oldest lines dropped',
+        `${this.opts.what} full: oldest entries dropped`,
       );
     }
   }

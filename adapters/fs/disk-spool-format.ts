@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { chmod, type File, mkdir, openFile } from '../fs/file.js';
+import { chmod, type File, mkdir, openFile } from './file.js';
 
 /**
  * The disk spool's record format. A segment file is a run of records, each:
