@@ -320,6 +320,9 @@ export class AlertDispatcher implements AlertSink {
         delivered += batch.lines;
         if (this.stopped && !this.draining) return false;
       }
+      // Nothing to read while the outbox counts events would spin this loop: never expected.
+      if (delivered === 0 && this.outbox.lines > 0)
+        throw new Error('alert outbox counts events it does not yield');
       return true;
     } catch (err) {
       // A read error of the disk: try again later rather than spin.

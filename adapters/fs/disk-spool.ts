@@ -305,9 +305,16 @@ export class DiskSpool {
         this.cursor.offset = got.next;
         continue;
       }
-      // End of the segment (a torn tail was cut off at open, or lies past size): retired, unless it
-      // is the one being appended to and holds records appended meanwhile, not yet readable.
-      if (this.active?.seg === seg && seg.records > 0) return undefined;
+      // End of the segment (a torn tail was cut off at open, or lies past size): retired. Every
+      // record appended is readable by now (appends and reads take turns), so records it still
+      // counts were damaged after this run wrote them, and skipped above: their lines are lost.
+      if (seg.records > 0) {
+        this.counters.droppedLines += seg.lines;
+        this.log.error(
+          { lines: seg.lines, records: seg.records },
+          `${this.opts.what}: damaged records dropped`,
+        );
+      }
       await this.removeOldest();
     }
   }

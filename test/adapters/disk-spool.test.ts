@@ -190,6 +190,22 @@ describe('DiskSpool', () => {
     expect(await drainAll(reopened)).toEqual(['first 1\n', 'third 1\n']);
   });
 
+  it('a record of its own segment damaged while open is skipped and its lines counted as dropped', async () => {
+    const config = testSpool();
+    const spool = make(config);
+    for (const l of ['first', 'second', 'third']) await spool.push(batch(`${l} 1`));
+    const [seg] = segments(config.dir);
+    const at = HEADER_BYTES + 'first 1\n'.length + HEADER_BYTES + 2;
+    const fd = openSync(seg!, 'r+');
+    writeSync(fd, Buffer.from([readFileSync(seg!)[at]! ^ 0xff]), 0, 1, at);
+    closeSync(fd);
+    expect(await drainAll(spool)).toEqual(['first 1\n', 'third 1\n']);
+    // Nothing is left counted that can never be read: a consumer waiting for zero gets it.
+    expect(spool.stats).toMatchObject({ lines: 0, records: 0, droppedLines: 1, corruptRecords: 1 });
+    await spool.push(batch('fourth 1'));
+    expect(await drainAll(spool)).toEqual(['fourth 1\n']);
+  });
+
   it('drops the oldest segments past maxMB, counts and logs them, and keeps the newest', async () => {
     // About 1 kB of spool in segments of about 256 bytes; each batch is ~100 bytes with its header.
     const config = testSpool({ maxMB: 1024 / (1024 * 1024), segmentBytes: 256 });
