@@ -9,7 +9,7 @@ import { chmod, type File, mkdir, openFile } from './file.js';
  *          8  lines      u32 LE   lines in the payload
  *         12  spooledAt  f64 LE   epoch ms
  *         20  crc        u32 LE   CRC-32 (zlib) of bytes 4..20 and the payload
- *         24  payload    line protocol, UTF-8
+ *         24  payload    lines, UTF-8 (line protocol; the alert outbox's JSON lines)
  *
  * The magic starts with 0xF5, a byte that never occurs in UTF-8 (RFC 3629 §1), so it can never
  * appear inside a payload: after a damaged record the reader finds the next one by searching for
@@ -161,7 +161,7 @@ export async function writeAll(fh: File, parts: Uint8Array[], position: number):
 }
 
 /**
- * The spool's folder and files are readable by the gateway's user only (they hold readings). The
+ * The spool's folder and files are readable by the gateway's user only (they hold readings, alert events). The
  * mode is set on the folder and on each descriptor as well as at creation: a mode given to mkdir or
  * open only applies to what they create, and a folder or file left 0755/0644 must not stay so.
  */

@@ -29,17 +29,18 @@ export interface DiskSpoolOptions extends DiskSpoolConfig {
 const CURSOR_FILE = 'cursor';
 
 /**
- * A spool on disk (the tsdb writer's, the alert outbox): append-only segment files `seg-NNNNNNNNNNNN.spool` in one folder, each a run of
- * length- and CRC-checked records (disk-spool-format.ts), one per batch. A `cursor` file records
- * how far the oldest segment has been sent; a segment sent to its end is deleted. At open every
- * segment is read through once (streamed, a chunk at a time) to count what it holds: an incomplete
- * last record (a crash mid-write) is cut off and logged, a damaged record in the middle is skipped
- * and counted. Past maxMB the oldest segment is deleted, its lines counted as dropped and logged.
- * Memory holds the segment list and one batch, whatever the spool's size.
+ * A spool on disk, for the tsdb writer's lines and the alert outbox's events: append-only segment
+ * files `seg-NNNNNNNNNNNN.spool` in one folder, each a run of length- and CRC-checked records
+ * (disk-spool-format.ts), one per batch of lines. A `cursor` file records how far the oldest
+ * segment has been sent; a segment sent to its end is deleted. At open every segment is read
+ * through once (streamed, a chunk at a time) to count what it holds: an incomplete last record (a
+ * crash mid-write) is cut off and logged, a damaged record in the middle is skipped and counted.
+ * Past maxMB the oldest segment is deleted, its lines counted as dropped and logged. Memory holds
+ * the segment list and one batch, whatever the spool's size.
  *
  * Delivery is at least once: a batch sent just before a crash, whose removal had not reached the
- * cursor file, is sent again on the next start. Every file call goes through adapters/fs/file.ts:
- * the spool runs on the writer thread.
+ * cursor file, is sent again on the next start. Every file call goes through file.ts: the tsdb
+ * spool runs on the writer thread, which may be terminated.
  */
 export class DiskSpool {
   /** Resolves once what an earlier run left is found and counted. */

@@ -1,4 +1,4 @@
-/** Line protocol ready to send: UTF-8, each line ending in `\n`, and how many lines that is. */
+/** Lines to send (line protocol, or the alert outbox's JSON): UTF-8, each ending in `\n`, and how many. */
 export interface LineBatch {
   readonly body: Uint8Array;
   readonly lines: number;
