@@ -33,7 +33,7 @@ import {
   routeEvent,
 } from '../../processors/alerts/routing.js';
 import { validateAlertEvent } from '../../processors/alerts/validate.js';
-import { DiskSpool } from '../fs/disk-spool.js';
+import type { DiskSpool } from '../fs/disk-spool.js';
 import { closeConnection, type OwnedConnection, openConnection } from './connection.js';
 import { within } from './deadline.js';
 import {
@@ -41,7 +41,13 @@ import {
   DEFAULT_RETENTION,
   type DispatcherStats,
 } from './dispatcher-options.js';
-import { decodeEntries, encodeEntries, type OutboxEntry, reportOldSegments } from './outbox-lines.js';
+import {
+  decodeEntries,
+  encodeEntries,
+  type OutboxEntry,
+  openOutbox,
+  reportOldSegments,
+} from './outbox-lines.js';
 import { RetryBackoff } from './retry-backoff.js';
 
 /** How long a replayed event id is still recognised after its first add. */
@@ -98,15 +104,7 @@ export class AlertDispatcher implements AlertSink {
     this.retry = new RetryBackoff(opts.retryMinMs ?? 250, opts.retryMaxMs ?? 10_000);
     this.stopFlushMs = opts.stopFlushMs ?? 3000;
     reportOldSegments(opts.outbox.dir, this.log);
-    this.outbox = new DiskSpool({
-      ...opts.outbox,
-      // An event counts as held once it is on the disk, power loss included.
-      fsync: 'always',
-      fsyncIntervalMs: 0,
-      logger: opts.logger,
-      what: 'alert outbox',
-      setting: 'dispatch.outbox.dir',
-    });
+    this.outbox = openOutbox(opts.outbox, opts.logger);
     this.conn = openConnection(opts.connection, 'producer', this.log);
     this.conn.client.on('ready', this.onReady);
     // What the last run left in the outbox goes first: nothing is sent before it is counted.

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { AlertEvent } from '../../processors/alerts/event.js';
+import { DiskSpool } from '../fs/disk-spool.js';
 import type { LineBatch } from '../fs/spool.js';
 
 export interface OutboxEntry {
@@ -12,6 +13,19 @@ export interface OutboxEntry {
   event: AlertEvent;
   /** When it was emitted (ms since the epoch): what the oldest-age metric reads. */
   at: number;
+}
+
+/** The outbox folder (config `dispatch.outbox`) as a disk spool. */
+export function openOutbox(where: { dir: string; maxMB: number }, logger: Logger): DiskSpool {
+  return new DiskSpool({
+    ...where,
+    // An event counts as held once it is on the disk, power loss included.
+    fsync: 'always',
+    fsyncIntervalMs: 0,
+    logger,
+    what: 'alert outbox',
+    setting: 'dispatch.outbox.dir',
+  });
 }
 
 export function encodeEntries(entries: readonly OutboxEntry[]): LineBatch {

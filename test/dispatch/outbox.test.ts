@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AlertDispatcher } from '../../adapters/bullmq/dispatcher.js';
-import { encodeEntries } from '../../adapters/bullmq/outbox-lines.js';
-import { DiskSpool } from '../../adapters/fs/disk-spool.js';
+import { encodeEntries, openOutbox } from '../../adapters/bullmq/outbox-lines.js';
+import type { DiskSpool } from '../../adapters/fs/disk-spool.js';
 import { createAlertConsumer } from '../../gateway/consumer.js';
 import type { AlertEvent } from '../../processors/alerts/event.js';
 import { captureLogs } from '../adapters/support.js';
@@ -20,15 +20,7 @@ import {
 
 /** The outbox folder as the dispatcher opens it. */
 function outboxSpool(dir: string): DiskSpool {
-  return new DiskSpool({
-    dir,
-    maxMB: 1,
-    fsync: 'always',
-    fsyncIntervalMs: 0,
-    logger: silent,
-    what: 'alert outbox',
-    setting: 'dispatch.outbox.dir',
-  });
+  return openOutbox({ dir, maxMB: 1 }, silent);
 }
 
 /** Events waiting in an outbox folder, read the way the next start reads them. */
