@@ -114,11 +114,21 @@ function debPackage(name: string): string {
   );
 }
 
-export async function startRedis(dataDir: string, port?: number): Promise<RunningService> {
+/**
+ * `fsyncAlways`: every write is on the disk before Redis answers it. Tests that SIGKILL Redis need
+ * it: with the default (`everysec`) Redis may hold back its AOF write while a slow fsync runs, so
+ * an answered write can die with the process.
+ */
+export async function startRedis(
+  dataDir: string,
+  port?: number,
+  opts: { fsyncAlways?: boolean } = {},
+): Promise<RunningService> {
   const p = port ?? (await freePort());
   await mkdir(dataDir, { recursive: true });
   // AOF on: the device registry and incident state are durable (issue 4).
   const args = [
+    ...(opts.fsyncAlways ? ['--appendfsync', 'always'] : []),
     '--port',
     String(p),
     '--bind',

@@ -118,7 +118,8 @@ export interface OwnRedis {
 export async function ownRedis(): Promise<OwnRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'gg-dispatch-redis-'));
   const port = await freePort();
-  let r = await startRedis(join(dir, 'redis'), port);
+  // Killed with SIGKILL by the tests: what it answered must survive that.
+  let r = await startRedis(join(dir, 'redis'), port, { fsyncAlways: true });
   cleanups.push(async () => {
     await r.stop();
     await rm(dir, { recursive: true, force: true });
@@ -134,7 +135,7 @@ export async function ownRedis(): Promise<OwnRedis> {
         r.proc.kill('SIGKILL');
       }),
     restart: async () => {
-      r = await startRedis(join(dir, 'redis'), port);
+      r = await startRedis(join(dir, 'redis'), port, { fsyncAlways: true });
     },
   };
 }
