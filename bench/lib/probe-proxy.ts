@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /**
  * A pass-through HTTP proxy in front of the database that timestamps the database's acceptance of
@@ -6,64 +7,118 @@ import { createServer, type Server } from 'node:http';
  * device, the latency is (now − the line's timestamp). The probe sends its own send time as the
  * device timestamp (an epoch-ms model), so this is publish → point accepted by the database, on one
  * clock, at millisecond resolution, without polling. Requires uncompressed writes (tsdb.gzip off).
+ *
+ * Every line the gateway writes passes through here, on the host that runs the gateway, so the
+ * proxy streams: each chunk goes on as it comes, and only the lines holding the probe's device are
+ * decoded. Buffering and decoding whole bodies cost the bench process about half a core at
+ * scenario 3's middle level, CPU the gateway under test then lacked.
  */
 export class ProbeProxy {
   readonly latencies: number[] = [];
   #server: Server | undefined;
-  readonly #target: string;
-  readonly #needle: string;
+  readonly #agent = new Agent({ keepAlive: true });
+  readonly #target: URL;
+  readonly #needle: Buffer;
   readonly #measurement: string;
 
   constructor(target: string, probeDeviceId: string, measurement: string) {
-    this.#target = target;
-    this.#needle = `device=${probeDeviceId}`;
+    this.#target = new URL(target);
+    this.#needle = Buffer.from(`device=${probeDeviceId}`);
     this.#measurement = `${measurement},`;
   }
 
+  /** Listens on `port` (0: any free one); resolves to the proxy's URL. */
   async listen(port: number): Promise<string> {
-    this.#server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        fetch(`${this.#target}${req.url ?? '/'}`, {
+    const server = createServer((req, res) => {
+      const stamps: number[] = [];
+      const lines = new LineFinder(this.#needle, (line) => {
+        if (!line.startsWith(this.#measurement)) return;
+        const ts = Number(line.slice(line.lastIndexOf(' ') + 1));
+        if (Number.isFinite(ts)) stamps.push(ts);
+      });
+      const headers: Record<string, string> = {
+        'content-type': req.headers['content-type'] ?? 'text/plain',
+      };
+      if (req.headers['content-length']) headers['content-length'] = req.headers['content-length'];
+      const up = request(
+        {
+          host: this.#target.hostname,
+          port: this.#target.port,
           method: req.method,
-          headers: { 'content-type': req.headers['content-type'] ?? 'text/plain' },
-          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
-        })
-          .then(async (r) => {
-            const text = Buffer.from(await r.arrayBuffer());
-            const at = Date.now();
-            if (r.ok) this.#scan(body.toString('utf8'), at);
-            res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain' });
-            res.end(text);
-          })
-          .catch((err: Error) => {
-            res.writeHead(502);
-            res.end(err.message);
-          });
+          path: req.url ?? '/',
+          headers,
+          agent: this.#agent,
+        },
+        (answer) => {
+          const at = Date.now();
+          const status = answer.statusCode ?? 502;
+          if (status >= 200 && status < 300) for (const ts of stamps) this.latencies.push(at - ts);
+          res.writeHead(status, { 'content-type': answer.headers['content-type'] ?? 'text/plain' });
+          answer.pipe(res);
+        },
+      );
+      up.on('error', (err) => {
+        if (res.headersSent) return res.destroy();
+        res.writeHead(502);
+        res.end(err.message);
+      });
+      req.on('data', (chunk: Buffer) => {
+        lines.push(chunk);
+        up.write(chunk);
+      });
+      req.on('end', () => {
+        lines.end();
+        up.end();
       });
     });
-    await new Promise<void>((resolve) => this.#server?.listen(port, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${port}`;
-  }
-
-  #scan(body: string, at: number): void {
-    let i = body.indexOf(this.#needle);
-    while (i >= 0) {
-      const start = body.lastIndexOf('\n', i) + 1;
-      let end = body.indexOf('\n', i);
-      if (end < 0) end = body.length;
-      const line = body.slice(start, end);
-      if (line.startsWith(this.#measurement)) {
-        const ts = Number(line.slice(line.lastIndexOf(' ') + 1));
-        if (Number.isFinite(ts)) this.latencies.push(at - ts);
-      }
-      i = body.indexOf(this.#needle, end);
-    }
+    this.#server = server;
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
   async close(): Promise<void> {
+    this.#agent.destroy();
     await new Promise<void>((resolve) => this.#server?.close(() => resolve()));
+  }
+}
+
+/**
+ * The lines of a streamed body that hold `needle`, each decoded once, whole, whatever chunk
+ * boundaries cut it; every other line is only searched, never copied or decoded.
+ */
+export class LineFinder {
+  /** The unterminated line at the end of what came so far. */
+  #tail: Buffer | undefined;
+
+  constructor(
+    private readonly needle: Buffer,
+    private readonly onLine: (line: string) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    const first = chunk.indexOf(10);
+    if (first < 0) {
+      this.#tail = this.#tail ? Buffer.concat([this.#tail, chunk]) : chunk;
+      return;
+    }
+    this.#line(this.#tail ? Buffer.concat([this.#tail, chunk.subarray(0, first)]) : chunk.subarray(0, first));
+    const last = chunk.lastIndexOf(10);
+    let at = chunk.indexOf(this.needle, first + 1);
+    while (at >= 0 && at < last) {
+      const start = chunk.lastIndexOf(10, at) + 1;
+      const end = chunk.indexOf(10, at);
+      this.onLine(chunk.toString('utf8', start, end));
+      at = chunk.indexOf(this.needle, end + 1);
+    }
+    this.#tail = last + 1 < chunk.length ? chunk.subarray(last + 1) : undefined;
+  }
+
+  end(): void {
+    if (this.#tail) this.#line(this.#tail);
+    this.#tail = undefined;
+  }
+
+  #line(line: Buffer): void {
+    if (line.includes(this.needle)) this.onLine(line.toString('utf8'));
   }
 }
