@@ -10,8 +10,7 @@ import type { AddressInfo } from 'node:net';
  *
  * Every line the gateway writes passes through here, on the host that runs the gateway, so the
  * proxy streams: each chunk goes on as it comes, and only the lines holding the probe's device are
- * decoded. Buffering and decoding whole bodies cost the bench process about half a core at
- * scenario 3's middle level, CPU the gateway under test then lacked.
+ * decoded. Buffering and decoding every body would take CPU from the gateway under test.
  */
 export class ProbeProxy {
   readonly latencies: number[] = [];
@@ -62,14 +61,10 @@ export class ProbeProxy {
         res.writeHead(502);
         res.end(err.message);
       });
-      req.on('data', (chunk: Buffer) => {
-        lines.push(chunk);
-        up.write(chunk);
-      });
-      req.on('end', () => {
-        lines.end();
-        up.end();
-      });
+      req.on('data', (chunk: Buffer) => lines.push(chunk));
+      req.on('end', () => lines.end());
+      req.on('error', () => up.destroy());
+      req.pipe(up);
     });
     this.#server = server;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
